@@ -1,0 +1,32 @@
+"""Creating customers and issuing their API keys."""
+
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+
+from smmpanel.accounts.models import ApiKey, User
+from smmpanel.ledger import services as ledger
+from smmpanel.ledger.models import LedgerEntry
+
+
+def create_customer(
+    username: str, *, email: str = "", balance: Decimal = Decimal(0), staff: bool = False
+) -> tuple[User, str]:
+    """A new customer with an opening balance (a ledger deposit) and an API key."""
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, is_staff=staff)
+        if balance:
+            ledger.post(
+                user.pk, balance, LedgerEntry.Kind.DEPOSIT, f"user:{user.pk}:opening-balance",
+                memo="Opening balance",
+            )
+        _key, raw = ApiKey.issue(user, name="default")
+    return user, raw
+
+
+def credit(user: User, amount: Decimal, *, memo: str, actor: User | None = None) -> Decimal:
+    """An operator's adjustment of a balance (negative to debit); returns the new balance."""
+    return ledger.adjust(
+        user, amount, actor=actor, memo=memo or "Adjustment", reference=f"adjustment:{uuid.uuid4()}"
+    )

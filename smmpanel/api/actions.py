@@ -1,0 +1,230 @@
+"""The reseller API's actions. Thin: parse parameters, call a service, shape the answer.
+
+The hot paths (`status`, `add`) find the caller and what they ask about in one
+query each: this is the code bots call thousands of times a minute.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from smmpanel.accounts.models import ApiKey, User, hash_api_key
+from smmpanel.api import dialects as d
+from smmpanel.api.dialects import Dialect, OrderView, ServiceView
+from smmpanel.catalog.models import Category, CustomRate, Service
+from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.money import to_money
+from smmpanel.orders import placement
+from smmpanel.orders.models import Order
+
+MAX_IDS = 100
+_KEYS = ApiKey._meta.db_table
+_USERS = User._meta.db_table
+_ORDERS = Order._meta.db_table
+_SERVICES = Service._meta.db_table
+_CATEGORIES = Category._meta.db_table
+_RATES = CustomRate._meta.db_table
+_STATUS = {code: str(label) for code, label in Order.Status.choices}
+_TYPE_NAMES = {code: str(label) for code, label in ServiceType.choices}
+
+# Joined into every query that authenticates: an active key of an active customer.
+_CALLER = (
+    f"FROM {_KEYS} k JOIN {_USERS} u ON u.id = k.user_id "
+    "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled"
+)
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, value: object = None) -> None:
+        super().__init__(code, value)
+        self.code = code
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Request:
+    dialect: Dialect
+    params: Mapping[str, str]
+    key_hash: str
+
+    def get(self, name: str) -> str:
+        return self.params.get(name, "").strip()
+
+
+def authenticate(request: Request) -> tuple[int, int]:
+    """(api key id, user id) of the caller, or raise INVALID_KEY."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT k.id, k.user_id {_CALLER}", [request.key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        raise ApiError(d.INVALID_KEY)
+    return row[0], row[1]
+
+
+def balance(request: Request) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT u.balance {_CALLER}", [request.key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        raise ApiError(d.INVALID_KEY)
+    return request.dialect.balance(to_money(row[0]), settings.SMMPANEL_CURRENCY)
+
+
+def services(request: Request) -> Any:
+    _key_id, user_id = authenticate(request)
+    custom = dict(CustomRate.objects.filter(user_id=user_id).values_list("service_id", "rate"))
+    rows = (
+        Service.objects.filter(enabled=True, category__enabled=True)
+        .order_by("category__sort_order", "category_id", "sort_order", "id")
+        .values_list(
+            "id", "name", "type", "category__name", "rate", "min", "max",
+            "dripfeed", "refill", "cancel", "description",
+        )
+    )
+    shape = request.dialect.service
+    return [
+        shape(ServiceView(
+            id=sid, name=name, type_code=type_, type_name=_TYPE_NAMES[type_], category=category,
+            rate=custom.get(sid, rate), min=min_, max=max_, dripfeed=dripfeed, refill=refill,
+            cancel=cancel, description=description,
+        ))
+        for sid, name, type_, category, rate, min_, max_, dripfeed, refill, cancel, description
+        in rows
+    ]
+
+
+def _service_terms(request: Request) -> tuple[int, int, placement.ServiceTerms | None]:
+    """The caller and the service they order, with their own rate, in one query."""
+    service_id = request.get("service")
+    if not service_id:
+        authenticate(request)
+        raise ApiError(d.MISSING, "service")
+    wanted = int(service_id) if service_id.isascii() and service_id.isdigit() and len(service_id) < 18 else 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.id, k.user_id, s.id, s.type, COALESCE(r.rate, s.rate), s.min, s.max, "
+            f"s.dripfeed FROM {_KEYS} k JOIN {_USERS} u ON u.id = k.user_id "
+            f"LEFT JOIN {_SERVICES} s ON s.id = %s AND s.enabled AND EXISTS "
+            f"(SELECT 1 FROM {_CATEGORIES} c WHERE c.id = s.category_id AND c.enabled) "
+            f"LEFT JOIN {_RATES} r ON r.service_id = s.id AND r.user_id = k.user_id "
+            "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled",
+            [wanted, request.key_hash],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ApiError(d.INVALID_KEY)
+    key_id, user_id, sid, type_, rate, min_, max_, dripfeed = row
+    if sid is None:
+        return key_id, user_id, None
+    terms = placement.ServiceTerms(sid, type_, to_money(rate), min_, max_, bool(dripfeed))
+    return key_id, user_id, terms
+
+
+def add(request: Request) -> Any:
+    key_id, user_id, terms = _service_terms(request)
+    if terms is None:
+        raise ApiError(d.BAD_SERVICE)
+    try:
+        draft = placement.draft(terms, request.params)
+        order_id = placement.place(user_id, draft, api_key_id=key_id)
+    except placement.PlacementError as exc:
+        raise ApiError(exc.code, exc.value) from None
+    return request.dialect.added(order_id)
+
+
+def _order_view(row: tuple[Any, ...], runs: list[int] | None) -> OrderView:
+    order_id, status, charge, start_count, remains, _kind = row
+    return OrderView(order_id, _STATUS[status], to_money(charge), start_count, remains, runs)
+
+
+def _runs_of(parent_ids: list[int]) -> dict[int, list[int]]:
+    runs: dict[int, list[int]] = {pid: [] for pid in parent_ids}
+    if parent_ids:
+        children = Order.objects.filter(parent_id__in=parent_ids, kind=Order.Kind.RUN)
+        for child_id, parent_id in children.order_by("id").values_list("id", "parent_id"):
+            runs[parent_id].append(child_id)
+    return runs
+
+
+_ORDER_COLUMNS = "o.id, o.status, o.charge, o.start_count, o.remains, o.kind"
+
+
+def _status_one(request: Request, raw_id: str) -> Any:
+    order_id = _order_id(raw_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT k.user_id, {_ORDER_COLUMNS} FROM {_KEYS} k JOIN {_USERS} u "
+            f"ON u.id = k.user_id LEFT JOIN {_ORDERS} o ON o.id = %s AND o.user_id = k.user_id "
+            "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled",
+            [order_id, request.key_hash],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ApiError(d.INVALID_KEY)
+    if row[1] is None:
+        raise ApiError(d.BAD_ORDER)
+    runs = _runs_of([row[1]])[row[1]] if row[6] == Order.Kind.DRIPFEED else None
+    return request.dialect.order(_order_view(row[1:], runs), settings.SMMPANEL_CURRENCY)
+
+
+def _order_id(raw: str) -> int:
+    if raw.isascii() and raw.isdigit() and len(raw) < 18:
+        return int(raw)
+    return 0  # no order has id 0: answered "Incorrect order ID"
+
+
+def parse_ids(raw: str) -> list[str]:
+    """Comma-separated IDs: trimmed, blanks dropped, duplicates answered once."""
+    ids = list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if len(ids) > MAX_IDS:
+        raise ApiError(d.TOO_MANY_IDS)
+    return ids
+
+
+def _status_many(request: Request, raw_ids: str) -> Any:
+    _key_id, user_id = authenticate(request)
+    ids = parse_ids(raw_ids)
+    wanted = [n for n in (_order_id(raw) for raw in ids) if n]
+    with connection.cursor() as cursor:
+        rows: list[tuple[Any, ...]] = []
+        if wanted:
+            marks = ", ".join(["%s"] * len(wanted))
+            cursor.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM {_ORDERS} o WHERE o.user_id = %s AND o.id IN ({marks})",
+                [user_id, *wanted],
+            )
+            rows = cursor.fetchall()
+    found = {row[0]: row for row in rows}
+    runs = _runs_of([row[0] for row in rows if row[5] == Order.Kind.DRIPFEED])
+    dialect, currency = request.dialect, settings.SMMPANEL_CURRENCY
+    answer: dict[str, Any] = {}
+    for raw in ids:
+        row = found.get(_order_id(raw))
+        answer[raw] = (
+            dialect.order(_order_view(row, runs.get(row[0])), currency)
+            if row is not None
+            else dialect.bad_order_in_batch()
+        )
+    return answer
+
+
+def status(request: Request) -> Any:
+    many = request.get("orders")
+    if many:
+        return _status_many(request, many)
+    one = request.get("order")
+    if one:
+        return _status_one(request, one)
+    authenticate(request)
+    raise ApiError(d.NO_ORDER_ID)
+
+
+ACTIONS: dict[str, Callable[[Request], Any]] = {
+    "services": services,
+    "balance": balance,
+    "add": add,
+    "status": status,
+}

@@ -1,0 +1,188 @@
+"""The two dialects of the reseller API: their error strings and response shapes.
+
+v1 is the SmartPanel dialect (seed/api-page-es.txt), v2 the Perfect Panel one.
+Everything that differs between them is in this file; see spec/api.md.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from smmpanel.ledger.money import display, normalised
+
+
+# Error situations, by name, shared by both dialects.
+INVALID_KEY = "invalid_key"
+BAD_ACTION = "bad_action"
+MISSING = "missing"
+BAD_SERVICE = "bad_service"
+BAD_LINK = "bad_link"
+BELOW_MIN = "below_min"
+ABOVE_MAX = "above_max"
+BAD_QUANTITY = "bad_quantity"
+NO_FUNDS = "no_funds"
+NO_DRIPFEED = "no_dripfeed"
+BAD_RUNS = "bad_runs"
+ACTIVE_LINK = "active_link"
+BAD_ORDER = "bad_order"
+NO_ORDER_ID = "no_order_id"
+TOO_MANY_IDS = "too_many_ids"
+BAD_ENCODING = "bad_encoding"
+
+_SHARED = {
+    BAD_QUANTITY: "Incorrect quantity",
+    NO_FUNDS: "Not enough funds on balance",
+    ACTIVE_LINK: "You have active order with this link. Please wait until order being completed.",
+    BAD_ORDER: "Incorrect order ID",
+    TOO_MANY_IDS: "Too many IDs: at most 100",
+    BAD_ENCODING: "Incorrect request: parameters must be UTF-8",
+}
+
+_V2 = _SHARED | {
+    INVALID_KEY: "Invalid API key",
+    BAD_ACTION: "Incorrect request",
+    MISSING: "Missing required parameter: {}",
+    BAD_SERVICE: "Incorrect service ID",
+    BAD_LINK: "Incorrect link",
+    BELOW_MIN: "Quantity less than minimal {}",
+    ABOVE_MAX: "Quantity more than maximum {}",
+    NO_DRIPFEED: "Drip-feed is not supported for this service",
+    BAD_RUNS: "Incorrect runs or interval",
+    NO_ORDER_ID: "Incorrect order ID",
+}
+
+_V1 = _SHARED | {
+    INVALID_KEY: "API is Disable for this user or User Not Found! Contact the Support",
+    BAD_ACTION: "This action is Invalid",
+    MISSING: "There are missing required parameters. Please check your API Manual",
+    BAD_SERVICE: "Service ID does not exists",
+    BAD_LINK: "Bad Link",
+    BELOW_MIN: "Quantity must to be greater than or equal to minimum amount {}",
+    ABOVE_MAX: "Quantity must to be less than or equal to maximum amount {}",
+    NO_DRIPFEED: "This services does not support Dripfeed feature!",
+    BAD_RUNS: "Invalid Interval in minutes",
+    NO_ORDER_ID: "Order ID is required parameter. Please check your API Manual",
+}
+
+# Transport-level answers, the same in both dialects.
+TOO_LARGE = "Request body too large"
+RATE_LIMITED = "Too many requests"
+INTERNAL = "Internal error: the request was not carried out"
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """The fields of an order that `status` reports."""
+
+    id: int
+    status: str  # the exact API string, e.g. "In progress"
+    charge: Decimal
+    start_count: int
+    remains: int
+    runs: list[int] | None = None  # ids of a drip-feed parent's runs so far
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    id: int
+    name: str
+    type_code: str
+    type_name: str
+    category: str
+    rate: Decimal
+    min: int
+    max: int
+    dripfeed: bool
+    refill: bool
+    cancel: bool
+    description: str
+
+
+class Dialect:
+    name = ""
+    _errors: dict[str, str] = {}
+
+    def error(self, code: str, value: object = None) -> dict[str, str]:
+        return {"error": self.error_text(code, value)}
+
+    def error_text(self, code: str, value: object = None) -> str:
+        return self._errors[code].format(value)
+
+    def service(self, s: ServiceView) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def added(self, order_id: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def order(self, o: OrderView, currency: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def bad_order_in_batch(self) -> object:
+        raise NotImplementedError
+
+    def balance(self, amount: Decimal, currency: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def _runs(body: dict[str, Any], o: OrderView) -> dict[str, Any]:
+    if o.runs is not None:
+        body["runs"] = str(len(o.runs))
+        body["orders"] = o.runs
+    return body
+
+
+class V2(Dialect):
+    name = "v2"
+    _errors = _V2
+
+    def service(self, s: ServiceView) -> dict[str, Any]:
+        return {
+            "service": s.id, "name": s.name, "type": s.type_name, "category": s.category,
+            "rate": normalised(s.rate), "min": str(s.min), "max": str(s.max),
+            "dripfeed": s.dripfeed, "refill": s.refill, "cancel": s.cancel,
+        }
+
+    def added(self, order_id: int) -> dict[str, Any]:
+        return {"order": order_id}
+
+    def order(self, o: OrderView, currency: str) -> dict[str, Any]:
+        return _runs({
+            "charge": display(o.charge, 5), "start_count": str(o.start_count),
+            "status": o.status, "remains": str(o.remains), "currency": currency,
+        }, o)
+
+    def bad_order_in_batch(self) -> object:
+        return {"error": self._errors[BAD_ORDER]}
+
+    def balance(self, amount: Decimal, currency: str) -> dict[str, Any]:
+        return {"balance": display(amount, 5), "currency": currency}
+
+
+class V1(Dialect):
+    name = "v1"
+    _errors = _V1
+
+    def service(self, s: ServiceView) -> dict[str, Any]:
+        return {
+            "service": str(s.id), "name": s.name, "category": s.category,
+            "rate": normalised(s.rate), "min": str(s.min), "max": str(s.max),
+            "type": s.type_code, "desc": s.description, "dripfeed": int(s.dripfeed),
+        }
+
+    def added(self, order_id: int) -> dict[str, Any]:
+        return {"status": "success", "order": order_id}
+
+    def order(self, o: OrderView, currency: str) -> dict[str, Any]:
+        return _runs({
+            "order": str(o.id), "status": o.status, "charge": display(o.charge, 4),
+            "start_count": str(o.start_count), "remains": str(o.remains),
+        }, o)
+
+    def bad_order_in_batch(self) -> object:
+        return self._errors[BAD_ORDER]
+
+    def balance(self, amount: Decimal, currency: str) -> dict[str, Any]:
+        return {"status": "success", "balance": display(amount, 2), "currency": currency}
+
+
+DIALECTS: dict[str, Dialect] = {"v1": V1(), "v2": V2()}

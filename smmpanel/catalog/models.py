@@ -1,0 +1,121 @@
+from django.conf import settings
+from django.db import models
+
+from smmpanel.catalog.types import ServiceType
+
+
+class Provider(models.Model):
+    """An upstream panel (or the operator, or the simulator) that fulfils orders."""
+
+    class Kind(models.TextChoices):
+        API_V2 = "api_v2", "API v2 panel"
+        MANUAL = "manual", "Manual (the operator fulfils)"
+        SIMULATED = "simulated", "Simulated (demo and tests only)"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.API_V2)
+    url = models.URLField(max_length=500, blank=True)
+    # The upstream's key must be sent as is, so it cannot be hashed like ours.
+    api_key = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProviderService(models.Model):
+    """A service as the provider lists it in its own `services` answer."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
+    external_id = models.CharField(max_length=50)
+    name = models.CharField(max_length=500)
+    type = models.CharField(max_length=40, choices=ServiceType.choices)
+    category = models.CharField(max_length=500, blank=True)
+    rate = models.DecimalField(max_digits=20, decimal_places=6, help_text="Cost per 1000.")
+    min = models.PositiveBigIntegerField()
+    max = models.PositiveBigIntegerField()
+    dripfeed = models.BooleanField(default=False)
+    refill = models.BooleanField(default=False)
+    cancel = models.BooleanField(default=False)
+    raw = models.JSONField(default=dict, blank=True)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"], name="provider_service_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} #{self.external_id} {self.name}"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=500, unique=True)
+    sort_order = models.IntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """A service the panel sells, at its own price."""
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
+    name = models.CharField(max_length=500)
+    type = models.CharField(max_length=40, choices=ServiceType.choices, default=ServiceType.DEFAULT)
+    rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        help_text="Price per 1000 units; for package types, the price of one package.",
+    )
+    min = models.PositiveBigIntegerField(default=1)
+    max = models.PositiveBigIntegerField(default=1000)
+    dripfeed = models.BooleanField(default=False)
+    refill = models.BooleanField(default=False)
+    cancel = models.BooleanField(default=False)
+    refill_days = models.PositiveIntegerField(
+        default=30, help_text="How long after completion a refill may be asked for."
+    )
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    sort_order = models.IntegerField(default=0)
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, null=True, blank=True, related_name="sold_services"
+    )
+    provider_service = models.ForeignKey(
+        ProviderService, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category__sort_order", "category_id", "sort_order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(min__lte=models.F("max")), name="service_min_le_max"),
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="service_rate_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+
+class CustomRate(models.Model):
+    """A customer's own price for one service, overriding the service's rate."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="custom_rates")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="custom_rates")
+    rate = models.DecimalField(max_digits=20, decimal_places=6)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "service"], name="custom_rate_unique"),
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="custom_rate_not_negative"),
+        ]

@@ -1,0 +1,73 @@
+"""All money arithmetic and rounding of the panel lives here.
+
+Amounts are Decimal with 6 places. A charge is rounded half-up; a refund is
+rounded down, so the refunds of an order never exceed its charge.
+"""
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+PLACES = Decimal("0.000001")
+ZERO = Decimal("0.000000")
+# The largest amount a DecimalField(max_digits=20, decimal_places=6) holds.
+MAX_AMOUNT = Decimal("99999999999999.999999")
+
+
+class MoneyError(ValueError):
+    """An amount that is not a valid money value."""
+
+
+def to_money(value: object) -> Decimal:
+    """Exact Decimal with 6 places from a Decimal, int, str or a database float.
+
+    SQLite hands DecimalField values back as floats in raw queries; their
+    shortest repr is the decimal that was written (up to 15 significant digits).
+    """
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(value).quantize(PLACES, rounding=ROUND_HALF_UP)  # type: ignore[arg-type]
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise MoneyError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        raise MoneyError(f"amount out of range: {value!r}")
+    return amount
+
+
+def parse_amount(text: str) -> Decimal:
+    """A money amount typed by a person: plain decimal notation, at most 6 places."""
+    text = text.strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise MoneyError(f"not an amount: {text!r}") from exc
+    if not amount.is_finite() or "e" in text.lower():
+        raise MoneyError(f"not an amount: {text!r}")
+    if amount != amount.quantize(PLACES, rounding=ROUND_DOWN):
+        raise MoneyError(f"at most 6 decimal places: {text!r}")
+    return to_money(amount)
+
+
+def charge_for(rate: Decimal, units: int, *, package: bool = False) -> Decimal:
+    """What an order costs: rate per 1000 units, or the flat rate of a package."""
+    if package:
+        return to_money(rate)
+    return (rate * units / 1000).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
+def refund_for(charge: Decimal, remains: int, quantity: int) -> Decimal:
+    """The part of a charge for the undelivered units, rounded down."""
+    if quantity <= 0 or remains <= 0:
+        return ZERO
+    remains = min(remains, quantity)
+    return (charge * remains / quantity).quantize(PLACES, rounding=ROUND_DOWN)
+
+
+def display(amount: Decimal, places: int) -> str:
+    """An amount for the wire or a page, rounded half-up to `places` decimals."""
+    return str(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def normalised(amount: Decimal) -> str:
+    """A rate without trailing zeros: 0.90 -> "0.9", 12.000 -> "12"."""
+    text = format(amount.normalize(), "f")
+    return text if text != "-0" else "0"

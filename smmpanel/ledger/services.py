@@ -1,0 +1,142 @@
+"""Moving money: every balance change is one ledger entry, in the same transaction."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from smmpanel.accounts.models import User
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import ZERO, to_money
+
+_USERS = User._meta.db_table
+_ENTRIES = LedgerEntry._meta.db_table
+
+
+class InsufficientFunds(Exception):
+    """The balance does not cover the debit; nothing was changed."""
+
+
+class DuplicateEntry(Exception):
+    """An entry with this reference exists already; nothing was changed."""
+
+
+def _apply_postgresql(user_id: int, amount: Decimal) -> Decimal:
+    # Conditional update: the row lock serialises concurrent debits, and the
+    # WHERE clause makes an overdraft impossible whatever the interleaving.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_USERS} SET balance = balance + %s "
+            "WHERE id = %s AND balance + %s >= 0 RETURNING balance",
+            [amount, user_id, amount],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise InsufficientFunds
+    return to_money(row[0])
+
+
+def _apply_sqlite(user_id: int, amount: Decimal) -> Decimal:
+    # SQLite keeps decimals as binary floats, so `balance + X` in SQL would not
+    # be exact. The transaction began IMMEDIATE and holds the write lock, so
+    # read, compute in Decimal, and write back with a compare-and-swap.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT balance FROM {_USERS} WHERE id = %s", [user_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise InsufficientFunds
+        new_balance = to_money(row[0]) + amount
+        if new_balance < 0:
+            raise InsufficientFunds
+        cursor.execute(
+            f"UPDATE {_USERS} SET balance = %s WHERE id = %s AND balance = %s",
+            [new_balance, user_id, row[0]],
+        )
+        if cursor.rowcount != 1:
+            raise RuntimeError("balance changed under a held write lock")
+    return new_balance
+
+
+def post(
+    user_id: int,
+    amount: Decimal,
+    kind: str,
+    reference: str,
+    *,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    memo: str = "",
+    now: datetime | None = None,
+) -> Decimal:
+    """Change a balance by `amount` (signed) and record it; returns the new balance.
+
+    Must run inside the caller's transaction, so the entry, the balance and
+    whatever the money is for commit or roll back together. Raises
+    InsufficientFunds for a debit the balance does not cover, and
+    DuplicateEntry (after rolling back this call's changes) when `reference`
+    was used before.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger.post must run inside transaction.atomic()")
+    amount = to_money(amount)
+    apply = _apply_postgresql if connection.vendor == "postgresql" else _apply_sqlite
+    created_at = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            balance = apply(user_id, amount)
+            cursor.execute(
+                f"INSERT INTO {_ENTRIES} (user_id, kind, amount, balance_after, order_id, "
+                "actor_id, memo, reference, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [user_id, kind, amount, balance, order_id, actor_id, memo, reference, created_at],
+            )
+    except IntegrityError as exc:
+        if LedgerEntry.objects.filter(reference=reference).exists():
+            raise DuplicateEntry(reference) from exc
+        raise
+    return balance
+
+
+def adjust(user: User, amount: Decimal, *, actor: User | None, memo: str, reference: str) -> Decimal:
+    """An operator's credit or debit of a customer's balance."""
+    with transaction.atomic():
+        return post(
+            user.pk,
+            amount,
+            LedgerEntry.Kind.ADJUSTMENT,
+            reference,
+            actor_id=actor.pk if actor else None,
+            memo=memo,
+        )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    user_id: int
+    username: str
+    balance: Decimal
+    ledger_sum: Decimal
+
+
+def _ledger_sums() -> dict[int, Decimal]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT user_id, SUM(amount) FROM {_ENTRIES} GROUP BY user_id")
+            return {user_id: to_money(total) for user_id, total in cursor.fetchall()}
+    # SQLite would sum floats: add the exact values up in Python instead.
+    sums: dict[int, Decimal] = {}
+    rows = LedgerEntry.objects.values_list("user_id", "amount").order_by().iterator(chunk_size=5000)
+    for user_id, amount in rows:
+        sums[user_id] = sums.get(user_id, ZERO) + amount
+    return sums
+
+
+def mismatches() -> Iterator[Mismatch]:
+    """Customers whose balance is not the sum of their ledger entries, or negative."""
+    sums = _ledger_sums()
+    for user_id, username, balance in User.objects.values_list("id", "username", "balance").order_by("id"):
+        total = sums.get(user_id, ZERO)
+        if balance != total or balance < 0:
+            yield Mismatch(user_id, username, balance, total)

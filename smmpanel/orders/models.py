@@ -1,0 +1,130 @@
+from django.conf import settings
+from django.db import models
+
+from smmpanel.catalog.models import Provider, Service
+
+
+class Order(models.Model):
+    """What a customer asked for, what it cost, and where it stands upstream."""
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Order"
+        DRIPFEED = "dripfeed", "Drip-feed (parent)"
+        RUN = "run", "Drip-feed run"
+        SUBSCRIPTION = "subscription", "Subscription (parent)"
+        POST = "post", "Subscription post"
+
+    class Status(models.TextChoices):
+        """The customer-visible status; labels are the API's exact strings."""
+
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        PARTIAL = "partial", "Partial"
+        CANCELED = "canceled", "Canceled"
+        # Subscriptions only.
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        EXPIRED = "expired", "Expired"
+
+    class ProviderState(models.TextChoices):
+        QUEUED = "queued", "Queued (not sent yet)"
+        SENDING = "sending", "Sending (add request in flight)"
+        SENT = "sent", "Sent (provider gave an id)"
+        UNKNOWN = "unknown", "Unknown (needs reconciliation)"
+        FAILED = "failed", "Failed (provider refused)"
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        WEB = "web", "Website"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="orders")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SINGLE)
+    link = models.TextField(blank=True)
+    # Units of one order; for a drip-feed parent, the quantity of each run.
+    quantity = models.PositiveBigIntegerField()
+    runs = models.PositiveIntegerField(null=True, blank=True)
+    interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Type-specific parameters, in the form a provider adapter forwards them.
+    params = models.JSONField(default=dict, blank=True)
+    charge = models.DecimalField(max_digits=20, decimal_places=6)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, null=True, blank=True)
+    provider_state = models.CharField(
+        max_length=20, choices=ProviderState.choices, default=ProviderState.QUEUED
+    )
+    provider_order_id = models.CharField(max_length=100, blank=True)
+    provider_error = models.TextField(blank=True)
+    cost = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    start_count = models.BigIntegerField(default=0)
+    remains = models.BigIntegerField(default=0)
+
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-id"], name="order_user_recent"),
+            # The one-active-order-per-link rule looks here; links are too long to index.
+            models.Index(
+                fields=["user", "service"],
+                condition=models.Q(status__in=["pending", "in_progress", "processing"]),
+                name="order_user_service_active",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(charge__gte=0), name="order_charge_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+
+class OrderEvent(models.Model):
+    """One step in an order's history: created, sent, status changed, refunded ..."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on order #{self.order_id}"
+
+
+class Refill(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"
+        CANCELED = "canceled", "Canceled"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refills")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    provider_refill_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Refill #{self.pk} of order #{self.order_id}"

@@ -1,0 +1,59 @@
+import json
+import os
+import secrets
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from smmpanel.accounts.models import User
+from smmpanel.catalog import demo
+from smmpanel.web import server
+
+
+def _credentials(path: Path) -> dict[str, str]:
+    """The demo's logins, made on the first run and kept in the data dir (never in git)."""
+    if path.exists():
+        saved: dict[str, str] = json.loads(path.read_text())
+        return saved
+    password = secrets.token_urlsafe(12)
+    operator, _ = User.objects.get_or_create(
+        username="operator", defaults={"is_staff": True, "is_superuser": True}
+    )
+    operator.set_password(password)
+    operator.save(update_fields=["password"])
+    creds = {"operator": "operator", "password": password, "api_key": demo.fresh_key()}
+    path.write_text(json.dumps(creds))
+    path.chmod(0o600)
+    return creds
+
+
+class Command(BaseCommand):
+    help = "Run the demo: migrate, seed the demo data once, and serve the panel on SQLite."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            host, port = server.parse_bind(options["bind"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        call_command("migrate", verbosity=0, interactive=False)
+        demo.seed()
+        creds = _credentials(Path(settings.DATA_DIR) / "demo-credentials.json")
+        url = f"http://{options['bind']}"
+        self.stdout.write(
+            f"\nsmmpanel demo (simulated provider, data in {settings.DATA_DIR})\n"
+            f"  panel:           {url}/\n"
+            f"  operator console {url}/admin/  login {creds['operator']} / {creds['password']}\n"
+            f"  API (v2):        {url}/api/v2   key {creds['api_key']}\n"
+            f"  API (v1):        {url}/api/v1\n"
+            f"  try: curl -s {url}/api/v2 -d key={creds['api_key']} -d action=balance\n"
+        )
+        self.stdout.flush()
+        argv = server.command(server.DEFAULT_SERVER, host, port, workers=1, threads=4)
+        os.execv(argv[0], argv)

@@ -1,0 +1,12 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    base = request.build_absolute_uri("/").rstrip("/")
+    return render(
+        request,
+        "web/home.html",
+        {"api_v1": f"{base}/api/v1", "api_v2": f"{base}/api/v2", "currency": settings.SMMPANEL_CURRENCY},
+    )

@@ -1,0 +1,92 @@
+"""Shared fixtures: named customers (alice, bob), a small catalogue, API clients.
+
+alice has 100.00 and one API key; bob has 5.00 and one API key. The catalogue
+has a Default service with drip-feed (rate 0.90, 50..10000) and a Package
+service (flat 4.50).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from smmpanel.accounts.models import User
+from smmpanel.accounts.services import create_customer
+from smmpanel.catalog.models import Category, Service
+from smmpanel.catalog.types import ServiceType
+
+
+@dataclass
+class Customer:
+    user: User
+    key: str
+
+    def balance(self) -> Decimal:
+        self.user.refresh_from_db(fields=["balance"])
+        return self.user.balance
+
+
+@dataclass
+class Catalogue:
+    default: Service
+    package: Service
+    disabled: Service
+
+
+class Api:
+    """Calls the panel's real WSGI application in process, as a client would."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def post(self, dialect: str, **params: Any) -> Any:
+        response = self.client.post(f"/api/{dialect}", data=params)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        return response.json()
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    from smmpanel.wsgi import application
+
+    transport = httpx.WSGITransport(app=application)
+    with httpx.Client(transport=transport, base_url="http://testserver") as client:
+        yield Api(client)
+
+
+def make_customer(name: str, balance: str) -> Customer:
+    user, key = create_customer(name, email=f"{name}@example.com", balance=Decimal(balance))
+    return Customer(user, key)
+
+
+@pytest.fixture
+def alice(db: None) -> Customer:
+    return make_customer("alice", "100")
+
+
+@pytest.fixture
+def bob(db: None) -> Customer:
+    return make_customer("bob", "5")
+
+
+@pytest.fixture
+def catalogue(db: None) -> Catalogue:
+    followers = Category.objects.create(name="Instagram Followers", sort_order=1)
+    packs = Category.objects.create(name="Packs", sort_order=2)
+    default = Service.objects.create(
+        category=followers, name="Followers", type=ServiceType.DEFAULT, rate=Decimal("0.90"),
+        min=50, max=10000, dripfeed=True, refill=True, cancel=True, description="Real-looking",
+    )
+    package = Service.objects.create(
+        category=packs, name="Starter pack", type=ServiceType.PACKAGE, rate=Decimal("4.50"),
+        min=1, max=1,
+    )
+    disabled = Service.objects.create(
+        category=followers, name="Old", type=ServiceType.DEFAULT, rate=Decimal("1"),
+        min=1, max=10, enabled=False,
+    )
+    return Catalogue(default, package, disabled)

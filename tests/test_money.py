@@ -1,0 +1,86 @@
+from decimal import Decimal
+
+import pytest
+
+from smmpanel.ledger.money import (
+    MoneyError,
+    charge_for,
+    display,
+    normalised,
+    parse_amount,
+    refund_for,
+    to_money,
+)
+
+
+@pytest.mark.parametrize(
+    ("rate", "units", "expected"),
+    [
+        ("0.90", 100, "0.090000"),
+        ("1.02", 500, "0.510000"),
+        ("0.27819", 1000, "0.278190"),
+        ("0.0000005", 1000, "0.000001"),  # half-up at the 6th place
+        ("0.0000004", 1000, "0.000000"),
+        ("1.234567", 1, "0.001235"),  # 0.001234567 rounds up
+        ("0.001", 1, "0.000001"),  # 0.000001 exactly
+        ("0.0005", 1, "0.000001"),  # 0.0000005 is a half: up
+        ("12", 3333, "39.996000"),
+    ],
+)
+def test_charge_is_rate_times_units_over_1000_rounded_half_up(rate, units, expected):
+    assert charge_for(Decimal(rate), units) == Decimal(expected)
+
+
+def test_package_charge_is_the_flat_rate():
+    assert charge_for(Decimal("4.5"), 1, package=True) == Decimal("4.500000")
+
+
+def test_drip_feed_charge_covers_every_run():
+    # 3 runs of 1000 at 0.90 per 1000.
+    assert charge_for(Decimal("0.90"), 1000 * 3) == Decimal("2.700000")
+
+
+@pytest.mark.parametrize(
+    ("charge", "remains", "quantity", "expected"),
+    [
+        ("0.090000", 50, 100, "0.045000"),
+        ("1.000000", 1, 3, "0.333333"),  # rounded down, never up
+        ("1.000000", 2, 3, "0.666666"),
+        ("0.000001", 1, 2, "0.000000"),
+        ("5.000000", 0, 10, "0.000000"),
+        ("5.000000", 10, 10, "5.000000"),
+        ("5.000000", 15, 10, "5.000000"),  # a provider over-reporting remains
+    ],
+)
+def test_refund_is_rounded_down(charge, remains, quantity, expected):
+    assert refund_for(Decimal(charge), remains, quantity) == Decimal(expected)
+
+
+def test_refunds_of_an_order_never_exceed_its_charge():
+    charge = Decimal("1.000000")
+    thirds = [refund_for(charge, 1, 3) for _ in range(3)]
+    assert sum(thirds) <= charge
+
+
+@pytest.mark.parametrize(
+    ("amount", "places", "expected"),
+    [("100.842915", 5, "100.84292"), ("100.845", 2, "100.85"), ("0.27815", 4, "0.2782"), ("3", 2, "3.00")],
+)
+def test_display_rounds_half_up(amount, places, expected):
+    assert display(Decimal(amount), places) == expected
+
+
+@pytest.mark.parametrize(("rate", "expected"), [("0.90", "0.9"), ("12.000", "12"), ("10", "10"), ("0", "0")])
+def test_rates_are_printed_without_trailing_zeros(rate, expected):
+    assert normalised(Decimal(rate)) == expected
+
+
+def test_database_floats_become_exact_decimals():
+    assert to_money(0.1 + 0.2) == Decimal("0.300000")
+    assert to_money(123456789.123456) == Decimal("123456789.123456")
+
+
+@pytest.mark.parametrize("text", ["abc", "1e3", "NaN", "Infinity", "1.0000001", ""])
+def test_typed_amounts_must_be_plain_decimals(text):
+    with pytest.raises(MoneyError):
+        parse_amount(text)
