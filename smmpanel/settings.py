@@ -1,6 +1,7 @@
 """Settings, all from environment variables (see README "Configuration")."""
 
 import os
+from pathlib import Path
 
 import dj_database_url
 
@@ -64,9 +65,12 @@ def _database() -> dict[str, object]:
     if url:
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=600))
         return config
+    # SMMPANEL_SQLITE_PATH: another database file, e.g. the test database for the
+    # real server the test suite starts (tests/server.py).
+    path = os.environ.get("SMMPANEL_SQLITE_PATH", "").strip()
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "smmpanel.sqlite3",
+        "NAME": Path(path) if path else DATA_DIR / "smmpanel.sqlite3",
         "OPTIONS": {
             # IMMEDIATE: a write transaction takes the write lock at BEGIN, so two
             # writers queue on busy_timeout instead of failing on lock upgrade.

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer
@@ -53,9 +55,17 @@ class Api:
 def api() -> Iterator[Api]:
     from smmpanel.wsgi import application
 
+    # As Django's own test client does: a request must not close the
+    # connection that holds the test's transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     transport = httpx.WSGITransport(app=application)
-    with httpx.Client(transport=transport, base_url="http://testserver") as client:
-        yield Api(client)
+    try:
+        with httpx.Client(transport=transport, base_url="http://testserver") as client:
+            yield Api(client)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def make_customer(name: str, balance: str) -> Customer:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, reset_queries
+from django.core import signals
 
 from smmpanel.accounts.models import hash_api_key
 from smmpanel.api import dialects as d
@@ -76,15 +76,16 @@ class ApiApplication:
     def __call__(
         self, dialect: d.Dialect, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
-        reset_queries()
-        close_old_connections()
+        # The same signals as Django's handler: they recycle database connections
+        # (CONN_MAX_AGE, broken ones) and reset the debug query log.
+        signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             status, body = handle(dialect, environ)
         except Exception:
             log.exception("API request failed")
             status, body = 500, {"error": d.INTERNAL}
         finally:
-            close_old_connections()
+            signals.request_finished.send(sender=self.__class__)
         return _respond(start_response, status, body)
 
 

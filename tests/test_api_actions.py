@@ -1,0 +1,279 @@
+"""The reseller API's actions, byte for byte, in both dialects (spec/api.md)."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from smmpanel.catalog.models import CustomRate
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.orders.models import Order
+
+
+def raw(api, dialect, **params):
+    response = api.client.post(f"/api/{dialect}", data=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return response.content
+
+
+# --- services -------------------------------------------------------------
+
+
+def test_services_v2_shape(api, alice, catalogue):
+    body = raw(api, "v2", key=alice.key, action="services")
+    expected = [
+        {"service": catalogue.default.pk, "name": "Followers", "type": "Default",
+         "category": "Instagram Followers", "rate": "0.9", "min": "50", "max": "10000",
+         "dripfeed": True, "refill": True, "cancel": True},
+        {"service": catalogue.package.pk, "name": "Starter pack", "type": "Package",
+         "category": "Packs", "rate": "4.5", "min": "1", "max": "1",
+         "dripfeed": False, "refill": False, "cancel": False},
+    ]
+    assert body == json.dumps(expected, separators=(",", ":")).encode()
+
+
+def test_services_v1_shape(api, alice, catalogue):
+    body = raw(api, "v1", key=alice.key, action="services")
+    expected = [
+        {"service": str(catalogue.default.pk), "name": "Followers", "category": "Instagram Followers",
+         "rate": "0.9", "min": "50", "max": "10000", "type": "default", "desc": "Real-looking",
+         "dripfeed": 1},
+        {"service": str(catalogue.package.pk), "name": "Starter pack", "category": "Packs",
+         "rate": "4.5", "min": "1", "max": "1", "type": "package", "desc": "", "dripfeed": 0},
+    ]
+    assert body == json.dumps(expected, separators=(",", ":")).encode()
+
+
+def test_services_show_the_customers_own_rate(api, alice, bob, catalogue):
+    CustomRate.objects.create(user=alice.user, service=catalogue.default, rate=Decimal("0.75"))
+    alices = api.post("v2", key=alice.key, action="services")
+    bobs = api.post("v2", key=bob.key, action="services")
+    assert alices[0]["rate"] == "0.75"
+    assert bobs[0]["rate"] == "0.9"
+
+
+def test_services_hide_disabled_services_and_categories(api, alice, catalogue):
+    catalogue.package.category.enabled = False
+    catalogue.package.category.save()
+    ids = [item["service"] for item in api.post("v2", key=alice.key, action="services")]
+    assert ids == [catalogue.default.pk]
+
+
+def test_services_are_ordered_by_category_then_service(api, alice, catalogue):
+    catalogue.default.category.sort_order = 5
+    catalogue.default.category.save()
+    ids = [item["service"] for item in api.post("v2", key=alice.key, action="services")]
+    assert ids == [catalogue.package.pk, catalogue.default.pk]
+
+
+# --- balance --------------------------------------------------------------
+
+
+def test_balance_v2_has_five_decimals(api, alice):
+    assert raw(api, "v2", key=alice.key, action="balance") == b'{"balance":"100.00000","currency":"USD"}'
+
+
+def test_balance_v1_has_two_decimals_and_status(api, alice):
+    assert (
+        raw(api, "v1", key=alice.key, action="balance")
+        == b'{"status":"success","balance":"100.00","currency":"USD"}'
+    )
+
+
+def test_balance_is_rounded_half_up_for_display_only(api, alice, catalogue):
+    api.post("v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=55)
+    # 100 - 0.0495 = 99.9505
+    assert api.post("v2", key=alice.key, action="balance")["balance"] == "99.95050"
+    assert api.post("v1", key=alice.key, action="balance")["balance"] == "99.95"
+    assert alice.balance() == Decimal("99.950500")
+
+
+def test_currency_follows_the_setting(api, alice, settings):
+    settings.SMMPANEL_CURRENCY = "EUR"
+    assert api.post("v2", key=alice.key, action="balance")["currency"] == "EUR"
+
+
+# --- add ------------------------------------------------------------------
+
+
+def test_add_v2_answers_the_order_id_as_a_number(api, alice, catalogue):
+    body = raw(api, "v2", key=alice.key, action="add", service=catalogue.default.pk,
+               link="https://instagram.com/alice", quantity=1000)
+    order = Order.objects.get(user=alice.user)
+    assert body == b'{"order":%d}' % order.pk
+
+
+def test_add_v1_answers_status_success(api, alice, catalogue):
+    body = raw(api, "v1", key=alice.key, action="add", service=catalogue.default.pk,
+               link="https://instagram.com/alice", quantity=1000)
+    order = Order.objects.get(user=alice.user)
+    assert body == b'{"status":"success","order":%d}' % order.pk
+
+
+def test_add_charges_and_records_the_order(api, alice, catalogue):
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
+                      link="instagram.com/alice", quantity=1000)
+    order = Order.objects.get(pk=answer["order"])
+    assert order.charge == Decimal("0.900000")
+    assert order.link == "https://instagram.com/alice"  # bare host/path normalised
+    assert order.quantity == 1000
+    assert order.status == Order.Status.PENDING
+    assert order.provider_state == Order.ProviderState.QUEUED
+    assert order.source == Order.Source.API
+    assert order.api_key.user == alice.user
+    assert alice.balance() == Decimal("99.100000")
+    entry = LedgerEntry.objects.get(order=order)
+    assert (entry.kind, entry.amount, entry.balance_after) == ("charge", Decimal("-0.9"), Decimal("99.1"))
+    assert entry.reference == f"order:{order.pk}:charge"
+    assert list(order.events.values_list("kind", flat=True)) == ["created"]
+
+
+def test_add_package_charges_the_flat_rate(api, alice, catalogue):
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.package.pk,
+                      link="https://t.me/x", quantity=999)  # quantity is foreign to a package
+    order = Order.objects.get(pk=answer["order"])
+    assert (order.charge, order.quantity) == (Decimal("4.5"), 1)
+    assert alice.balance() == Decimal("95.5")
+
+
+def test_add_uses_the_customers_own_rate(api, alice, catalogue):
+    CustomRate.objects.create(user=alice.user, service=catalogue.default, rate=Decimal("0.5"))
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
+                      link="x.com/a", quantity=1000)
+    assert Order.objects.get(pk=answer["order"]).charge == Decimal("0.5")
+
+
+def test_add_drip_feed_stores_runs_and_charges_every_run(api, alice, catalogue):
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
+                      link="x.com/a", quantity=100, runs=3, interval=15)
+    order = Order.objects.get(pk=answer["order"])
+    assert (order.kind, order.quantity, order.runs, order.interval_minutes) == ("dripfeed", 100, 3, 15)
+    assert order.charge == Decimal("0.27")  # 0.90 x 300 / 1000
+    assert order.remains == 300
+
+
+@pytest.mark.parametrize("runs, interval", [("", ""), ("0", "0")])
+def test_empty_or_zero_runs_mean_no_drip_feed(api, alice, catalogue, runs, interval):
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.package.pk,
+                      link="x.com/a", runs=runs, interval=interval)
+    assert Order.objects.get(pk=answer["order"]).kind == "single"
+
+
+def test_two_orders_cannot_share_an_active_link(api, alice, catalogue):
+    params = dict(key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100)
+    api.post("v2", **params)
+    message = "You have active order with this link. Please wait until order being completed."
+    assert api.post("v2", **params) == {"error": message}
+    assert api.post("v1", **params) == {"error": message}
+    Order.objects.update(status=Order.Status.COMPLETED)
+    assert "order" in api.post("v2", **params)
+
+
+def test_the_active_link_rule_can_be_turned_off(api, alice, catalogue, settings):
+    settings.SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = False
+    params = dict(key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100)
+    assert "order" in api.post("v2", **params)
+    assert "order" in api.post("v2", **params)
+
+
+# --- status ---------------------------------------------------------------
+
+
+@pytest.fixture
+def order(api, alice, catalogue):
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
+                      link="x.com/a", quantity=1000)
+    Order.objects.filter(pk=answer["order"]).update(
+        status=Order.Status.PARTIAL, start_count=3572, remains=157, charge=Decimal("0.278185")
+    )
+    return Order.objects.get(pk=answer["order"])
+
+
+def test_status_v2_shape(api, alice, order):
+    body = raw(api, "v2", key=alice.key, action="status", order=order.pk)
+    assert body == (
+        b'{"charge":"0.27819","start_count":"3572","status":"Partial","remains":"157","currency":"USD"}'
+    )
+
+
+def test_status_v1_shape(api, alice, order):
+    body = raw(api, "v1", key=alice.key, action="status", order=order.pk)
+    assert body == (
+        b'{"order":"%d","status":"Partial","charge":"0.2782","start_count":"3572","remains":"157"}'
+        % order.pk
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [("pending", "Pending"), ("in_progress", "In progress"), ("processing", "Processing"),
+     ("completed", "Completed"), ("partial", "Partial"), ("canceled", "Canceled")],
+)
+def test_status_strings_are_title_cased_exactly(api, alice, order, code, text):
+    Order.objects.filter(pk=order.pk).update(status=code)
+    assert api.post("v2", key=alice.key, action="status", order=order.pk)["status"] == text
+    assert api.post("v1", key=alice.key, action="status", order=order.pk)["status"] == text
+
+
+def test_status_of_a_drip_feed_order_lists_its_runs(api, alice, catalogue):
+    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
+                      link="x.com/d", quantity=100, runs=3, interval=15)
+    parent = Order.objects.get(pk=answer["order"])
+    assert api.post("v2", key=alice.key, action="status", order=parent.pk)["runs"] == "0"
+    run = Order.objects.create(
+        user=alice.user, service=catalogue.default, parent=parent, kind="run", link=parent.link,
+        quantity=100, charge=0, created_at=parent.created_at, updated_at=parent.created_at,
+    )
+    v2 = api.post("v2", key=alice.key, action="status", order=parent.pk)
+    v1 = api.post("v1", key=alice.key, action="status", order=parent.pk)
+    assert (v2["runs"], v2["orders"]) == ("1", [run.pk])
+    assert (v1["runs"], v1["orders"]) == ("1", [run.pk])
+
+
+def test_status_of_someone_elses_order_is_incorrect(api, bob, order):
+    assert api.post("v2", key=bob.key, action="status", order=order.pk) == {"error": "Incorrect order ID"}
+    assert api.post("v1", key=bob.key, action="status", order=order.pk) == {"error": "Incorrect order ID"}
+
+
+@pytest.mark.parametrize("value", ["999999", "abc", "-1", "1.5", "99999999999999999999999"])
+def test_status_of_an_unknown_order_is_incorrect(api, alice, order, value):
+    assert api.post("v2", key=alice.key, action="status", order=value) == {"error": "Incorrect order ID"}
+
+
+def test_status_without_an_order_id(api, alice):
+    assert api.post("v2", key=alice.key, action="status") == {"error": "Incorrect order ID"}
+    assert api.post("v1", key=alice.key, action="status") == {
+        "error": "Order ID is required parameter. Please check your API Manual"
+    }
+
+
+def test_multi_status_v2_mixes_orders_and_errors(api, alice, bob, order, catalogue):
+    other = api.post("v2", key=bob.key, action="add", service=catalogue.default.pk,
+                     link="x.com/b", quantity=100)["order"]
+    body = raw(api, "v2", key=alice.key, action="status", orders=f" {order.pk} ,{other}, {order.pk},")
+    single = '{"charge":"0.27819","start_count":"3572","status":"Partial","remains":"157","currency":"USD"}'
+    assert body == (
+        f'{{"{order.pk}":{single},"{other}":{{"error":"Incorrect order ID"}}}}'.encode()
+    )
+
+
+def test_multi_status_v1_answers_bad_ids_with_a_bare_string(api, alice, order):
+    body = api.post("v1", key=alice.key, action="status", orders=f"{order.pk},12345678")
+    assert body == {
+        str(order.pk): {"order": str(order.pk), "status": "Partial", "charge": "0.2782",
+                        "start_count": "3572", "remains": "157"},
+        "12345678": "Incorrect order ID",
+    }
+
+
+def test_multi_status_takes_at_most_100_ids(api, alice, order):
+    hundred = ",".join(str(n) for n in range(1, 101))
+    assert len(api.post("v2", key=alice.key, action="status", orders=hundred)) == 100
+    too_many = ",".join(str(n) for n in range(1, 102))
+    assert api.post("v2", key=alice.key, action="status", orders=too_many) == {
+        "error": "Too many IDs: at most 100"
+    }
+    assert api.post("v1", key=alice.key, action="status", orders=too_many) == {
+        "error": "Too many IDs: at most 100"
+    }
