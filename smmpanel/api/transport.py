@@ -38,11 +38,16 @@ def _decode(raw: bytes) -> str:
 
 
 def _parse_urlencoded(raw: bytes) -> dict[str, str]:
+    # Decoding as latin-1 maps every byte to one character, so the percent-decoded
+    # result can be turned back into the exact bytes and checked as UTF-8.
     try:
-        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(
+            raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1",
+            max_num_fields=MAX_FIELDS,
+        )
     except ValueError:
         raise TransportError(200, "bad_request") from None
-    return {_decode(name): _decode(value) for name, value in pairs}
+    return {_decode(n.encode("latin-1")): _decode(v.encode("latin-1")) for n, v in pairs}
 
 
 def _flat(value: Any, name: str) -> str:
