@@ -1,0 +1,99 @@
+"""The `smmpanel` command line: user management, the demo seed, the ledger check."""
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from smmpanel.accounts.models import ApiKey, User, hash_api_key
+from smmpanel.catalog.models import Service
+from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.services import mismatches
+
+
+def run(*args, capsys):
+    call_command(*args)
+    return capsys.readouterr().out
+
+
+def test_user_create_prints_the_key_once_and_stores_its_hash(db, capsys):
+    out = json.loads(run("user", "create", "carol", "--email", "c@example.com", "--balance", "12.5", capsys=capsys))
+    assert out["username"] == "carol"
+    user = User.objects.get(username="carol")
+    assert user.balance == Decimal("12.5") and user.email == "c@example.com" and not user.is_staff
+    key = ApiKey.objects.get(user=user)
+    assert key.key_hash == hash_api_key(out["api_key"]) != out["api_key"]
+    assert not ApiKey.objects.filter(key_hash=out["api_key"]).exists()
+    assert LedgerEntry.objects.get(user=user).kind == "deposit"
+
+
+def test_user_create_staff(db, capsys):
+    run("user", "create", "op", "--staff", capsys=capsys)
+    assert User.objects.get(username="op").is_staff
+
+
+@pytest.mark.parametrize("balance", ["abc", "-5", "1e3"])
+def test_user_create_refuses_a_bad_balance(db, balance):
+    with pytest.raises(CommandError):
+        call_command("user", "create", "dave", "--balance", balance)
+    assert not User.objects.filter(username="dave").exists()
+
+
+def test_user_create_refuses_an_existing_name(alice):
+    with pytest.raises(CommandError, match="exists"):
+        call_command("user", "create", "alice")
+
+
+def test_user_credit_is_a_ledger_adjustment(alice, capsys):
+    out = run("user", "credit", "alice", "2.25", "--memo", "bank transfer 42", capsys=capsys)
+    assert "102.250000" in out
+    entry = LedgerEntry.objects.filter(user=alice.user).latest("id")
+    assert (entry.kind, entry.amount, entry.memo) == ("adjustment", Decimal("2.25"), "bank transfer 42")
+    assert list(mismatches()) == []
+
+
+def test_user_credit_cannot_overdraw(alice):
+    with pytest.raises(CommandError, match="cannot cover"):
+        call_command("user", "credit", "alice", "-100.01")
+    assert alice.balance() == Decimal("100")
+
+
+def test_user_credit_unknown_user(db):
+    with pytest.raises(CommandError, match="no user"):
+        call_command("user", "credit", "nobody", "1")
+
+
+def test_seed_demo_has_a_service_of_every_type_and_is_idempotent(db, capsys):
+    first = json.loads(run("seed_demo", "--json", capsys=capsys))
+    second = json.loads(run("seed_demo", "--json", capsys=capsys))
+    assert set(first["services"]) == {label for _value, label in ServiceType.choices}
+    assert first["services"] == second["services"]
+    assert first["api_key"] != second["api_key"]  # a fresh key each time
+    assert Service.objects.count() == len(ServiceType.choices)
+    demo = User.objects.get(username=first["username"])
+    assert demo.balance == Decimal("1000")
+    assert Service.objects.filter(dripfeed=True).exists()
+    assert Service.objects.filter(refill=True).exists()
+    assert Service.objects.filter(cancel=True).exists()
+
+
+def test_the_console_script_runs_dashed_commands(tmp_path: Path):
+    """`smmpanel` is installed as a script and maps `check-ledger` to `check_ledger`."""
+    script = Path(sys.executable).with_name("smmpanel")
+    env = {**os.environ, "SMMPANEL_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    subprocess.run([script, "migrate", "-v0"], env=env, check=True, timeout=120)
+    seeded = subprocess.run([script, "seed-demo", "--json"], env=env, check=True, timeout=60,
+                            capture_output=True, text=True)
+    assert json.loads(seeded.stdout)["username"] == "demo"
+    check = subprocess.run([script, "check-ledger"], env=env, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and "ledger OK" in check.stdout
+    bad = subprocess.run([script, "user", "credit", "demo", "lots"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode != 0 and "not an amount" in bad.stderr

@@ -1,0 +1,108 @@
+"""The ledger is the truth: every balance change is one entry, and the check finds lies."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+
+from smmpanel.accounts.models import User
+from smmpanel.ledger import services as ledger
+from smmpanel.ledger.models import LedgerEntry
+
+
+def post(customer, amount, reference):
+    with transaction.atomic():
+        return ledger.post(customer.user.pk, Decimal(amount), "adjustment", reference)
+
+
+def test_post_changes_the_balance_and_records_balance_after(alice):
+    assert post(alice, "-10.5", "t:1") == Decimal("89.5")
+    entry = LedgerEntry.objects.get(reference="t:1")
+    assert (entry.amount, entry.balance_after, entry.user_id) == (Decimal("-10.5"), Decimal("89.5"), alice.user.pk)
+    assert alice.balance() == Decimal("89.5")
+
+
+def test_a_debit_beyond_the_balance_changes_nothing(alice):
+    with pytest.raises(ledger.InsufficientFunds):
+        post(alice, "-100.000001", "t:1")
+    assert alice.balance() == Decimal("100")
+    assert not LedgerEntry.objects.filter(reference="t:1").exists()
+
+
+def test_the_whole_balance_can_be_spent(alice):
+    assert post(alice, "-100", "t:1") == Decimal("0")
+
+
+def test_a_reference_is_used_once(alice):
+    post(alice, "-1", "order:1:charge")
+    with pytest.raises(ledger.DuplicateEntry):
+        post(alice, "-1", "order:1:charge")
+    assert alice.balance() == Decimal("99")
+    assert LedgerEntry.objects.filter(reference="order:1:charge").count() == 1
+
+
+def test_a_duplicate_inside_a_larger_transaction_leaves_it_usable(alice):
+    with transaction.atomic():
+        ledger.post(alice.user.pk, Decimal("-1"), "adjustment", "t:1")
+        with pytest.raises(ledger.DuplicateEntry):
+            ledger.post(alice.user.pk, Decimal("-1"), "adjustment", "t:1")
+        ledger.post(alice.user.pk, Decimal("-2"), "adjustment", "t:2")
+    assert alice.balance() == Decimal("97")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_post_refuses_to_run_outside_a_transaction(alice):
+    with pytest.raises(RuntimeError):
+        ledger.post(alice.user.pk, Decimal("1"), "adjustment", "t:1")
+
+
+def test_many_small_amounts_add_up_exactly(alice):
+    # On SQLite the column is a float: the balance must still be exact.
+    for n in range(200):
+        post(alice, "0.000001" if n % 2 else "0.1", f"t:{n}")
+    assert alice.balance() == Decimal("100") + Decimal("0.1") * 100 + Decimal("0.000001") * 100
+    assert list(ledger.mismatches()) == []
+
+
+def test_entries_are_append_only(alice):
+    post(alice, "1", "t:1")
+    entry = LedgerEntry.objects.get(reference="t:1")
+    entry.amount = Decimal("1000")
+    with pytest.raises(ValueError):
+        entry.save()
+    with pytest.raises(ValueError):
+        entry.delete()
+
+
+def test_check_ledger_passes_when_balances_match(alice, bob, capsys):
+    post(alice, "-3.333333", "t:1")
+    call_command("check_ledger")
+    assert "ledger OK" in capsys.readouterr().out
+
+
+def test_check_ledger_catches_a_tampered_balance(alice, bob, capsys):
+    User.objects.filter(pk=bob.user.pk).update(balance=Decimal("500"))
+    with pytest.raises(CommandError, match="1 customer"):
+        call_command("check_ledger")
+    err = capsys.readouterr().err
+    assert "bob" in err and "balance 500.000000 but ledger sum 5.000000" in err
+    assert "alice" not in err
+
+
+def test_check_ledger_catches_an_entry_without_its_balance_change(alice):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_ledgerentry (user_id, kind, amount, balance_after, memo, reference, "
+            "created_at) VALUES (%s, 'deposit', 7, 107, '', 'forged', %s)",
+            [alice.user.pk, connection.ops.adapt_datetimefield_value(alice.user.date_joined)],
+        )
+    assert [m.username for m in ledger.mismatches()] == ["alice"]
+
+
+def test_a_balance_can_never_be_negative_in_the_database(alice):
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=alice.user.pk).update(balance=Decimal("-1"))
