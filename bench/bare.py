@@ -15,6 +15,7 @@ Reads DATABASE_URL from the environment.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -64,7 +65,10 @@ SQL_STATUS_ONE = (
     "ON u.id = k.user_id LEFT JOIN orders_order o ON o.id = %s AND o.user_id = k.user_id "
     "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled"
 )
-SQL_RUNS = "SELECT id, parent_id FROM orders_order WHERE parent_id = ANY(%s) AND kind = 'run' ORDER BY id"
+SQL_RUNS = (
+    "SELECT id, parent_id FROM orders_order WHERE parent_id = ANY(%s) AND kind = 'run' "
+    "ORDER BY id"
+)
 SQL_SERVICES = (
     "SELECT s.id, s.name, s.type, c.name, COALESCE(r.rate, s.rate), s.min, s.max, "
     "s.dripfeed, s.refill, s.cancel FROM catalog_service s "
@@ -101,7 +105,8 @@ SQL_INSERT_ENTRY = (
     "actor_id, memo, reference, created_at) VALUES (%s, 'charge', %s, %s, %s, NULL, '', %s, %s)"
 )
 SQL_INSERT_EVENT = (
-    "INSERT INTO orders_orderevent (order_id, kind, data, created_at) VALUES (%s, 'created', %s, %s)"
+    "INSERT INTO orders_orderevent (order_id, kind, data, created_at) "
+    "VALUES (%s, 'created', %s, %s)"
 )
 
 
@@ -128,10 +133,8 @@ def drop_connection() -> None:
     conn = getattr(_local, "conn", None)
     _local.conn = None
     if conn is not None:
-        try:
+        with contextlib.suppress(psycopg.Error):
             conn.close()
-        except psycopg.Error:
-            pass
 
 
 def display(amount: Decimal, places: Decimal) -> str:

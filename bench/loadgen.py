@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import math
@@ -122,10 +123,8 @@ class Connection:
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await self.writer.wait_closed()
-            except OSError:
-                pass
         self.reader = self.writer = None
 
     async def run(self, phase: Phase) -> None:
@@ -189,7 +188,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         gc.collect()
         gc.disable()
         phase = Phase(measured, expect, reject, time.perf_counter() + args.max_seconds)
+        cpu = time.process_time()
         elapsed = await run_phase(connections, phase)
+        cpu = time.process_time() - cpu
         gc.enable()
     finally:
         await asyncio.gather(*(conn.close() for conn in connections))
@@ -204,6 +205,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         "warmup_errors": warm_phase.errors if warm else 0,
         "warmup_samples": warm_phase.samples if warm else [],
         "elapsed_s": round(elapsed, 4),
+        "loadgen_cpu": round(cpu / elapsed, 2) if elapsed > 0 else 0.0,
         "rps": round(done / elapsed, 1) if elapsed > 0 else 0.0,
         "p50_ms": round(percentile(ordered, 50) * 1000, 2),
         "p90_ms": round(percentile(ordered, 90) * 1000, 2),

@@ -13,9 +13,7 @@ django_application = get_wsgi_application()
 from smmpanel.api.app import StartResponse, api  # noqa: E402
 from smmpanel.api.dialects import DIALECTS  # noqa: E402
 
-_API_PATHS = {
-    f"/api/{name}{slash}": dialect for name, dialect in DIALECTS.items() for slash in ("", "/")
-}
+_API_PATHS = {f"/api/{name}{slash}": dialect for name, dialect in DIALECTS.items() for slash in ("", "/")}
 
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -88,15 +88,32 @@ def catalogue(db: None) -> Catalogue:
     followers = Category.objects.create(name="Instagram Followers", sort_order=1)
     packs = Category.objects.create(name="Packs", sort_order=2)
     default = Service.objects.create(
-        category=followers, name="Followers", type=ServiceType.DEFAULT, rate=Decimal("0.90"),
-        min=50, max=10000, dripfeed=True, refill=True, cancel=True, description="Real-looking",
+        category=followers,
+        name="Followers",
+        type=ServiceType.DEFAULT,
+        rate=Decimal("0.90"),
+        min=50,
+        max=10000,
+        dripfeed=True,
+        refill=True,
+        cancel=True,
+        description="Real-looking",
     )
     package = Service.objects.create(
-        category=packs, name="Starter pack", type=ServiceType.PACKAGE, rate=Decimal("4.50"),
-        min=1, max=1,
+        category=packs,
+        name="Starter pack",
+        type=ServiceType.PACKAGE,
+        rate=Decimal("4.50"),
+        min=1,
+        max=1,
     )
     disabled = Service.objects.create(
-        category=followers, name="Old", type=ServiceType.DEFAULT, rate=Decimal("1"),
-        min=1, max=10, enabled=False,
+        category=followers,
+        name="Old",
+        type=ServiceType.DEFAULT,
+        rate=Decimal("1"),
+        min=1,
+        max=10,
+        enabled=False,
     )
     return Catalogue(default, package, disabled)

@@ -23,12 +23,30 @@ def raw(api, dialect, **params):
 def test_services_v2_shape(api, alice, catalogue):
     body = raw(api, "v2", key=alice.key, action="services")
     expected = [
-        {"service": catalogue.default.pk, "name": "Followers", "type": "Default",
-         "category": "Instagram Followers", "rate": "0.9", "min": "50", "max": "10000",
-         "dripfeed": True, "refill": True, "cancel": True},
-        {"service": catalogue.package.pk, "name": "Starter pack", "type": "Package",
-         "category": "Packs", "rate": "4.5", "min": "1", "max": "1",
-         "dripfeed": False, "refill": False, "cancel": False},
+        {
+            "service": catalogue.default.pk,
+            "name": "Followers",
+            "type": "Default",
+            "category": "Instagram Followers",
+            "rate": "0.9",
+            "min": "50",
+            "max": "10000",
+            "dripfeed": True,
+            "refill": True,
+            "cancel": True,
+        },
+        {
+            "service": catalogue.package.pk,
+            "name": "Starter pack",
+            "type": "Package",
+            "category": "Packs",
+            "rate": "4.5",
+            "min": "1",
+            "max": "1",
+            "dripfeed": False,
+            "refill": False,
+            "cancel": False,
+        },
     ]
     assert body == json.dumps(expected, separators=(",", ":")).encode()
 
@@ -36,11 +54,28 @@ def test_services_v2_shape(api, alice, catalogue):
 def test_services_v1_shape(api, alice, catalogue):
     body = raw(api, "v1", key=alice.key, action="services")
     expected = [
-        {"service": str(catalogue.default.pk), "name": "Followers", "category": "Instagram Followers",
-         "rate": "0.9", "min": "50", "max": "10000", "type": "default", "desc": "Real-looking",
-         "dripfeed": 1},
-        {"service": str(catalogue.package.pk), "name": "Starter pack", "category": "Packs",
-         "rate": "4.5", "min": "1", "max": "1", "type": "package", "desc": "", "dripfeed": 0},
+        {
+            "service": str(catalogue.default.pk),
+            "name": "Followers",
+            "category": "Instagram Followers",
+            "rate": "0.9",
+            "min": "50",
+            "max": "10000",
+            "type": "default",
+            "desc": "Real-looking",
+            "dripfeed": 1,
+        },
+        {
+            "service": str(catalogue.package.pk),
+            "name": "Starter pack",
+            "category": "Packs",
+            "rate": "4.5",
+            "min": "1",
+            "max": "1",
+            "type": "package",
+            "desc": "",
+            "dripfeed": 0,
+        },
     ]
     assert body == json.dumps(expected, separators=(",", ":")).encode()
 
@@ -98,22 +133,42 @@ def test_currency_follows_the_setting(api, alice, settings):
 
 
 def test_add_v2_answers_the_order_id_as_a_number(api, alice, catalogue):
-    body = raw(api, "v2", key=alice.key, action="add", service=catalogue.default.pk,
-               link="https://instagram.com/alice", quantity=1000)
+    body = raw(
+        api,
+        "v2",
+        key=alice.key,
+        action="add",
+        service=catalogue.default.pk,
+        link="https://instagram.com/alice",
+        quantity=1000,
+    )
     order = Order.objects.get(user=alice.user)
     assert body == b'{"order":%d}' % order.pk
 
 
 def test_add_v1_answers_status_success(api, alice, catalogue):
-    body = raw(api, "v1", key=alice.key, action="add", service=catalogue.default.pk,
-               link="https://instagram.com/alice", quantity=1000)
+    body = raw(
+        api,
+        "v1",
+        key=alice.key,
+        action="add",
+        service=catalogue.default.pk,
+        link="https://instagram.com/alice",
+        quantity=1000,
+    )
     order = Order.objects.get(user=alice.user)
     assert body == b'{"status":"success","order":%d}' % order.pk
 
 
 def test_add_charges_and_records_the_order(api, alice, catalogue):
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
-                      link="instagram.com/alice", quantity=1000)
+    answer = api.post(
+        "v2",
+        key=alice.key,
+        action="add",
+        service=catalogue.default.pk,
+        link="instagram.com/alice",
+        quantity=1000,
+    )
     order = Order.objects.get(pk=answer["order"])
     assert order.charge == Decimal("0.900000")
     assert order.link == "https://instagram.com/alice"  # bare host/path normalised
@@ -130,8 +185,9 @@ def test_add_charges_and_records_the_order(api, alice, catalogue):
 
 
 def test_add_package_charges_the_flat_rate(api, alice, catalogue):
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.package.pk,
-                      link="https://t.me/x", quantity=999)  # quantity is foreign to a package
+    answer = api.post(
+        "v2", key=alice.key, action="add", service=catalogue.package.pk, link="https://t.me/x", quantity=999
+    )  # quantity is foreign to a package
     order = Order.objects.get(pk=answer["order"])
     assert (order.charge, order.quantity) == (Decimal("4.5"), 1)
     assert alice.balance() == Decimal("95.5")
@@ -139,14 +195,23 @@ def test_add_package_charges_the_flat_rate(api, alice, catalogue):
 
 def test_add_uses_the_customers_own_rate(api, alice, catalogue):
     CustomRate.objects.create(user=alice.user, service=catalogue.default, rate=Decimal("0.5"))
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
-                      link="x.com/a", quantity=1000)
+    answer = api.post(
+        "v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
     assert Order.objects.get(pk=answer["order"]).charge == Decimal("0.5")
 
 
 def test_add_drip_feed_stores_runs_and_charges_every_run(api, alice, catalogue):
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
-                      link="x.com/a", quantity=100, runs=3, interval=15)
+    answer = api.post(
+        "v2",
+        key=alice.key,
+        action="add",
+        service=catalogue.default.pk,
+        link="x.com/a",
+        quantity=100,
+        runs=3,
+        interval=15,
+    )
     order = Order.objects.get(pk=answer["order"])
     assert (order.kind, order.quantity, order.runs, order.interval_minutes) == ("dripfeed", 100, 3, 15)
     assert order.charge == Decimal("0.27")  # 0.90 x 300 / 1000
@@ -155,8 +220,15 @@ def test_add_drip_feed_stores_runs_and_charges_every_run(api, alice, catalogue):
 
 @pytest.mark.parametrize("runs, interval", [("", ""), ("0", "0")])
 def test_empty_or_zero_runs_mean_no_drip_feed(api, alice, catalogue, runs, interval):
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.package.pk,
-                      link="x.com/a", runs=runs, interval=interval)
+    answer = api.post(
+        "v2",
+        key=alice.key,
+        action="add",
+        service=catalogue.package.pk,
+        link="x.com/a",
+        runs=runs,
+        interval=interval,
+    )
     assert Order.objects.get(pk=answer["order"]).kind == "single"
 
 
@@ -182,8 +254,9 @@ def test_the_active_link_rule_can_be_turned_off(api, alice, catalogue, settings)
 
 @pytest.fixture
 def order(api, alice, catalogue):
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
-                      link="x.com/a", quantity=1000)
+    answer = api.post(
+        "v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
     Order.objects.filter(pk=answer["order"]).update(
         status=Order.Status.PARTIAL, start_count=3572, remains=157, charge=Decimal("0.278185")
     )
@@ -200,15 +273,20 @@ def test_status_v2_shape(api, alice, order):
 def test_status_v1_shape(api, alice, order):
     body = raw(api, "v1", key=alice.key, action="status", order=order.pk)
     assert body == (
-        b'{"order":"%d","status":"Partial","charge":"0.2782","start_count":"3572","remains":"157"}'
-        % order.pk
+        b'{"order":"%d","status":"Partial","charge":"0.2782","start_count":"3572","remains":"157"}' % order.pk
     )
 
 
 @pytest.mark.parametrize(
     ("code", "text"),
-    [("pending", "Pending"), ("in_progress", "In progress"), ("processing", "Processing"),
-     ("completed", "Completed"), ("partial", "Partial"), ("canceled", "Canceled")],
+    [
+        ("pending", "Pending"),
+        ("in_progress", "In progress"),
+        ("processing", "Processing"),
+        ("completed", "Completed"),
+        ("partial", "Partial"),
+        ("canceled", "Canceled"),
+    ],
 )
 def test_status_strings_are_title_cased_exactly(api, alice, order, code, text):
     Order.objects.filter(pk=order.pk).update(status=code)
@@ -217,13 +295,28 @@ def test_status_strings_are_title_cased_exactly(api, alice, order, code, text):
 
 
 def test_status_of_a_drip_feed_order_lists_its_runs(api, alice, catalogue):
-    answer = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk,
-                      link="x.com/d", quantity=100, runs=3, interval=15)
+    answer = api.post(
+        "v2",
+        key=alice.key,
+        action="add",
+        service=catalogue.default.pk,
+        link="x.com/d",
+        quantity=100,
+        runs=3,
+        interval=15,
+    )
     parent = Order.objects.get(pk=answer["order"])
     assert api.post("v2", key=alice.key, action="status", order=parent.pk)["runs"] == "0"
     run = Order.objects.create(
-        user=alice.user, service=catalogue.default, parent=parent, kind="run", link=parent.link,
-        quantity=100, charge=0, created_at=parent.created_at, updated_at=parent.created_at,
+        user=alice.user,
+        service=catalogue.default,
+        parent=parent,
+        kind="run",
+        link=parent.link,
+        quantity=100,
+        charge=0,
+        created_at=parent.created_at,
+        updated_at=parent.created_at,
     )
     v2 = api.post("v2", key=alice.key, action="status", order=parent.pk)
     v1 = api.post("v1", key=alice.key, action="status", order=parent.pk)
@@ -249,20 +342,24 @@ def test_status_without_an_order_id(api, alice):
 
 
 def test_multi_status_v2_mixes_orders_and_errors(api, alice, bob, order, catalogue):
-    other = api.post("v2", key=bob.key, action="add", service=catalogue.default.pk,
-                     link="x.com/b", quantity=100)["order"]
+    other = api.post(
+        "v2", key=bob.key, action="add", service=catalogue.default.pk, link="x.com/b", quantity=100
+    )["order"]
     body = raw(api, "v2", key=alice.key, action="status", orders=f" {order.pk} ,{other}, {order.pk},")
     single = '{"charge":"0.27819","start_count":"3572","status":"Partial","remains":"157","currency":"USD"}'
-    assert body == (
-        f'{{"{order.pk}":{single},"{other}":{{"error":"Incorrect order ID"}}}}'.encode()
-    )
+    assert body == (f'{{"{order.pk}":{single},"{other}":{{"error":"Incorrect order ID"}}}}'.encode())
 
 
 def test_multi_status_v1_answers_bad_ids_with_a_bare_string(api, alice, order):
     body = api.post("v1", key=alice.key, action="status", orders=f"{order.pk},12345678")
     assert body == {
-        str(order.pk): {"order": str(order.pk), "status": "Partial", "charge": "0.2782",
-                        "start_count": "3572", "remains": "157"},
+        str(order.pk): {
+            "order": str(order.pk),
+            "status": "Partial",
+            "charge": "0.2782",
+            "start_count": "3572",
+            "remains": "157",
+        },
         "12345678": "Incorrect order ID",
     }
 

@@ -26,8 +26,13 @@ def test_form_post(api, alice):
 def test_multipart_post(api, alice, catalogue):
     response = api.client.post(
         "/api/v2",
-        data={"key": alice.key, "action": "add", "service": str(catalogue.default.pk),
-              "link": "https://x.com/ü", "quantity": "100"},
+        data={
+            "key": alice.key,
+            "action": "add",
+            "service": str(catalogue.default.pk),
+            "link": "https://x.com/ü",
+            "quantity": "100",
+        },
         files={"unused": ("a.txt", b"ignored")},
     )
     assert response.headers["content-type"] == "application/json"
@@ -47,8 +52,13 @@ def test_plain_get(api, alice):
 def test_json_body(api, alice, catalogue):
     response = api.client.post(
         "/api/v2",
-        json={"key": alice.key, "action": "add", "service": catalogue.default.pk,
-              "link": "x.com/a", "quantity": 100},
+        json={
+            "key": alice.key,
+            "action": "add",
+            "service": catalogue.default.pk,
+            "link": "x.com/a",
+            "quantity": 100,
+        },
     )
     assert Order.objects.filter(pk=response.json()["order"]).exists()
 
@@ -64,7 +74,8 @@ def test_json_body_with_a_charset(api, alice):
 
 def test_body_wins_over_query_string(api, alice):
     response = api.client.post(
-        "/api/v2", params={"key": alice.key, "action": "services"},
+        "/api/v2",
+        params={"key": alice.key, "action": "services"},
         data={"action": "balance"},
     )
     assert "balance" in _balance(response)

@@ -24,7 +24,9 @@ def run(*args, capsys):
 
 
 def test_user_create_prints_the_key_once_and_stores_its_hash(db, capsys):
-    out = json.loads(run("user", "create", "carol", "--email", "c@example.com", "--balance", "12.5", capsys=capsys))
+    out = json.loads(
+        run("user", "create", "carol", "--email", "c@example.com", "--balance", "12.5", capsys=capsys)
+    )
     assert out["username"] == "carol"
     user = User.objects.get(username="carol")
     assert user.balance == Decimal("12.5") and user.email == "c@example.com" and not user.is_staff
@@ -89,11 +91,13 @@ def test_the_console_script_runs_dashed_commands(tmp_path: Path):
     script = Path(sys.executable).with_name("smmpanel")
     env = {**os.environ, "SMMPANEL_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
     subprocess.run([script, "migrate", "-v0"], env=env, check=True, timeout=120)
-    seeded = subprocess.run([script, "seed-demo", "--json"], env=env, check=True, timeout=60,
-                            capture_output=True, text=True)
+    seeded = subprocess.run(
+        [script, "seed-demo", "--json"], env=env, check=True, timeout=60, capture_output=True, text=True
+    )
     assert json.loads(seeded.stdout)["username"] == "demo"
     check = subprocess.run([script, "check-ledger"], env=env, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and "ledger OK" in check.stdout
-    bad = subprocess.run([script, "user", "credit", "demo", "lots"], env=env, capture_output=True,
-                         text=True, timeout=60)
+    bad = subprocess.run(
+        [script, "user", "credit", "demo", "lots"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode != 0 and "not an amount" in bad.stderr

@@ -20,7 +20,11 @@ def post(customer, amount, reference):
 def test_post_changes_the_balance_and_records_balance_after(alice):
     assert post(alice, "-10.5", "t:1") == Decimal("89.5")
     entry = LedgerEntry.objects.get(reference="t:1")
-    assert (entry.amount, entry.balance_after, entry.user_id) == (Decimal("-10.5"), Decimal("89.5"), alice.user.pk)
+    assert (entry.amount, entry.balance_after, entry.user_id) == (
+        Decimal("-10.5"),
+        Decimal("89.5"),
+        alice.user.pk,
+    )
     assert alice.balance() == Decimal("89.5")
 
 

@@ -17,9 +17,7 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(balance__gte=0), name="user_balance_not_negative"
-            )
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="user_balance_not_negative")
         ]
 
 

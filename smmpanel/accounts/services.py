@@ -18,7 +18,10 @@ def create_customer(
         user = User.objects.create_user(username=username, email=email, is_staff=staff)
         if balance:
             ledger.post(
-                user.pk, balance, LedgerEntry.Kind.DEPOSIT, f"user:{user.pk}:opening-balance",
+                user.pk,
+                balance,
+                LedgerEntry.Kind.DEPOSIT,
+                f"user:{user.pk}:opening-balance",
                 memo="Opening balance",
             )
         _key, raw = ApiKey.issue(user, name="default")

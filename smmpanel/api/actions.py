@@ -4,20 +4,23 @@ The hot paths (`status`, `add`) find the caller and what they ask about in one
 query each: this is the code bots call thousands of times a minute.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
-from smmpanel.accounts.models import ApiKey, User, hash_api_key
+from smmpanel.accounts.models import ApiKey, User
 from smmpanel.api import dialects as d
-from smmpanel.api.dialects import Dialect, OrderView, ServiceView
+from smmpanel.api.dialects import Dialect, OrderView, ServiceView, SubscriptionView
 from smmpanel.catalog.models import Category, CustomRate, Service
 from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import to_money
-from smmpanel.orders import placement
+from smmpanel.ledger.money import ZERO, to_money
+from smmpanel.orders import drafting, placement
 from smmpanel.orders.models import Order
 
 MAX_IDS = 100
@@ -49,6 +52,7 @@ class Request:
     dialect: Dialect
     params: Mapping[str, str]
     key_hash: str
+    idempotency_key: str = ""
 
     def get(self, name: str) -> str:
         return self.params.get(name, "").strip()
@@ -80,23 +84,42 @@ def services(request: Request) -> Any:
         Service.objects.filter(enabled=True, category__enabled=True)
         .order_by("category__sort_order", "category_id", "sort_order", "id")
         .values_list(
-            "id", "name", "type", "category__name", "rate", "min", "max",
-            "dripfeed", "refill", "cancel", "description",
+            "id",
+            "name",
+            "type",
+            "category__name",
+            "rate",
+            "min",
+            "max",
+            "dripfeed",
+            "refill",
+            "cancel",
+            "description",
         )
     )
     shape = request.dialect.service
     return [
-        shape(ServiceView(
-            id=sid, name=name, type_code=type_, type_name=_TYPE_NAMES[type_], category=category,
-            rate=custom.get(sid, rate), min=min_, max=max_, dripfeed=dripfeed, refill=refill,
-            cancel=cancel, description=description,
-        ))
-        for sid, name, type_, category, rate, min_, max_, dripfeed, refill, cancel, description
-        in rows
+        shape(
+            ServiceView(
+                id=sid,
+                name=name,
+                type_code=type_,
+                type_name=_TYPE_NAMES[type_],
+                category=category,
+                rate=custom.get(sid, rate),
+                min=min_,
+                max=max_,
+                dripfeed=dripfeed,
+                refill=refill,
+                cancel=cancel,
+                description=description,
+            )
+        )
+        for sid, name, type_, category, rate, min_, max_, dripfeed, refill, cancel, description in rows
     ]
 
 
-def _service_terms(request: Request) -> tuple[int, int, placement.ServiceTerms | None]:
+def _service_terms(request: Request) -> tuple[int, int, drafting.ServiceTerms | None]:
     """The caller and the service they order, with their own rate, in one query."""
     service_id = request.get("service")
     if not service_id:
@@ -119,7 +142,7 @@ def _service_terms(request: Request) -> tuple[int, int, placement.ServiceTerms |
     key_id, user_id, sid, type_, rate, min_, max_, dripfeed = row
     if sid is None:
         return key_id, user_id, None
-    terms = placement.ServiceTerms(sid, type_, to_money(rate), min_, max_, bool(dripfeed))
+    terms = drafting.ServiceTerms(sid, type_, to_money(rate), min_, max_, bool(dripfeed))
     return key_id, user_id, terms
 
 
@@ -128,32 +151,56 @@ def add(request: Request) -> Any:
     if terms is None:
         raise ApiError(d.BAD_SERVICE)
     try:
-        draft = placement.draft(terms, request.params)
-        order_id = placement.place(user_id, draft, api_key_id=key_id)
-    except placement.PlacementError as exc:
+        draft = drafting.draft(terms, request.params)
+        order_id = placement.place(user_id, draft, api_key_id=key_id, idempotency_key=request.idempotency_key)
+    except drafting.PlacementError as exc:
         raise ApiError(exc.code, exc.value) from None
     return request.dialect.added(order_id)
 
 
-def _order_view(row: tuple[Any, ...], runs: list[int] | None) -> OrderView:
-    order_id, status, charge, start_count, remains, _kind = row
-    return OrderView(order_id, _STATUS[status], to_money(charge), start_count, remains, runs)
+_PARENTS = (Order.Kind.DRIPFEED, Order.Kind.SUBSCRIPTION)
+_ORDER_COLUMNS = "o.id, o.status, o.charge, o.start_count, o.remains, o.kind, o.params"
 
 
-def _runs_of(parent_ids: list[int]) -> dict[int, list[int]]:
-    runs: dict[int, list[int]] = {pid: [] for pid in parent_ids}
-    if parent_ids:
-        children = Order.objects.filter(parent_id__in=parent_ids, kind=Order.Kind.RUN)
-        for child_id, parent_id in children.order_by("id").values_list("id", "parent_id"):
-            runs[parent_id].append(child_id)
-    return runs
+@dataclass
+class _Children:
+    ids: list[int]
+    charge: Decimal
 
 
-_ORDER_COLUMNS = "o.id, o.status, o.charge, o.start_count, o.remains, o.kind"
+def _children_of(rows: list[tuple[Any, ...]]) -> dict[int, _Children]:
+    """The runs of drip-feed parents and the posts of subscriptions among `rows`."""
+    parents = [row[0] for row in rows if row[5] in _PARENTS]
+    children = {pid: _Children([], ZERO) for pid in parents}
+    if parents:
+        found = Order.objects.filter(parent_id__in=parents).order_by("id")
+        for child_id, parent_id, charge in found.values_list("id", "parent_id", "charge"):
+            children[parent_id].ids.append(child_id)
+            children[parent_id].charge += charge
+    return children
+
+
+def _expiry(params: object) -> str | None:
+    if isinstance(params, str):
+        params = json.loads(params)
+    expiry = params.get("expiry") if isinstance(params, dict) else None
+    return date.fromisoformat(expiry).strftime("%d/%m/%Y") if expiry else None
+
+
+def _shape(request: Request, row: tuple[Any, ...], children: dict[int, _Children]) -> Any:
+    order_id, status, charge, start_count, remains, kind, params = row
+    dialect, currency = request.dialect, settings.SMMPANEL_CURRENCY
+    if kind == Order.Kind.SUBSCRIPTION:
+        posts = children[order_id]
+        view = SubscriptionView(order_id, _STATUS[status], _expiry(params), posts.ids, posts.charge)
+        return dialect.subscription(view, currency)
+    runs = children[order_id].ids if kind == Order.Kind.DRIPFEED else None
+    order = OrderView(order_id, _STATUS[status], to_money(charge), start_count, remains, runs)
+    return dialect.order(order, currency)
 
 
 def _status_one(request: Request, raw_id: str) -> Any:
-    order_id = _order_id(raw_id)
+    order_id = order_id_of(raw_id)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT k.user_id, {_ORDER_COLUMNS} FROM {_KEYS} k JOIN {_USERS} u "
@@ -166,11 +213,11 @@ def _status_one(request: Request, raw_id: str) -> Any:
         raise ApiError(d.INVALID_KEY)
     if row[1] is None:
         raise ApiError(d.BAD_ORDER)
-    runs = _runs_of([row[1]])[row[1]] if row[6] == Order.Kind.DRIPFEED else None
-    return request.dialect.order(_order_view(row[1:], runs), settings.SMMPANEL_CURRENCY)
+    order = row[1:]
+    return _shape(request, order, _children_of([order]))
 
 
-def _order_id(raw: str) -> int:
+def order_id_of(raw: str) -> int:
     if raw.isascii() and raw.isdigit() and len(raw) < 18:
         return int(raw)
     return 0  # no order has id 0: answered "Incorrect order ID"
@@ -187,7 +234,7 @@ def parse_ids(raw: str) -> list[str]:
 def _status_many(request: Request, raw_ids: str) -> Any:
     _key_id, user_id = authenticate(request)
     ids = parse_ids(raw_ids)
-    wanted = [n for n in (_order_id(raw) for raw in ids) if n]
+    wanted = [n for n in (order_id_of(raw) for raw in ids) if n]
     with connection.cursor() as cursor:
         rows: list[tuple[Any, ...]] = []
         if wanted:
@@ -198,15 +245,12 @@ def _status_many(request: Request, raw_ids: str) -> Any:
             )
             rows = cursor.fetchall()
     found = {row[0]: row for row in rows}
-    runs = _runs_of([row[0] for row in rows if row[5] == Order.Kind.DRIPFEED])
-    dialect, currency = request.dialect, settings.SMMPANEL_CURRENCY
+    children = _children_of(rows)
     answer: dict[str, Any] = {}
     for raw in ids:
-        row = found.get(_order_id(raw))
+        row = found.get(order_id_of(raw))
         answer[raw] = (
-            dialect.order(_order_view(row, runs.get(row[0])), currency)
-            if row is not None
-            else dialect.bad_order_in_batch()
+            _shape(request, row, children) if row is not None else request.dialect.bad_order_in_batch()
         )
     return answer
 

@@ -14,15 +14,22 @@ from django.conf import settings
 from django.core import signals
 
 from smmpanel.accounts.models import hash_api_key
+from smmpanel.api import actions, followups
 from smmpanel.api import dialects as d
-from smmpanel.api.actions import ACTIONS, ApiError, Request, authenticate
+from smmpanel.api.actions import ApiError, Request, authenticate
 from smmpanel.api.transport import TransportError, header_key, read_params
 
 log = logging.getLogger("smmpanel.api")
+ACTIONS = {**actions.ACTIONS, **followups.ACTIONS}
 
 StartResponse = Callable[..., Any]
-_STATUS_LINE = {200: "200 OK", 400: "400 Bad Request", 413: "413 Content Too Large",
-                429: "429 Too Many Requests", 500: "500 Internal Server Error"}
+_STATUS_LINE = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    413: "413 Content Too Large",
+    429: "429 Too Many Requests",
+    500: "500 Internal Server Error",
+}
 
 
 def _json(body: object) -> bytes:
@@ -60,7 +67,10 @@ def handle(dialect: d.Dialect, environ: dict[str, Any]) -> tuple[int, object]:
     raw_key = params.get("key", "").strip() or header_key(environ)
     if not raw_key:
         return 200, dialect.error(d.INVALID_KEY)
-    request = Request(dialect, params, hash_api_key(raw_key))
+    idempotency_key = (
+        environ.get("HTTP_IDEMPOTENCY_KEY", "").strip() or params.get("idempotency_key", "").strip()
+    )
+    request = Request(dialect, params, hash_api_key(raw_key), idempotency_key)
     action = ACTIONS.get(params.get("action", "").strip().lower())
     try:
         if action is None:

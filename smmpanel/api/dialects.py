@@ -10,7 +10,6 @@ from typing import Any
 
 from smmpanel.ledger.money import display, normalised
 
-
 # Error situations, by name, shared by both dialects.
 INVALID_KEY = "invalid_key"
 BAD_ACTION = "bad_action"
@@ -28,6 +27,11 @@ BAD_ORDER = "bad_order"
 NO_ORDER_ID = "no_order_id"
 TOO_MANY_IDS = "too_many_ids"
 BAD_ENCODING = "bad_encoding"
+BAD_PARAMETER = "bad_parameter"
+BAD_SUBSCRIPTION = "bad_subscription"
+NO_REFILL = "no_refill"
+REFILL_NOT_FOUND = "refill_not_found"
+NO_CANCEL = "no_cancel"
 
 _SHARED = {
     BAD_QUANTITY: "Incorrect quantity",
@@ -36,6 +40,11 @@ _SHARED = {
     BAD_ORDER: "Incorrect order ID",
     TOO_MANY_IDS: "Too many IDs: at most 100",
     BAD_ENCODING: "Incorrect request: parameters must be UTF-8",
+    BAD_PARAMETER: "Incorrect parameter: {}",
+    BAD_SUBSCRIPTION: "Incorrect subscription parameters",
+    NO_REFILL: "Refill is not available for this order",
+    REFILL_NOT_FOUND: "Refill not found",
+    NO_CANCEL: "Cancel is not available for this order",
 }
 
 _V2 = _SHARED | {
@@ -83,6 +92,15 @@ class OrderView:
 
 
 @dataclass(frozen=True)
+class SubscriptionView:
+    id: int
+    status: str
+    expiry: str | None  # d/m/Y
+    posts: list[int]  # ids of the per-post orders so far
+    charge: Decimal  # charged so far, over all posts
+
+
+@dataclass(frozen=True)
 class ServiceView:
     id: int
     name: str
@@ -117,11 +135,40 @@ class Dialect:
     def order(self, o: OrderView, currency: str) -> dict[str, Any]:
         raise NotImplementedError
 
+    def subscription(self, s: SubscriptionView, currency: str) -> dict[str, Any]:
+        raise NotImplementedError
+
     def bad_order_in_batch(self) -> object:
         raise NotImplementedError
 
     def balance(self, amount: Decimal, currency: str) -> dict[str, Any]:
         raise NotImplementedError
+
+    # refill, refill_status and cancel have one shape in both dialects.
+
+    def refill(self, refill_id: int) -> dict[str, Any]:
+        return {"refill": str(refill_id)}
+
+    def batch_id(self, raw: str) -> int | str:
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else raw
+
+    def refill_item(self, raw: str, refill_id: int | None, error: str) -> dict[str, Any]:
+        result: object = refill_id if refill_id is not None else {"error": self.error_text(error)}
+        return {"order": self.batch_id(raw), "refill": result}
+
+    def refill_status(self, status: str) -> dict[str, Any]:
+        return {"status": status}
+
+    def refill_status_item(self, raw: str, status: str | None) -> dict[str, Any]:
+        result: object = status if status is not None else self.error(REFILL_NOT_FOUND)
+        return {"refill": self.batch_id(raw), "status": result}
+
+    def cancel_item(self, raw: str, error: str | None) -> dict[str, Any]:
+        return {"order": self.batch_id(raw), "cancel": 1 if error is None else self.error(error)}
+
+
+def _subscription(s: SubscriptionView) -> dict[str, Any]:
+    return {"status": s.status, "expiry": s.expiry, "posts": str(len(s.posts)), "orders": s.posts}
 
 
 def _runs(body: dict[str, Any], o: OrderView) -> dict[str, Any]:
@@ -137,19 +184,35 @@ class V2(Dialect):
 
     def service(self, s: ServiceView) -> dict[str, Any]:
         return {
-            "service": s.id, "name": s.name, "type": s.type_name, "category": s.category,
-            "rate": normalised(s.rate), "min": str(s.min), "max": str(s.max),
-            "dripfeed": s.dripfeed, "refill": s.refill, "cancel": s.cancel,
+            "service": s.id,
+            "name": s.name,
+            "type": s.type_name,
+            "category": s.category,
+            "rate": normalised(s.rate),
+            "min": str(s.min),
+            "max": str(s.max),
+            "dripfeed": s.dripfeed,
+            "refill": s.refill,
+            "cancel": s.cancel,
         }
 
     def added(self, order_id: int) -> dict[str, Any]:
         return {"order": order_id}
 
     def order(self, o: OrderView, currency: str) -> dict[str, Any]:
-        return _runs({
-            "charge": display(o.charge, 5), "start_count": str(o.start_count),
-            "status": o.status, "remains": str(o.remains), "currency": currency,
-        }, o)
+        return _runs(
+            {
+                "charge": display(o.charge, 5),
+                "start_count": str(o.start_count),
+                "status": o.status,
+                "remains": str(o.remains),
+                "currency": currency,
+            },
+            o,
+        )
+
+    def subscription(self, s: SubscriptionView, currency: str) -> dict[str, Any]:
+        return {**_subscription(s), "charge": display(s.charge, 5), "currency": currency}
 
     def bad_order_in_batch(self) -> object:
         return {"error": self._errors[BAD_ORDER]}
@@ -164,19 +227,34 @@ class V1(Dialect):
 
     def service(self, s: ServiceView) -> dict[str, Any]:
         return {
-            "service": str(s.id), "name": s.name, "category": s.category,
-            "rate": normalised(s.rate), "min": str(s.min), "max": str(s.max),
-            "type": s.type_code, "desc": s.description, "dripfeed": int(s.dripfeed),
+            "service": str(s.id),
+            "name": s.name,
+            "category": s.category,
+            "rate": normalised(s.rate),
+            "min": str(s.min),
+            "max": str(s.max),
+            "type": s.type_code,
+            "desc": s.description,
+            "dripfeed": int(s.dripfeed),
         }
 
     def added(self, order_id: int) -> dict[str, Any]:
         return {"status": "success", "order": order_id}
 
     def order(self, o: OrderView, currency: str) -> dict[str, Any]:
-        return _runs({
-            "order": str(o.id), "status": o.status, "charge": display(o.charge, 4),
-            "start_count": str(o.start_count), "remains": str(o.remains),
-        }, o)
+        return _runs(
+            {
+                "order": str(o.id),
+                "status": o.status,
+                "charge": display(o.charge, 4),
+                "start_count": str(o.start_count),
+                "remains": str(o.remains),
+            },
+            o,
+        )
+
+    def subscription(self, s: SubscriptionView, currency: str) -> dict[str, Any]:
+        return _subscription(s)
 
     def bad_order_in_batch(self) -> object:
         return self._errors[BAD_ORDER]

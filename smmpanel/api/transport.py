@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 
 MAX_FIELDS = 1000
 
@@ -42,7 +42,9 @@ def _parse_urlencoded(raw: bytes) -> dict[str, str]:
     # result can be turned back into the exact bytes and checked as UTF-8.
     try:
         pairs = parse_qsl(
-            raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1",
+            raw.decode("latin-1"),
+            keep_blank_values=True,
+            encoding="latin-1",
             max_num_fields=MAX_FIELDS,
         )
     except ValueError:
@@ -117,9 +119,7 @@ def read_params(environ: dict[str, Any], limit: int) -> dict[str, str]:
     body = read_body(environ, limit)
     if body:
         content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-        if content_type == "application/json" or (
-            not content_type and body.lstrip()[:1] == b"{"
-        ):
+        if content_type == "application/json" or (not content_type and body.lstrip()[:1] == b"{"):
             params.update(_parse_json(body))
         elif content_type == "multipart/form-data":
             params.update(_parse_multipart(environ, body))

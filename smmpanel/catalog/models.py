@@ -44,9 +44,7 @@ class ProviderService(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "external_id"], name="provider_service_unique"
-            )
+            models.UniqueConstraint(fields=["provider", "external_id"], name="provider_service_unique")
         ]
 
     def __str__(self) -> str:
@@ -119,3 +117,6 @@ class CustomRate(models.Model):
             models.UniqueConstraint(fields=["user", "service"], name="custom_rate_unique"),
             models.CheckConstraint(condition=models.Q(rate__gte=0), name="custom_rate_not_negative"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} pays {self.rate} for {self.service}"

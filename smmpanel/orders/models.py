@@ -28,6 +28,9 @@ class Order(models.Model):
         PAUSED = "paused", "Paused"
         EXPIRED = "expired", "Expired"
 
+    UNFINISHED = (Status.PENDING, Status.IN_PROGRESS, Status.PROCESSING, Status.ACTIVE, Status.PAUSED)
+    FINISHED = (Status.COMPLETED, Status.PARTIAL, Status.CANCELED, Status.EXPIRED)
+
     class ProviderState(models.TextChoices):
         QUEUED = "queued", "Queued (not sent yet)"
         SENDING = "sending", "Sending (add request in flight)"
@@ -66,6 +69,8 @@ class Order(models.Model):
     provider_order_id = models.CharField(max_length=100, blank=True)
     provider_error = models.TextField(blank=True)
     cost = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    # Set when the customer asks to cancel; the refund waits for the order to end.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
     start_count = models.BigIntegerField(default=0)
     remains = models.BigIntegerField(default=0)
 
@@ -81,7 +86,7 @@ class Order(models.Model):
             # The one-active-order-per-link rule looks here; links are too long to index.
             models.Index(
                 fields=["user", "service"],
-                condition=models.Q(status__in=["pending", "in_progress", "processing"]),
+                condition=models.Q(status__in=["pending", "in_progress", "processing", "active", "paused"]),
                 name="order_user_service_active",
             ),
         ]
@@ -119,6 +124,8 @@ class Refill(models.Model):
         REJECTED = "rejected", "Rejected"
         CANCELED = "canceled", "Canceled"
 
+    OPEN = (Status.PENDING, Status.IN_PROGRESS)
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refills")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -128,3 +135,18 @@ class Refill(models.Model):
 
     def __str__(self) -> str:
         return f"Refill #{self.pk} of order #{self.order_id}"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` a customer sent with `add`: a retry gets the first order back."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key_hash"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"idempotency key of order #{self.order_id}"

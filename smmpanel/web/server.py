@@ -15,15 +15,38 @@ def command(server: str, host: str, port: int, workers: int, threads: int) -> li
     executable = shutil.which(server, path=os.path.dirname(sys.executable)) or server
     if server == "granian":
         return [
-            executable, "--interface", "wsgi", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--blocking-threads", str(threads),
-            "--no-ws", "--log-level", "warning", APP,
+            executable,
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--no-ws",
+            "--log-level",
+            "warning",
+            APP,
         ]
     if server == "gunicorn":
         return [
-            executable, "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", str(threads),
-            "--keep-alive", "5", "--log-level", "warning", APP,
+            executable,
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--keep-alive",
+            "5",
+            "--log-level",
+            "warning",
+            APP,
         ]
     raise ValueError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
 

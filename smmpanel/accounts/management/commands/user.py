@@ -44,9 +44,7 @@ class Command(BaseCommand):
             raise CommandError("--balance cannot be negative")
         if not name or User.objects.filter(username=name).exists():
             raise CommandError(f"user {name!r} exists already" if name else "a name is required")
-        user, raw_key = create_customer(
-            name, email=options["email"], balance=balance, staff=options["staff"]
-        )
+        user, raw_key = create_customer(name, email=options["email"], balance=balance, staff=options["staff"])
         self.stdout.write(json.dumps({"username": user.username, "api_key": raw_key}))
 
     def _credit(self, options: dict[str, Any]) -> None:

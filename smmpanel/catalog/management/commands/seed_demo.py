@@ -12,7 +12,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--json", action="store_true",
+            "--json",
+            action="store_true",
             help="Print {username, api_key (a fresh key), services: {type: id}}.",
         )
 
@@ -26,4 +27,6 @@ class Command(BaseCommand):
             }
             self.stdout.write(json.dumps(payload))
         else:
-            self.stdout.write(f"demo catalogue ready: {len(services)} services, customer {demo.DEMO_CUSTOMER!r}")
+            self.stdout.write(
+                f"demo catalogue ready: {len(services)} services, customer {demo.DEMO_CUSTOMER!r}"
+            )

@@ -1,0 +1,339 @@
+"""Validating an order request for its service's type (spec/api.md, the `add` table).
+
+Shared by the reseller API and the website. Errors are PlacementError with a
+code; each front end words them in its own language and dialect.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+
+from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.money import ZERO, charge_for
+from smmpanel.orders.models import Order
+
+MAX_LINK = 2048
+MAX_RUNS = 10_000
+MAX_INTERVAL = 60 * 24 * 365
+SUBSCRIPTION_DELAYS = frozenset(
+    {0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600}
+)
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)")
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+T = ServiceType
+
+
+class PlacementError(Exception):
+    """The order cannot be placed; `code` names the reason, `value` completes it."""
+
+    MISSING = "missing"  # value: the parameter's name
+    BAD_SERVICE = "bad_service"
+    BAD_LINK = "bad_link"
+    BELOW_MIN = "below_min"  # value: the minimum
+    ABOVE_MAX = "above_max"  # value: the maximum
+    BAD_QUANTITY = "bad_quantity"
+    BAD_PARAMETER = "bad_parameter"  # value: the parameter's name
+    NO_FUNDS = "no_funds"
+    NO_DRIPFEED = "no_dripfeed"
+    BAD_RUNS = "bad_runs"
+    ACTIVE_LINK = "active_link"
+    BAD_SUBSCRIPTION = "bad_subscription"
+
+    def __init__(self, code: str, value: str | int | None = None) -> None:
+        super().__init__(code, value)
+        self.code = code
+        self.value = value
+
+
+@dataclass(frozen=True)
+class ServiceTerms:
+    """A service as one customer may buy it (their own rate applied)."""
+
+    id: int
+    type: str
+    rate: Decimal
+    min: int
+    max: int
+    dripfeed: bool
+
+
+@dataclass
+class Draft:
+    """A validated order, ready to be charged and stored."""
+
+    service: ServiceTerms
+    link: str
+    quantity: int
+    charge: Decimal
+    kind: str = Order.Kind.SINGLE
+    runs: int | None = None
+    interval: int | None = None
+    params: dict[str, object] = field(default_factory=dict)
+    status: str = Order.Status.PENDING
+
+    @property
+    def units(self) -> int:
+        """Units still to deliver: every run of a drip-feed order."""
+        return 0 if self.kind == Order.Kind.SUBSCRIPTION else self.quantity * (self.runs or 1)
+
+
+def normalise_link(raw: str) -> str:
+    """An http(s) URL, or raise BAD_LINK. A bare host/path gets https://."""
+    link = raw.strip()
+    if not link or len(link) > MAX_LINK or _CONTROL.search(link):
+        raise PlacementError(PlacementError.BAD_LINK)
+    scheme = _SCHEME.match(link)
+    if scheme is None:
+        link = "https://" + link
+    elif scheme.group(1).lower() not in {"http", "https"}:
+        raise PlacementError(PlacementError.BAD_LINK)
+    try:
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError as exc:
+        raise PlacementError(PlacementError.BAD_LINK) from exc
+    if not host or len(link) > MAX_LINK or not parts.netloc.strip("@:"):
+        raise PlacementError(PlacementError.BAD_LINK)
+    return link
+
+
+def parse_count(text: str) -> int:
+    """A whole positive number, or raise BAD_QUANTITY; huge numbers stay huge."""
+    text = text.strip()
+    if len(text) > 18 and text.isascii() and text.isdigit():
+        return 10**18  # beyond any max: reported as "more than maximum"
+    if not _DIGITS.fullmatch(text) or int(text) <= 0:
+        raise PlacementError(PlacementError.BAD_QUANTITY)
+    return int(text)
+
+
+def split_list(text: str) -> list[str]:
+    """A list parameter: one item per line (\\r\\n or \\n), trimmed, blank lines dropped."""
+    return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+
+
+class _Params:
+    """Reads one request's parameters, raising the right PlacementError."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+
+    def text(self, name: str) -> str:
+        value = self.values.get(name, "").strip()
+        if not value:
+            raise PlacementError(PlacementError.MISSING, name)
+        if _TEXT_CONTROL.search(value):
+            raise PlacementError(PlacementError.BAD_PARAMETER, name)
+        return value
+
+    def lines(self, name: str) -> list[str]:
+        items = split_list(self.text(name))
+        if not items:
+            raise PlacementError(PlacementError.MISSING, name)
+        return items
+
+
+def _link(p: _Params) -> str:
+    if not p.values.get("link", "").strip():
+        raise PlacementError(PlacementError.MISSING, "link")
+    return normalise_link(p.values["link"])
+
+
+def _in_bounds(service: ServiceTerms, quantity: int) -> int:
+    if quantity < service.min:
+        raise PlacementError(PlacementError.BELOW_MIN, service.min)
+    if quantity > service.max:
+        raise PlacementError(PlacementError.ABOVE_MAX, service.max)
+    return quantity
+
+
+def _quantity(service: ServiceTerms, p: _Params) -> int:
+    return _in_bounds(service, parse_count(p.text("quantity")))
+
+
+def _asked(value: str | None) -> bool:
+    # Many clients always send runs/interval, as "" or "0" when they mean "no".
+    return value is not None and value.strip() not in {"", "0"}
+
+
+def _dripfeed(service: ServiceTerms, p: _Params) -> tuple[int, int] | None:
+    runs, interval = p.values.get("runs"), p.values.get("interval")
+    if not (_asked(runs) or _asked(interval)):
+        return None
+    if not service.dripfeed:
+        raise PlacementError(PlacementError.NO_DRIPFEED)
+    try:
+        runs_n = parse_count(runs or "")
+        interval_n = parse_count(interval or "")
+    except PlacementError:
+        raise PlacementError(PlacementError.BAD_RUNS) from None
+    if not 2 <= runs_n <= MAX_RUNS or interval_n > MAX_INTERVAL:
+        raise PlacementError(PlacementError.BAD_RUNS)
+    return runs_n, interval_n
+
+
+def _per_unit(service: ServiceTerms, link: str, quantity: int, **params: object) -> Draft:
+    return Draft(service, link, quantity, charge_for(service.rate, quantity), params=params)
+
+
+def _package(service: ServiceTerms, link: str, **params: object) -> Draft:
+    return Draft(service, link, 1, charge_for(service.rate, 1, package=True), params=params)
+
+
+def _joined(items: list[str]) -> str:
+    # Stored as the API sends them, so an adapter forwards the string unchanged.
+    return "\n".join(items)
+
+
+def _counted(service: ServiceTerms, p: _Params, name: str) -> list[str]:
+    items = p.lines(name)
+    _in_bounds(service, len(items))
+    return items
+
+
+def _default(s: ServiceTerms, p: _Params) -> Draft:
+    link = _link(p)
+    quantity = _quantity(s, p)
+    drip = _dripfeed(s, p)
+    if drip is None:
+        return _per_unit(s, link, quantity)
+    runs, interval = drip
+    charge = charge_for(s.rate, quantity * runs)
+    return Draft(s, link, quantity, charge, Order.Kind.DRIPFEED, runs, interval)
+
+
+def _custom_comments(s: ServiceTerms, p: _Params) -> Draft:
+    link = _link(p)
+    comments = _counted(s, p, "comments")
+    return _per_unit(s, link, len(comments), comments=_joined(comments))
+
+
+def _custom_comments_package(s: ServiceTerms, p: _Params) -> Draft:
+    link = _link(p)
+    return _package(s, link, comments=_joined(p.lines("comments")))
+
+
+def _mentions_with_hashtags(s: ServiceTerms, p: _Params) -> Draft:
+    link, quantity = _link(p), _quantity(s, p)
+    usernames, hashtags = p.lines("usernames"), p.lines("hashtags")
+    return _per_unit(s, link, quantity, usernames=_joined(usernames), hashtags=_joined(hashtags))
+
+
+def _mentions_custom_list(s: ServiceTerms, p: _Params) -> Draft:
+    link = _link(p)
+    usernames = _counted(s, p, "usernames")
+    return _per_unit(s, link, len(usernames), usernames=_joined(usernames))
+
+
+def _comment_replies(s: ServiceTerms, p: _Params) -> Draft:
+    link = _link(p)
+    username = p.text("username")
+    comments = _counted(s, p, "comments")
+    return _per_unit(s, link, len(comments), username=username, comments=_joined(comments))
+
+
+def _poll(s: ServiceTerms, p: _Params) -> Draft:
+    link, quantity = _link(p), _quantity(s, p)
+    answer = p.text("answer_number")
+    if not _DIGITS.fullmatch(answer) or int(answer) < 1:
+        raise PlacementError(PlacementError.BAD_PARAMETER, "answer_number")
+    return _per_unit(s, link, quantity, answer_number=answer)
+
+
+def _with_list(name: str) -> Callable[[ServiceTerms, _Params], Draft]:
+    """A per-unit type: link, quantity and one list parameter."""
+
+    def drafter(s: ServiceTerms, p: _Params) -> Draft:
+        link, quantity = _link(p), _quantity(s, p)
+        return _per_unit(s, link, quantity, **{name: _joined(p.lines(name))})
+
+    return drafter
+
+
+def _with_text(name: str) -> Callable[[ServiceTerms, _Params], Draft]:
+    """A per-unit type: link, quantity and one single-value parameter."""
+
+    def drafter(s: ServiceTerms, p: _Params) -> Draft:
+        link, quantity = _link(p), _quantity(s, p)
+        return _per_unit(s, link, quantity, **{name: p.text(name)})
+
+    return drafter
+
+
+def _subscription_count(p: _Params, name: str, *, optional: bool = False, zero: bool = False) -> int | None:
+    raw = p.values.get(name, "").strip()
+    if not raw:
+        if optional:
+            return None
+        raise PlacementError(PlacementError.MISSING, name)
+    if not _DIGITS.fullmatch(raw) or (int(raw) == 0 and not zero):
+        raise PlacementError(PlacementError.BAD_SUBSCRIPTION)
+    return int(raw)
+
+
+def _expiry(raw: str, today: date) -> date | None:
+    if not raw.strip():
+        return None
+    try:
+        expiry = datetime.strptime(raw.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        raise PlacementError(PlacementError.BAD_SUBSCRIPTION) from None
+    if expiry <= today:
+        raise PlacementError(PlacementError.BAD_SUBSCRIPTION)
+    return expiry
+
+
+def _subscriptions(s: ServiceTerms, p: _Params) -> Draft:
+    username = p.text("username")
+    low = _subscription_count(p, "min")
+    high = _subscription_count(p, "max")
+    posts = _subscription_count(p, "posts", optional=True)
+    old_posts = _subscription_count(p, "old_posts", optional=True, zero=True)
+    delay = _subscription_count(p, "delay", optional=True, zero=True) or 0
+    expiry = _expiry(p.values.get("expiry", ""), timezone.localdate())
+    assert low is not None and high is not None
+    if not s.min <= low <= high <= s.max or delay not in SUBSCRIPTION_DELAYS:
+        raise PlacementError(PlacementError.BAD_SUBSCRIPTION)
+    params: dict[str, object] = {
+        "username": username,
+        "min": low,
+        "max": high,
+        "posts": posts,
+        "old_posts": old_posts or 0,
+        "delay": delay,
+        "expiry": expiry.isoformat() if expiry else None,
+    }
+    # Nothing is charged now: each post's order is charged when it is created.
+    return Draft(s, username, high, ZERO, Order.Kind.SUBSCRIPTION, params=params, status=Order.Status.ACTIVE)
+
+
+_DRAFTERS: dict[str, Callable[[ServiceTerms, _Params], Draft]] = {
+    T.DEFAULT: _default,
+    T.PACKAGE: lambda s, p: _package(s, _link(p)),
+    T.CUSTOM_COMMENTS: _custom_comments,
+    T.CUSTOM_COMMENTS_PACKAGE: _custom_comments_package,
+    T.MENTIONS: _with_list("usernames"),
+    T.MENTIONS_WITH_HASHTAGS: _mentions_with_hashtags,
+    T.MENTIONS_CUSTOM_LIST: _mentions_custom_list,
+    T.MENTIONS_HASHTAG: _with_text("hashtag"),
+    T.MENTIONS_USER_FOLLOWERS: _with_text("username"),
+    T.MENTIONS_MEDIA_LIKERS: _with_text("media"),
+    T.COMMENT_LIKES: _with_text("username"),
+    T.COMMENT_REPLIES: _comment_replies,
+    T.POLL: _poll,
+    T.INVITES_FROM_GROUPS: _with_list("groups"),
+    T.SEO: _with_list("keywords"),
+    T.SUBSCRIPTIONS: _subscriptions,
+}
+
+
+def draft(service: ServiceTerms, params: Mapping[str, str]) -> Draft:
+    """Validate `params` for the service's type; parameters foreign to it are ignored."""
+    return _DRAFTERS[service.type](service, _Params(params))
