@@ -118,5 +118,11 @@ LOGGING = {
 SMMPANEL_CURRENCY = os.environ.get("SMMPANEL_CURRENCY", "USD").strip() or "USD"
 # Largest request body the reseller API accepts (bytes); larger gets HTTP 413.
 SMMPANEL_API_MAX_BODY = envint("SMMPANEL_API_MAX_BODY", 512 * 1024)
+# Per-key request rate limit of the reseller API: `RATE` per second after a burst
+# of `BURST`; 0 turns it off. With several web processes, set SMMPANEL_REDIS_URL
+# so they share one count.
+SMMPANEL_API_RATE = float(os.environ.get("SMMPANEL_API_RATE", "20") or 0)
+SMMPANEL_API_BURST = envint("SMMPANEL_API_BURST", 100)
+SMMPANEL_REDIS_URL = os.environ.get("SMMPANEL_REDIS_URL", "").strip()
 # Refuse a second active order for the same service and link (spec/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)

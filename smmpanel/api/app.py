@@ -17,6 +17,7 @@ from smmpanel.accounts.models import hash_api_key
 from smmpanel.api import actions, followups
 from smmpanel.api import dialects as d
 from smmpanel.api.actions import ApiError, Request, authenticate
+from smmpanel.api.ratelimit import limiter
 from smmpanel.api.transport import TransportError, header_key, read_params
 
 log = logging.getLogger("smmpanel.api")
@@ -45,6 +46,7 @@ def _respond(start_response: StartResponse, status: int, body: object) -> list[b
             ("Content-Length", str(len(payload))),
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
+            *([("Retry-After", "1")] if status == 429 else []),
         ],
     )
     return [payload]
@@ -67,10 +69,16 @@ def handle(dialect: d.Dialect, environ: dict[str, Any]) -> tuple[int, object]:
     raw_key = params.get("key", "").strip() or header_key(environ)
     if not raw_key:
         return 200, dialect.error(d.INVALID_KEY)
+    key_hash = hash_api_key(raw_key)
+    rate_limit = limiter(
+        settings.SMMPANEL_API_RATE, settings.SMMPANEL_API_BURST, settings.SMMPANEL_REDIS_URL
+    )
+    if not rate_limit.allow(key_hash):
+        return 429, {"error": d.RATE_LIMITED}
     idempotency_key = (
         environ.get("HTTP_IDEMPOTENCY_KEY", "").strip() or params.get("idempotency_key", "").strip()
     )
-    request = Request(dialect, params, hash_api_key(raw_key), idempotency_key)
+    request = Request(dialect, params, key_hash, idempotency_key)
     action = ACTIONS.get(params.get("action", "").strip().lower())
     try:
         if action is None:

@@ -26,7 +26,7 @@ SUBSCRIPTION_DELAYS = frozenset(
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
-_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 T = ServiceType
 
 
@@ -126,17 +126,21 @@ class _Params:
         self.values = values
 
     def text(self, name: str) -> str:
+        """One value: no line breaks or other control characters."""
         value = self.values.get(name, "").strip()
         if not value:
             raise PlacementError(PlacementError.MISSING, name)
-        if _TEXT_CONTROL.search(value):
+        if _CONTROL_CHARS.search(value):
             raise PlacementError(PlacementError.BAD_PARAMETER, name)
         return value
 
     def lines(self, name: str) -> list[str]:
-        items = split_list(self.text(name))
+        """A list: one item a line; items may hold tabs but no other control characters."""
+        items = split_list(self.values.get(name, ""))
         if not items:
             raise PlacementError(PlacementError.MISSING, name)
+        if any(_CONTROL_CHARS.search(item.replace("\t", " ")) for item in items):
+            raise PlacementError(PlacementError.BAD_PARAMETER, name)
         return items
 
 
