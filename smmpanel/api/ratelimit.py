@@ -38,7 +38,7 @@ class MemoryLimiter:
         now = time.monotonic() if now is None else now
         with self._lock:
             tat = max(self._tat.get(key, now), now) + self.interval
-            if tat - now > self.tolerance:
+            if tat - now > self.tolerance + 1e-9:  # float sums of the interval drift
                 return False
             self._tat[key] = tat
             if len(self._tat) > self.MAX_KEYS:

@@ -1,0 +1,113 @@
+"""`Idempotency-Key` on `add`: a retry returns the first order and places nothing new."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from server import panel_server  # noqa: F401  (a fixture)
+
+from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.services import mismatches
+from smmpanel.orders.models import IdempotencyKey, Order
+
+
+def add(api, customer, catalogue, link="x.com/a", headers=None, **extra):
+    params = {
+        "key": customer.key,
+        "action": "add",
+        "service": catalogue.default.pk,
+        "link": link,
+        "quantity": 100,
+    }
+    response = api.client.post("/api/v2", data=params | extra, headers=headers or {})
+    return response.json()
+
+
+def test_the_same_key_returns_the_first_order(api, alice, catalogue):
+    first = add(api, alice, catalogue, headers={"Idempotency-Key": "abc-1"})
+    again = add(api, alice, catalogue, headers={"Idempotency-Key": "abc-1"})
+    assert first == again == {"order": Order.objects.get().pk}
+    assert LedgerEntry.objects.filter(kind="charge").count() == 1
+    assert alice.balance() == Decimal("99.91")
+
+
+def test_the_key_may_come_as_a_parameter(api, alice, catalogue):
+    first = add(api, alice, catalogue, idempotency_key="k")
+    assert add(api, alice, catalogue, link="x.com/other", idempotency_key="k") == first
+    assert Order.objects.count() == 1
+
+
+def test_the_replay_answers_in_the_callers_dialect(api, alice, catalogue):
+    first = add(api, alice, catalogue, idempotency_key="k")
+    params = {
+        "key": alice.key,
+        "action": "add",
+        "service": catalogue.default.pk,
+        "link": "x.com/a",
+        "quantity": 100,
+        "idempotency_key": "k",
+    }
+    assert api.post("v1", **params) == {"status": "success", "order": first["order"]}
+
+
+def test_different_keys_place_different_orders(api, alice, catalogue):
+    one = add(api, alice, catalogue, link="x.com/1", idempotency_key="k1")
+    two = add(api, alice, catalogue, link="x.com/2", idempotency_key="k2")
+    assert one != two and Order.objects.count() == 2
+
+
+def test_keys_belong_to_one_customer(api, alice, bob, catalogue):
+    mine = add(api, alice, catalogue, idempotency_key="shared")
+    theirs = add(api, bob, catalogue, idempotency_key="shared")
+    assert mine != theirs
+    assert Order.objects.get(pk=theirs["order"]).user == bob.user
+
+
+def test_a_key_older_than_24_hours_places_a_new_order(api, alice, catalogue):
+    first = add(api, alice, catalogue, idempotency_key="k")
+    Order.objects.update(status=Order.Status.COMPLETED)
+    IdempotencyKey.objects.update(created_at=IdempotencyKey.objects.get().created_at - timedelta(hours=25))
+    second = add(api, alice, catalogue, idempotency_key="k")
+    assert second != first and Order.objects.count() == 2
+    assert IdempotencyKey.objects.get().order_id == second["order"]
+
+
+def test_a_refused_order_is_not_remembered(api, bob, catalogue):
+    catalogue.default.rate = Decimal("100")
+    catalogue.default.save()
+    assert add(api, bob, catalogue, idempotency_key="k") == {"error": "Not enough funds on balance"}
+    catalogue.default.rate = Decimal("1")
+    catalogue.default.save()
+    assert "order" in add(api, bob, catalogue, idempotency_key="k")
+
+
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_retries_place_one_order(panel_server, catalogue):  # noqa: F811
+    user, key = create_customer("hasty", balance=Decimal("10"))
+    barrier = threading.Barrier(20)
+    params = {
+        "key": key,
+        "action": "add",
+        "service": str(catalogue.default.pk),
+        "link": "x.com/a",
+        "quantity": "1000",
+    }
+
+    def send(_n):
+        with httpx.Client(base_url=panel_server, timeout=30) as client:
+            barrier.wait()
+            return client.post("/api/v2", data=params, headers={"Idempotency-Key": "retry-me"}).json()
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(send, range(20)))
+    order = Order.objects.get(user=user)
+    assert answers == [{"order": order.pk}] * 20
+    assert LedgerEntry.objects.filter(user=user, kind="charge").count() == 1
+    user.refresh_from_db()
+    assert user.balance == Decimal("9.1")
+    assert list(mismatches()) == []
