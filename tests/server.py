@@ -8,6 +8,7 @@ and mark the tests `@pytest.mark.django_db(transaction=True)`: the server is
 another process, so it only sees data the test has committed.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -74,9 +75,7 @@ def _wait_until_answering(process: subprocess.Popen[bytes], base_url: str, log: 
     with httpx.Client(timeout=2.0) as client:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited with {process.returncode}:\n{_log_tail(log)}"
-                )
+                raise RuntimeError(f"the server exited with {process.returncode}:\n{_log_tail(log)}")
             try:
                 response = client.get(f"{base_url}/api/v2")
                 if response.status_code == 200 and "error" in response.json():
@@ -90,47 +89,61 @@ def _wait_until_answering(process: subprocess.Popen[bytes], base_url: str, log: 
             time.sleep(0.1)
 
 
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the server's whole process group (granian and its workers), then wait."""
     if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        _signal_group(process, signal.SIGTERM)
     try:
         process.wait(timeout=SHUTDOWN_TIMEOUT)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _signal_group(process, signal.SIGKILL)
         process.wait(timeout=SHUTDOWN_TIMEOUT)
     # Workers that outlived their parent would keep test database connections open.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _signal_group(process, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
 def panel_server(
-    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """Base URL of `smmpanel serve` (granian, 2 workers x 4 threads) on the test database."""
+    """Base URL of `smmpanel serve` (granian, 2 workers x 4 threads) on the test database.
+
+    A module may define a module-scoped fixture `panel_server_env` (a dict) to add
+    to the server's environment, e.g. to change a setting.
+    """
     script = Path(sys.executable).parent / "smmpanel"
     if not script.exists():
         pytest.skip(f"{script} is not installed (pip install -e .)")
-    env = server_env()
+    try:
+        extra: dict[str, str] = request.getfixturevalue("panel_server_env")
+    except pytest.FixtureLookupError:
+        extra = {}
+    env = server_env() | extra
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("panel_server") / "server.log"
     argv = [
-        str(script), "serve", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(WORKERS), "--threads", str(THREADS),
+        str(script),
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--threads",
+        str(THREADS),
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as a whole
         )
     try:

@@ -67,14 +67,23 @@ def _flat(value: Any, name: str) -> str:
     return json.dumps(value)
 
 
+def _utf8(text: str) -> str:
+    # JSON's \ud800 escapes can smuggle lone surrogates, which are not UTF-8.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TransportError(200, "bad_encoding") from None
+    return text
+
+
 def _parse_json(raw: bytes) -> dict[str, str]:
     try:
         data = json.loads(_decode(raw))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise TransportError(200, "bad_request") from None
     if not isinstance(data, dict):
         raise TransportError(200, "bad_request")
-    return {str(name): _flat(value, str(name)) for name, value in data.items()}
+    return {_utf8(str(name)): _utf8(_flat(value, str(name))) for name, value in data.items()}
 
 
 def _parse_multipart(environ: dict[str, Any], raw: bytes) -> dict[str, str]:

@@ -159,7 +159,10 @@ def _in_bounds(service: ServiceTerms, quantity: int) -> int:
 
 
 def _quantity(service: ServiceTerms, p: _Params) -> int:
-    return _in_bounds(service, parse_count(p.text("quantity")))
+    raw = p.values.get("quantity", "").strip()
+    if not raw:
+        raise PlacementError(PlacementError.MISSING, "quantity")
+    return _in_bounds(service, parse_count(raw))
 
 
 def _asked(value: str | None) -> bool:
