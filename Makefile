@@ -23,6 +23,7 @@ test: setup lint test-sqlite test-postgres
 
 lint: setup
 	$(BIN)/ruff check smmpanel tests bench
+	SMMPANEL_DATA_DIR=$(CURDIR)/data/lint $(BIN)/mypy
 
 test-sqlite: setup
 	SMMPANEL_DATA_DIR=$(CURDIR)/data/test-sqlite DATABASE_URL= $(BIN)/pytest

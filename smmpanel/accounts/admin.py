@@ -9,7 +9,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "balance", "api_enabled", "is_staff", "is_active")
     # The balance moves only through the ledger (`smmpanel user credit`).
     readonly_fields = ("balance",)
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Panel", {"fields": ("balance", "api_enabled")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Panel", {"fields": ("balance", "api_enabled")}))
 
 
 @admin.register(ApiKey)

@@ -99,7 +99,7 @@ def _parse_multipart(environ: dict[str, Any], raw: bytes) -> dict[str, str]:
     for value in fields.values():
         if "\ufffd" in value:
             raise TransportError(200, "bad_encoding")
-    return {name: fields[name] for name in fields}
+    return {name: str(fields[name]) for name in fields}
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:
@@ -139,10 +139,10 @@ def read_params(environ: dict[str, Any], limit: int) -> dict[str, str]:
 
 def header_key(environ: dict[str, Any]) -> str:
     """The API key from `X-Api-Key` or `Authorization: Bearer`, if sent that way."""
-    key = environ.get("HTTP_X_API_KEY", "").strip()
+    key = str(environ.get("HTTP_X_API_KEY", "")).strip()
     if key:
         return key
-    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    scheme, _, token = str(environ.get("HTTP_AUTHORIZATION", "")).strip().partition(" ")
     if scheme.lower() == "bearer":
         return token.strip()
     return ""

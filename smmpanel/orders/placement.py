@@ -6,6 +6,7 @@
 import hashlib
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -28,7 +29,7 @@ def _has_unfinished_order(user_id: int, service_id: int, link: str) -> bool:
     ).exists()
 
 
-def _insert(user_id: int, order: Draft, source: str, api_key_id: int | None, stamp: object) -> int:
+def _insert(user_id: int, order: Draft, source: str, api_key_id: int | None, stamp: Any) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_ORDERS} (user_id, service_id, kind, link, quantity, runs, "
