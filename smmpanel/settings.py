@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "smmpanel.catalog",
     "smmpanel.ledger",
     "smmpanel.orders",
+    "smmpanel.providers",
     "smmpanel.api",
     "smmpanel.web",
 ]

@@ -19,6 +19,15 @@ class Provider(models.Model):
     api_key = models.CharField(max_length=200, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     enabled = models.BooleanField(default=True)
+    honours_idempotency = models.BooleanField(
+        default=False,
+        help_text="The provider returns the first order for a repeated Idempotency-Key "
+        "(another smmpanel does): orders whose send is in doubt are settled automatically.",
+    )
+    requests_per_second = models.FloatField(default=5, help_text="At most this many calls a second.")
+    timeout_seconds = models.FloatField(default=30, help_text="Total time allowed for one call.")
+    last_balance = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    last_balance_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -86,6 +95,16 @@ class Service(models.Model):
     description = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
     sort_order = models.IntegerField(default=0)
+
+    class OnRefusal(models.TextChoices):
+        CANCEL = "cancel", "Cancel the order and refund it"
+        RETRY = "retry", "Retry later"
+        HOLD = "hold", "Hold it for the operator"
+
+    on_refusal = models.CharField(
+        max_length=10, choices=OnRefusal.choices, default=OnRefusal.CANCEL,
+        help_text="What to do when the provider refuses an order.",
+    )
     provider = models.ForeignKey(
         Provider, on_delete=models.PROTECT, null=True, blank=True, related_name="sold_services"
     )

@@ -71,6 +71,13 @@ class Order(models.Model):
     cost = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     # Set when the customer asks to cancel; the refund waits for the order to end.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Engine bookkeeping.
+    # db_default: the hot path inserts orders with plain SQL and leaves these out.
+    attempts = models.PositiveIntegerField(db_default=0, help_text="Times the add request was sent.")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When sending began.")
+    unchanged_checks = models.PositiveIntegerField(
+        db_default=0, help_text="Status checks without progress."
+    )
     start_count = models.BigIntegerField(default=0)
     remains = models.BigIntegerField(default=0)
 
@@ -83,6 +90,15 @@ class Order(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["user", "-id"], name="order_user_recent"),
+            # What the engine looks for: orders to send, and orders to follow.
+            models.Index(fields=["id"], condition=models.Q(provider_state="queued"), name="order_to_send"),
+            models.Index(
+                fields=["next_check_at"],
+                condition=models.Q(
+                    provider_state="sent", status__in=["pending", "in_progress", "processing"]
+                ),
+                name="order_to_check",
+            ),
             # The one-active-order-per-link rule looks here; links are too long to index.
             models.Index(
                 fields=["user", "service"],
@@ -130,6 +146,8 @@ class Refill(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refills")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     provider_refill_id = models.CharField(max_length=100, blank=True)
+    provider_error = models.TextField(blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

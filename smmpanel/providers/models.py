@@ -1,0 +1,35 @@
+from django.db import models
+
+from smmpanel.catalog.models import Provider
+
+
+class UpstreamCall(models.Model):
+    """One request to a provider and what came of it: the operator's record of every call."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Answered"
+        ERROR = "error", "Answered with an error"  # a definite refusal, e.g. {"error": ...}
+        TIMEOUT = "timeout", "Timed out"
+        CONNECTION = "connection", "Connection failed or dropped"
+        HTTP_ERROR = "http_error", "HTTP error status"
+        BAD_ANSWER = "bad_answer", "Unreadable answer (HTML, invalid JSON, wrong shape)"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="calls")
+    action = models.CharField(max_length=40)
+    # The parameters sent, without the provider's API key.
+    request = models.JSONField(default=dict)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="The answer's body, cut at 10,000 characters.")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="upstream_calls"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "-created_at"], name="upstream_call_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.action} to {self.provider_id}: {self.outcome}"
