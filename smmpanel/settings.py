@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "smmpanel.ledger",
     "smmpanel.orders",
     "smmpanel.providers",
+    "smmpanel.engine",
     "smmpanel.api",
     "smmpanel.web",
 ]
@@ -125,5 +126,12 @@ SMMPANEL_API_MAX_BODY = envint("SMMPANEL_API_MAX_BODY", 512 * 1024)
 SMMPANEL_API_RATE = float(os.environ.get("SMMPANEL_API_RATE", "20") or 0)
 SMMPANEL_API_BURST = envint("SMMPANEL_API_BURST", 100)
 SMMPANEL_REDIS_URL = os.environ.get("SMMPANEL_REDIS_URL", "").strip()
+# The simulated provider (demo and tests only): how long it takes to deliver an
+# order, and the share of orders it ends Partial or Canceled.
+SMMPANEL_SIMULATOR_SECONDS = float(os.environ.get("SMMPANEL_SIMULATOR_SECONDS", "90") or 90)
+SMMPANEL_SIMULATOR_PARTIAL_PERCENT = envint("SMMPANEL_SIMULATOR_PARTIAL_PERCENT", 10)
+SMMPANEL_SIMULATOR_CANCEL_PERCENT = envint("SMMPANEL_SIMULATOR_CANCEL_PERCENT", 5)
+# Upstream call records older than this are deleted by the worker.
+SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
 # Refuse a second active order for the same service and link (spec/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)

@@ -1,0 +1,115 @@
+"""Dispatch: send queued orders to their providers, exactly once.
+
+The claim (queued -> sending) commits before any network call; the call runs
+outside any transaction; its result is recorded after. A crash between the two
+leaves the order `sending`, which the stale-claim sweep turns into `unknown`:
+it is never resent blindly and never refunded blindly.
+"""
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from smmpanel.engine.claims import claim_orders
+from smmpanel.orders import transitions
+from smmpanel.orders.models import Order
+from smmpanel.providers.adapters import Adapter, InDoubt, Placed, PlaceResult, Refusal, adapter_for
+
+P = Order.ProviderState
+SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST)
+# A claim older than this means its worker died mid-send.
+STALE_CLAIM = timedelta(minutes=2)
+
+
+def due(now: datetime) -> "Q":
+    return (
+        Q(provider_state=P.QUEUED, kind__in=SENDABLE, status=Order.Status.PENDING)
+        & Q(cancel_requested_at__isnull=True)
+        & Q(service__provider__isnull=False, service__provider__enabled=True)
+        & (Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
+    )
+
+
+def _load(ids: Sequence[int]) -> list[Order]:
+    related = ("service", "service__provider", "service__provider_service")
+    return list(Order.objects.filter(pk__in=ids).select_related(*related).order_by("id"))
+
+
+def _send(adapter: Adapter, order: Order) -> PlaceResult:
+    try:
+        return adapter.place(order)
+    except Exception as exc:  # an adapter bug must not lose the order: it becomes "in doubt"
+        return InDoubt(f"adapter failed: {exc!r}")
+
+
+def record(order: Order, result: PlaceResult, now: datetime) -> None:
+    if isinstance(result, Placed):
+        transitions.sent(order.pk, result.provider_order_id, result.cost, now)
+    elif isinstance(result, Refusal):
+        transitions.refused(order.pk, result.reason, order.service.on_refusal, now)
+    else:
+        transitions.in_doubt(order.pk, result.reason, now)
+
+
+def send_claimed(
+    orders: Sequence[Order], now: Callable[[], datetime], adapters: Callable[[Order], Adapter], threads: int
+) -> int:
+    """Call each provider (concurrently, outside any transaction) and record what happened."""
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        results = list(pool.map(lambda order: _send(adapters(order), order), orders))
+    for order, result in zip(orders, results, strict=True):
+        record(order, result, now())
+    return len(orders)
+
+
+def _adapter_cache() -> Callable[[Order], Adapter]:
+    cache: dict[int, Adapter] = {}
+
+    def adapter(order: Order) -> Adapter:
+        provider = order.service.provider
+        assert provider is not None
+        if provider.pk not in cache:
+            cache[provider.pk] = adapter_for(provider)
+        return cache[provider.pk]
+
+    return adapter
+
+
+def reconcile(now: Callable[[], datetime], *, limit: int = 50, threads: int = 16) -> int:
+    """Resend orders in doubt where that is safe: the provider honours Idempotency-Key,
+    so a second `add` returns the first order if it got there. Others wait for the operator."""
+    adapters = _adapter_cache()
+    candidates = _load(
+        list(Order.objects.filter(provider_state=P.UNKNOWN).values_list("id", flat=True)[:limit])
+    )
+    started = now()
+    safe = [o for o in candidates if adapters(o).resend_is_safe and transitions.reclaim(o.pk, started)]
+    return send_claimed(safe, now, adapters, threads) if safe else 0
+
+
+def dispatch(now: Callable[[], datetime], *, limit: int = 50, threads: int = 16) -> int:
+    """Claim up to `limit` due orders and send them; returns how many were sent."""
+    started = now()
+    ids = claim_orders(Order.objects.filter(due(started)).order_by("id"), started, limit)
+    if not ids:
+        return 0
+    return send_claimed(_load(ids), now, _adapter_cache(), threads)
+
+
+def cancel_unsent(now: datetime, *, limit: int = 100) -> int:
+    """Orders canceled before they were sent: canceled here, with a full refund, no call."""
+    ids = Order.objects.filter(
+        provider_state=P.QUEUED, kind__in=SENDABLE, cancel_requested_at__isnull=False
+    ).values_list("id", flat=True)[:limit]
+    return sum(transitions.cancel_before_sending(order_id, now) for order_id in list(ids))
+
+
+def expire_stale_claims(now: datetime) -> int:
+    """Orders left `sending` by a worker that died: their fate upstream is unknown."""
+    stale = Order.objects.filter(provider_state=P.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    return sum(
+        transitions.in_doubt(order_id, "the worker stopped while sending", now)
+        for order_id in stale.values_list("id", flat=True)[:100]
+    )

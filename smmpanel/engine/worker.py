@@ -1,0 +1,78 @@
+"""The worker: one loop over all due work, kept in the database. Run as many as you like.
+
+SIGTERM (or Ctrl-C) lets the round in progress finish, calls in flight
+included, then the worker exits. A SIGKILL at any point loses nothing: claims
+left `sending` become `unknown` and are settled by reconciliation.
+"""
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import FrameType
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from smmpanel.engine import dispatch, dripfeed, sync
+from smmpanel.providers.models import UpstreamCall
+
+log = logging.getLogger("smmpanel.engine")
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = timezone.now,
+        idle_seconds: float = 1.0,
+        threads: int = 16,
+        batch: int = 50,
+    ) -> None:
+        self.clock = clock
+        self.idle_seconds = idle_seconds
+        self.threads = threads
+        self.batch = batch
+        self.stopping = threading.Event()
+        self.pacer = sync.Pacer(sleep=self.stopping.wait)
+        self.rounds = 0
+
+    def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        self.stopping.set()
+
+    def run_once(self) -> int:
+        """One pass over every job; returns how much work was done."""
+        now = self.clock()
+        work = dripfeed.cancel_requested(now) + dripfeed.release_runs(now)
+        work += dispatch.cancel_unsent(now) + dispatch.expire_stale_claims(now)
+        work += dispatch.reconcile(self.clock, threads=self.threads)
+        work += dispatch.dispatch(self.clock, limit=self.batch, threads=self.threads)
+        work += sync.sync(self.clock, self.pacer)
+        self.rounds += 1
+        if self.rounds % 1000 == 1:
+            self.prune_records(now)
+        return work
+
+    def prune_records(self, now: datetime) -> int:
+        """Retention: upstream call records live SMMPANEL_CALL_RETENTION_DAYS days."""
+        cutoff = now - timedelta(days=settings.SMMPANEL_CALL_RETENTION_DAYS)
+        deleted, _ = UpstreamCall.objects.filter(created_at__lt=cutoff).delete()
+        return deleted
+
+    def run(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.stop)
+        log.info("worker started")
+        while not self.stopping.is_set():
+            close_old_connections()
+            try:
+                work = self.run_once()
+            except Exception:
+                log.exception("worker round failed; retrying")
+                work = 0
+            if not work:
+                self.stopping.wait(self.idle_seconds)
+        close_old_connections()
+        log.info("worker stopped")

@@ -1,0 +1,244 @@
+"""How an order moves with its provider: sending, sent, refused, in doubt, finished.
+
+Every change is a compare-and-swap on the order's current state plus an event
+in its history; finishing refunds what was not delivered, once. Nothing here
+calls the network: the engine calls the provider outside any transaction and
+then records the result through these functions.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from smmpanel.ledger import services as ledger
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import ZERO, refund_for
+from smmpanel.orders.models import Order, OrderEvent
+
+S = Order.Status
+P = Order.ProviderState
+FINAL = frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED})
+# First status check soon after sending, then back off while nothing moves.
+FIRST_CHECK = timedelta(seconds=30)
+MAX_CHECK = timedelta(hours=1)
+RETRY_REFUSED_AFTER = timedelta(minutes=10)
+
+
+def _event(order_id: int, kind: str, now: datetime, **data: Any) -> None:
+    OrderEvent.objects.create(order_id=order_id, kind=kind, data=data, created_at=now)
+
+
+def _swap(order_id: int, expected: str, now: datetime, **changes: Any) -> bool:
+    """Set `changes` only if the order's provider state is still `expected`."""
+    updated = Order.objects.filter(pk=order_id, provider_state=expected).update(updated_at=now, **changes)
+    return updated == 1
+
+
+def check_delay(unchanged_checks: int) -> timedelta:
+    """30 s, 1 min, 2 min ... up to an hour: orders that do not move are asked less often."""
+    delay: timedelta = FIRST_CHECK * (2 ** min(unchanged_checks, 10))
+    return min(delay, MAX_CHECK)
+
+
+def claim(order_id: int, now: datetime) -> bool:
+    """queued -> sending. Only the worker whose swap succeeds may send the order."""
+    return _swap(
+        order_id, P.QUEUED, now, provider_state=P.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+
+
+def reclaim(order_id: int, now: datetime) -> bool:
+    """unknown -> sending: resend an order in doubt, where the provider makes that safe."""
+    return _swap(
+        order_id, P.UNKNOWN, now, provider_state=P.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+
+
+def cancel_before_sending(order_id: int, now: datetime) -> bool:
+    """A queued order the customer canceled: it never leaves, and all of it is refunded."""
+    with transaction.atomic():
+        if not _swap(
+            order_id, P.QUEUED, now, provider_state=P.FAILED, provider_error="canceled before sending"
+        ):
+            return False
+        _event(order_id, "canceled_before_sending", now)
+        finish(order_id, S.CANCELED, None, now)
+    return True
+
+
+def sent(order_id: int, provider_order_id: str, cost: Decimal | None, now: datetime) -> bool:
+    """sending (or unknown, when reconciled) -> sent, with the provider's id."""
+    changes = dict(
+        provider_state=P.SENT,
+        provider_order_id=provider_order_id,
+        cost=cost,
+        sent_at=now,
+        next_check_at=now + FIRST_CHECK,
+        provider_error="",
+    )
+    with transaction.atomic():
+        done = _swap(order_id, P.SENDING, now, **changes) or _swap(order_id, P.UNKNOWN, now, **changes)
+        if done:
+            _event(order_id, "sent", now, provider_order_id=provider_order_id)
+    return done
+
+
+def in_doubt(order_id: int, reason: str, now: datetime) -> bool:
+    """sending -> unknown: the provider may or may not have the order. Never resent blindly."""
+    with transaction.atomic():
+        done = _swap(order_id, P.SENDING, now, provider_state=P.UNKNOWN, provider_error=reason[:2000])
+        if done:
+            _event(order_id, "in_doubt", now, reason=reason[:500])
+    return done
+
+
+def refused(order_id: int, reason: str, policy: str, now: datetime) -> bool:
+    """sending -> failed, then what the service's policy says: cancel, retry later, or hold."""
+    with transaction.atomic():
+        if not _swap(order_id, P.SENDING, now, provider_state=P.FAILED, provider_error=reason[:2000]):
+            return False
+        _event(order_id, "refused", now, reason=reason[:500], policy=policy)
+        if policy == "retry":
+            _swap(order_id, P.FAILED, now, provider_state=P.QUEUED, next_check_at=now + RETRY_REFUSED_AFTER)
+        elif policy == "cancel":
+            finish(order_id, S.CANCELED, None, now)
+    return True
+
+
+def not_sent(order_id: int, now: datetime, *, requeue: bool) -> bool:
+    """unknown -> queued (send again) or canceled with a full refund: the operator's verdict."""
+    with transaction.atomic():
+        if requeue:
+            done = _swap(order_id, P.UNKNOWN, now, provider_state=P.QUEUED, next_check_at=None)
+        else:
+            done = _swap(order_id, P.UNKNOWN, now, provider_state=P.FAILED)
+            if done:
+                finish(order_id, S.CANCELED, None, now)
+        if done:
+            _event(order_id, "reconciled_not_sent", now, requeued=requeue)
+    return done
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the provider says of one order; None where it said nothing usable."""
+
+    status: str | None
+    start_count: int | None = None
+    remains: int | None = None
+    error: str | None = None
+
+
+def progress(order_id: int, report: Progress, now: datetime) -> bool:
+    """Record a status check of a sent order; a final status finishes it. Returns True if it moved."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.provider_state != P.SENT or order.status in FINAL:
+            return False
+        if report.status in FINAL:
+            finish(order_id, report.status, report.remains, now, start_count=report.start_count)
+            return True
+        moved = _apply(order, report)
+        order.unchanged_checks = 0 if moved else order.unchanged_checks + 1
+        order.next_check_at = now + check_delay(order.unchanged_checks)
+        order.updated_at = now
+        order.save(
+            update_fields=[
+                "status",
+                "start_count",
+                "remains",
+                "unchanged_checks",
+                "next_check_at",
+                "updated_at",
+            ]
+        )
+        if moved:
+            _event(order_id, "progress", now, status=order.status, remains=order.remains)
+        return moved
+
+
+def _apply(order: Order, report: Progress) -> bool:
+    before = (order.status, order.start_count, order.remains)
+    if report.status in {S.PENDING, S.IN_PROGRESS, S.PROCESSING}:
+        order.status = report.status
+    if report.start_count is not None:
+        order.start_count = report.start_count
+    if report.remains is not None:
+        order.remains = max(0, min(report.remains, order.quantity))
+    return (order.status, order.start_count, order.remains) != before
+
+
+def finish(
+    order_id: int, status: str, remains: int | None, now: datetime, *, start_count: int | None = None
+) -> bool:
+    """End an order: Completed, Partial or Canceled, refunding the undelivered part once."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status in FINAL:
+            return False
+        units = order.quantity * (order.runs or 1)
+        if status == S.COMPLETED:
+            remains = 0
+        elif status == S.CANCELED or remains is None:
+            remains = units
+        order.status, order.remains = status, max(0, min(remains, units))
+        order.finished_at = order.updated_at = now
+        order.next_check_at = None
+        if start_count is not None:
+            order.start_count = start_count
+        order.save(
+            update_fields=["status", "remains", "finished_at", "updated_at", "next_check_at", "start_count"]
+        )
+        refund = _refund(order, units, now)
+        _event(order_id, "finished", now, status=status, remains=order.remains, refund=str(refund))
+        if order.parent_id is not None and order.kind == Order.Kind.RUN:
+            settle_dripfeed(order.parent_id, now)
+    return True
+
+
+def settle_dripfeed(parent_id: int, now: datetime) -> bool:
+    """A drip-feed order ends when all its runs are out and ended; its status sums theirs up."""
+    with transaction.atomic():
+        parent = Order.objects.select_for_update().get(pk=parent_id)
+        if parent.status in FINAL or parent.provider_state != P.SENT:
+            return False  # still releasing runs (provider_state stays queued until the last)
+        runs = list(parent.children.values_list("status", "remains"))
+        if any(status not in FINAL for status, _ in runs):
+            return False
+        statuses = {status for status, _ in runs}
+        unreleased = (parent.runs or 0) - len(runs)  # runs never released: the parent was canceled
+        if unreleased > 0:
+            statuses.add(S.CANCELED)
+        if statuses == {S.COMPLETED}:
+            parent.status = S.COMPLETED
+        elif statuses == {S.CANCELED}:
+            parent.status = S.CANCELED
+        else:
+            parent.status = S.PARTIAL
+        parent.remains = sum(remains for _, remains in runs) + unreleased * parent.quantity
+        parent.finished_at = parent.updated_at = now
+        parent.save(update_fields=["status", "remains", "finished_at", "updated_at"])
+        _event(parent_id, "finished", now, status=parent.status, remains=parent.remains)
+    return True
+
+
+def _refund(order: Order, units: int, now: datetime) -> Decimal:
+    amount = order.charge if order.status == S.CANCELED else refund_for(order.charge, order.remains, units)
+    if amount <= ZERO:
+        return ZERO
+    try:
+        ledger.post(
+            order.user_id,
+            amount,
+            LedgerEntry.Kind.REFUND,
+            f"order:{order.pk}:refund",
+            order_id=order.pk,
+            now=now,
+        )
+    except ledger.DuplicateEntry:
+        return ZERO  # refunded before: once per reason, whatever retries happen
+    return amount

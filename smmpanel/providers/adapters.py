@@ -1,0 +1,147 @@
+"""Adapters turn the panel's intentions (send this order, how far is it) into provider calls.
+
+- api_v2: any panel speaking spec/api.md (another smmpanel, or most panels in the field);
+- manual: the operator fulfils the order and records its progress by hand;
+- simulated: delivers over time without any network, for demos and tests only.
+"""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from django.conf import settings
+
+from smmpanel.catalog.models import Provider
+from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
+from smmpanel.ledger.money import to_money
+from smmpanel.orders.models import Order
+from smmpanel.orders.transitions import Progress
+
+S = Order.Status
+# Types whose unit count is derived from a list, so `quantity` is not sent.
+_DERIVED_QUANTITY = frozenset(
+    {ServiceType.CUSTOM_COMMENTS, ServiceType.MENTIONS_CUSTOM_LIST, ServiceType.COMMENT_REPLIES}
+)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """The provider took the order."""
+
+    provider_order_id: str
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The provider clearly said no."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    """No clear answer: the provider may or may not have the order."""
+
+    reason: str
+
+
+PlaceResult = Placed | Refusal | InDoubt
+
+
+class Adapter(Protocol):
+    # Whether `place` may safely be repeated for an order in doubt.
+    resend_is_safe: bool
+
+    def place(self, order: Order) -> PlaceResult: ...
+
+    def progress(self, orders: Sequence[Order], now: datetime) -> dict[int, Progress]: ...
+
+
+def upstream_params(order: Order, external_id: str) -> dict[str, str]:
+    """The `add` parameters for the provider: its service id and what the customer asked."""
+    params = {"service": external_id}
+    if order.service.type != ServiceType.SUBSCRIPTIONS:
+        params["link"] = order.link
+    if order.service.type not in PACKAGE_TYPES and order.service.type not in _DERIVED_QUANTITY:
+        params["quantity"] = str(order.quantity)
+    for name, value in order.params.items():
+        if value is not None:
+            params[name] = str(value)
+    return params
+
+
+class ManualAdapter:
+    """The operator fulfils: sending is immediate, progress is whatever the operator records."""
+
+    resend_is_safe = True
+
+    def place(self, order: Order) -> PlaceResult:
+        return Placed(f"manual-{order.pk}")
+
+    def progress(self, orders: Sequence[Order], now: datetime) -> dict[int, Progress]:
+        return {}
+
+
+class SimulatedAdapter:
+    """A stand-in provider that delivers every order over SMMPANEL_SIMULATOR_SECONDS.
+
+    Stateless: an order's progress is computed from its id and the time since it
+    was sent, so it survives restarts and any number of workers. A share of
+    orders ends Partial or Canceled, as real ones do.
+    """
+
+    resend_is_safe = True
+
+    def __init__(self, seconds: float, partial_percent: int, cancel_percent: int) -> None:
+        self.seconds = max(seconds, 1.0)
+        self.partial_percent = partial_percent
+        self.cancel_percent = cancel_percent
+
+    def place(self, order: Order) -> PlaceResult:
+        return Placed(f"sim-{order.pk}", cost=to_money(order.charge * Decimal("0.6")))
+
+    def progress(self, orders: Sequence[Order], now: datetime) -> dict[int, Progress]:
+        return {order.pk: self._progress(order, now) for order in orders if order.sent_at}
+
+    def _progress(self, order: Order, now: datetime) -> Progress:
+        assert order.sent_at is not None
+        luck = int(hashlib.sha256(f"sim-{order.pk}".encode()).hexdigest()[:8], 16)
+        start_count = 100 + luck % 9900
+        done = (now - order.sent_at).total_seconds() / self.seconds
+        units = order.quantity
+        if done < 0.1:
+            return Progress(S.PENDING, start_count, units)
+        if done < 1:
+            return Progress(S.IN_PROGRESS, start_count, units - int(units * done))
+        roll = luck % 100
+        if roll < self.cancel_percent:
+            return Progress(S.CANCELED, start_count, units)
+        if roll < self.cancel_percent + self.partial_percent:
+            return Progress(S.PARTIAL, start_count, max(1, units * (10 + luck % 40) // 100))
+        return Progress(S.COMPLETED, start_count, 0)
+
+
+def simulator() -> SimulatedAdapter:
+    return SimulatedAdapter(
+        settings.SMMPANEL_SIMULATOR_SECONDS,
+        settings.SMMPANEL_SIMULATOR_PARTIAL_PERCENT,
+        settings.SMMPANEL_SIMULATOR_CANCEL_PERCENT,
+    )
+
+
+_ADAPTERS: dict[str, Callable[[Provider], Adapter]] = {
+    Provider.Kind.MANUAL: lambda provider: ManualAdapter(),
+    Provider.Kind.SIMULATED: lambda provider: simulator(),
+}
+
+
+def register(kind: str, factory: Callable[[Provider], Adapter]) -> None:
+    _ADAPTERS[kind] = factory
+
+
+def adapter_for(provider: Provider) -> Adapter:
+    return _ADAPTERS[provider.kind](provider)

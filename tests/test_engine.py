@@ -1,0 +1,311 @@
+"""The engine with the simulated and a scripted provider, time controlled, not slept."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from smmpanel.catalog.models import Provider, Service
+from smmpanel.engine import dispatch
+from smmpanel.engine.worker import Worker
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.services import mismatches
+from smmpanel.orders import transitions
+from smmpanel.orders.models import Order
+from smmpanel.providers import adapters
+from smmpanel.providers.adapters import InDoubt, Placed, Refusal
+
+S, P = Order.Status, Order.ProviderState
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = timezone.now().replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Scripted:
+    """A provider whose answers the test decides; it counts what it was sent."""
+
+    resend_is_safe = False
+
+    def __init__(self) -> None:
+        self.answers: list[object] = []
+        self.sent: list[int] = []
+        self.reports: dict[int, transitions.Progress] = {}
+
+    def place(self, order):
+        self.sent.append(order.pk)
+        return self.answers.pop(0) if self.answers else Placed(f"up-{order.pk}", Decimal("0.01"))
+
+    def progress(self, orders, now):
+        return {o.pk: self.reports[o.pk] for o in orders if o.pk in self.reports}
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def worker(clock):
+    return Worker(clock=clock, threads=4)
+
+
+@pytest.fixture
+def scripted(catalogue, monkeypatch):
+    fake = Scripted()
+    adapters.register("scripted", lambda provider: fake)
+    provider = Provider.objects.create(name="Scripted", kind="scripted")
+    Service.objects.filter(pk=catalogue.default.pk).update(provider=provider)
+    return fake
+
+
+@pytest.fixture
+def simulated(catalogue, settings):
+    settings.SMMPANEL_SIMULATOR_SECONDS = 60
+    provider = Provider.objects.create(name="Simulator", kind=Provider.Kind.SIMULATED)
+    Service.objects.filter(pk__in=[catalogue.default.pk, catalogue.package.pk]).update(provider=provider)
+    return provider
+
+
+def order(api, customer, catalogue, link="x.com/a", **extra):
+    answer = api.post(
+        "v2", key=customer.key, action="add", service=catalogue.default.pk, link=link, quantity=1000, **extra
+    )
+    return Order.objects.get(pk=answer["order"])
+
+
+def refunds(o):
+    return sum(e.amount for e in LedgerEntry.objects.filter(order=o, kind="refund"))
+
+
+def test_an_order_is_sent_followed_and_completed(api, alice, catalogue, simulated, worker, clock):
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.provider_order_id, placed.attempts) == (
+        P.SENT,
+        f"sim-{placed.pk}",
+        1,
+    )
+    assert placed.cost == Decimal("0.54")  # the simulator's cost: 60 % of the charge
+    clock.advance(seconds=31)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.status in (S.PENDING, S.IN_PROGRESS) and placed.start_count > 0
+    for _ in range(20):
+        clock.advance(minutes=5)
+        worker.run_once()
+    placed.refresh_from_db()
+    assert placed.status in transitions.FINAL
+    expected = {S.COMPLETED: Decimal(0), S.CANCELED: placed.charge}.get(
+        placed.status, (placed.charge * placed.remains / 1000).quantize(Decimal("0.000001"), "ROUND_DOWN")
+    )
+    assert refunds(placed) == expected
+    assert list(mismatches()) == []
+
+
+def test_many_simulated_orders_end_with_exact_refunds(
+    api, alice, catalogue, simulated, worker, clock, settings
+):
+    settings.SMMPANEL_SIMULATOR_PARTIAL_PERCENT = 30
+    settings.SMMPANEL_SIMULATOR_CANCEL_PERCENT = 20
+    orders = [order(api, alice, catalogue, link=f"x.com/{n}") for n in range(30)]
+    for _ in range(30):
+        worker.run_once()
+        clock.advance(minutes=2)
+    statuses = set()
+    for o in orders:
+        o.refresh_from_db()
+        statuses.add(o.status)
+        if o.status == S.COMPLETED:
+            assert refunds(o) == 0 and o.remains == 0
+        elif o.status == S.CANCELED:
+            assert refunds(o) == o.charge
+        else:
+            assert o.status == S.PARTIAL and 0 < o.remains < 1000
+            assert refunds(o) == (o.charge * o.remains / 1000).quantize(Decimal("0.000001"), "ROUND_DOWN")
+    assert statuses == {S.COMPLETED, S.PARTIAL, S.CANCELED}
+    assert list(mismatches()) == []
+
+
+def test_a_refusal_cancels_and_refunds_by_default(api, alice, catalogue, scripted, worker):
+    scripted.answers = [Refusal("Not enough funds on balance")]
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.status) == (P.FAILED, S.CANCELED)
+    assert placed.provider_error == "Not enough funds on balance"
+    assert refunds(placed) == placed.charge
+    assert alice.balance() == Decimal(100)
+
+
+def test_a_refusal_may_be_retried_later(api, alice, catalogue, scripted, worker, clock):
+    Service.objects.filter(pk=catalogue.default.pk).update(on_refusal=Service.OnRefusal.RETRY)
+    scripted.answers = [Refusal("busy")]
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.status) == (P.QUEUED, S.PENDING)
+    worker.run_once()
+    assert scripted.sent == [placed.pk]  # not before the retry delay
+    clock.advance(minutes=11)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert scripted.sent == [placed.pk, placed.pk] and placed.provider_state == P.SENT
+    assert placed.attempts == 2
+
+
+def test_a_refusal_may_be_held_for_the_operator(api, alice, catalogue, scripted, worker):
+    Service.objects.filter(pk=catalogue.default.pk).update(on_refusal=Service.OnRefusal.HOLD)
+    scripted.answers = [Refusal("service disabled")]
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.status) == (P.FAILED, S.PENDING)
+    assert refunds(placed) == 0
+
+
+def test_an_answer_in_doubt_is_never_resent_nor_refunded(api, alice, catalogue, scripted, worker, clock):
+    scripted.answers = [InDoubt("timed out after 30 s")]
+    placed = order(api, alice, catalogue)
+    for _ in range(5):
+        worker.run_once()
+        clock.advance(minutes=10)
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.status) == (P.UNKNOWN, S.PENDING)
+    assert scripted.sent == [placed.pk]
+    assert refunds(placed) == 0
+
+
+def test_an_order_in_doubt_is_resent_where_that_is_safe(api, alice, catalogue, scripted, worker):
+    scripted.resend_is_safe = True  # e.g. a provider honouring Idempotency-Key
+    scripted.answers = [InDoubt("connection dropped")]
+    placed = order(api, alice, catalogue)
+    worker.run_once()  # in doubt ...
+    worker.run_once()  # ... then reconciled by sending again
+    placed.refresh_from_db()
+    assert placed.provider_state == P.SENT and scripted.sent == [placed.pk, placed.pk]
+
+
+def test_a_claim_left_by_a_dead_worker_becomes_in_doubt(api, alice, catalogue, scripted, worker, clock):
+    placed = order(api, alice, catalogue)
+    assert transitions.claim(placed.pk, clock())  # a worker claimed it, then died
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.provider_state == P.SENDING and scripted.sent == []
+    clock.advance(minutes=3)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.provider_state == P.UNKNOWN and scripted.sent == []
+
+
+def test_an_order_canceled_before_sending_never_leaves(api, alice, catalogue, scripted, worker):
+    placed = order(api, alice, catalogue)
+    api.post("v2", key=alice.key, action="cancel", orders=str(placed.pk))
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.status == S.CANCELED and scripted.sent == []
+    assert refunds(placed) == placed.charge and alice.balance() == Decimal(100)
+
+
+def test_a_partial_is_refunded_once_whatever_the_retries(api, alice, catalogue, scripted, worker, clock):
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 250)
+    clock.advance(minutes=1)
+    worker.run_once()
+    assert transitions.finish(placed.pk, S.PARTIAL, 250, clock()) is False
+    assert transitions.finish(placed.pk, S.CANCELED, None, clock()) is False
+    placed.refresh_from_db()
+    assert (placed.status, placed.remains) == (S.PARTIAL, 250)
+    assert refunds(placed) == Decimal("0.225")  # 0.9 x 250 / 1000
+    assert LedgerEntry.objects.filter(order=placed, kind="refund").count() == 1
+
+
+def test_orders_that_do_not_move_are_checked_less_often(api, alice, catalogue, scripted, worker, clock):
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.IN_PROGRESS, 5, 1000)
+    delays = []
+    for _ in range(5):
+        placed.refresh_from_db()
+        clock.now = placed.next_check_at
+        worker.run_once()
+        placed.refresh_from_db()
+        delays.append(placed.next_check_at - clock.now)
+    assert delays[1:] == [
+        timedelta(seconds=60),
+        timedelta(seconds=120),
+        timedelta(seconds=240),
+        timedelta(seconds=480),
+    ]
+
+
+def test_drip_feed_runs_are_released_on_schedule(api, alice, catalogue, scripted, worker, clock):
+    parent = order(api, alice, catalogue, runs=3, interval=30)  # charge 0.9 x 3 = 2.7
+    worker.run_once()
+    assert list(parent.children.values_list("kind", flat=True)) == ["run"]
+    clock.advance(minutes=29)
+    worker.run_once()
+    assert parent.children.count() == 1
+    clock.advance(minutes=1)
+    worker.run_once()
+    assert parent.children.count() == 2
+    clock.advance(minutes=30)
+    worker.run_once()
+    runs = list(parent.children.order_by("id"))
+    assert len(runs) == 3 and sum(r.charge for r in runs) == parent.charge
+    assert scripted.sent == [r.pk for r in runs]
+    status = api.post("v2", key=alice.key, action="status", order=parent.pk)
+    assert (status["runs"], status["orders"], status["status"]) == ("3", [r.pk for r in runs], "In progress")
+    for run, outcome in zip(runs, [S.COMPLETED, S.PARTIAL, S.COMPLETED], strict=True):
+        scripted.reports[run.pk] = transitions.Progress(outcome, 1, 400 if outcome == S.PARTIAL else 0)
+    clock.advance(hours=1)  # past every run's next check, backed off while nothing moved
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains) == (S.PARTIAL, 400)
+    assert refunds(runs[1]) == Decimal("0.36")
+    assert list(mismatches()) == []
+
+
+def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalogue, scripted, worker, clock):
+    parent = order(api, alice, catalogue, runs=4, interval=60)  # 3.6 in all, 0.9 a run
+    worker.run_once()
+    api.post("v2", key=alice.key, action="cancel", order=str(parent.pk))
+    clock.advance(minutes=61)
+    worker.run_once()
+    assert parent.children.count() == 1
+    assert LedgerEntry.objects.get(order=parent, kind="refund").amount == Decimal("2.7")
+    run = parent.children.get()
+    assert run.cancel_requested_at is not None
+    scripted.reports[run.pk] = transitions.Progress(S.COMPLETED, 1, 0)
+    clock.advance(hours=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains) == (S.PARTIAL, 3000)
+    assert alice.balance() == Decimal("99.1")
+    assert list(mismatches()) == []
+
+
+def test_run_shares_add_up_to_the_charge():
+    from smmpanel.engine.dripfeed import run_share
+
+    for charge, runs in [("1", 3), ("0.000005", 4), ("2.7", 3), ("10.000001", 7)]:
+        shares = [run_share(Decimal(charge), runs, i) for i in range(runs)]
+        assert sum(shares) == Decimal(charge) and all(s >= 0 for s in shares)
+
+
+def test_orders_of_services_without_a_provider_wait(api, alice, catalogue, worker):
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.provider_state == P.QUEUED
+    assert dispatch.dispatch(worker.clock) == 0
