@@ -1,6 +1,8 @@
 import json
-import os
 import secrets
+import signal
+import subprocess
+import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,20 @@ class Command(BaseCommand):
             f"  API (v1):        {url}/api/v1\n"
             f"  try: curl -s {url}/api/v2 -d key={creds['api_key']} -d action=balance\n"
         )
+        self.stdout.write(
+            "  a worker runs beside the server: orders reach the simulator and move by themselves\n"
+        )
         self.stdout.flush()
         argv = server.command(server.DEFAULT_SERVER, host, port, workers=1, threads=4)
-        os.execv(argv[0], argv)
+        script = Path(sys.executable).with_name("smmpanel")
+        worker = subprocess.Popen([str(script), "worker"])
+        try:
+            subprocess.run(argv, check=False)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
