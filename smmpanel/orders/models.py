@@ -75,9 +75,7 @@ class Order(models.Model):
     # db_default: the hot path inserts orders with plain SQL and leaves these out.
     attempts = models.PositiveIntegerField(db_default=0, help_text="Times the add request was sent.")
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When sending began.")
-    unchanged_checks = models.PositiveIntegerField(
-        db_default=0, help_text="Status checks without progress."
-    )
+    unchanged_checks = models.PositiveIntegerField(db_default=0, help_text="Status checks without progress.")
     start_count = models.BigIntegerField(default=0)
     remains = models.BigIntegerField(default=0)
 

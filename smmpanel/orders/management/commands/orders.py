@@ -1,0 +1,111 @@
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from smmpanel.orders import transitions
+from smmpanel.orders.models import Order
+from smmpanel.providers.models import UpstreamCall
+
+P = Order.ProviderState
+S = Order.Status
+
+
+class Command(BaseCommand):
+    help = (
+        "Orders the engine cannot settle alone: list orders in doubt, reconcile them, record manual progress."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="command", required=True)
+        listing = sub.add_parser(
+            "in-doubt", help="Orders whose send may or may not have reached the provider."
+        )
+        listing.add_argument("--json", action="store_true")
+        settle = sub.add_parser("reconcile", help="Settle an order in doubt, after asking the provider.")
+        settle.add_argument("order", type=int)
+        verdict = settle.add_mutually_exclusive_group(required=True)
+        verdict.add_argument("--sent-as", metavar="ID", help="The provider has it, under this order id.")
+        verdict.add_argument("--not-sent", action="store_true", help="The provider never got it: refund it.")
+        verdict.add_argument(
+            "--resend", action="store_true", help="The provider never got it: send it again."
+        )
+        manual = sub.add_parser("progress", help="Record the progress of an order (manual providers).")
+        manual.add_argument("order", type=int)
+        manual.add_argument("--status", required=True, choices=[s.value for s in S if s not in _SUBSCRIPTION])
+        manual.add_argument("--remains", type=int)
+        manual.add_argument("--start-count", type=int)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, "_" + options["command"].replace("-", "_"))(options)
+
+    def _in_doubt(self, options: dict[str, Any]) -> None:
+        rows = []
+        for order in Order.objects.filter(provider_state=P.UNKNOWN).select_related("service__provider"):
+            last = UpstreamCall.objects.filter(order=order, action="add").order_by("-id").first()
+            rows.append(
+                {
+                    "order": order.pk,
+                    "provider": str(order.service.provider),
+                    "since": order.updated_at.isoformat(),
+                    "reason": order.provider_error,
+                    "attempts": order.attempts,
+                    "last_call": None
+                    if last is None
+                    else {
+                        "at": last.created_at.isoformat(),
+                        "outcome": last.outcome,
+                        "http_status": last.http_status,
+                        "error": last.error,
+                        "response": last.response[:500],
+                    },
+                }
+            )
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            self.stdout.write("no orders in doubt")
+        for row in rows:
+            self.stdout.write(f"#{row['order']} at {row['provider']} since {row['since']}: {row['reason']}")
+        if rows:
+            self.stdout.write(
+                "ask the provider, then: smmpanel orders reconcile ORDER --sent-as ID | --not-sent | --resend"
+            )
+
+    def _order(self, order_id: int) -> Order:
+        try:
+            return Order.objects.get(pk=order_id)
+        except Order.DoesNotExist:
+            raise CommandError(f"no order #{order_id}") from None
+
+    def _reconcile(self, options: dict[str, Any]) -> None:
+        order, now = self._order(options["order"]), timezone.now()
+        if order.provider_state != P.UNKNOWN:
+            raise CommandError(f"order #{order.pk} is not in doubt (it is {order.provider_state})")
+        if options["sent_as"]:
+            ok = transitions.sent(order.pk, options["sent_as"].strip(), None, now)
+            outcome = f"sent as {options['sent_as'].strip()}: the engine follows it from now on"
+        else:
+            ok = transitions.not_sent(order.pk, now, requeue=options["resend"])
+            outcome = "queued to be sent again" if options["resend"] else "canceled and refunded"
+        if not ok:
+            raise CommandError(f"order #{order.pk} changed meanwhile; look again")
+        self.stdout.write(f"order #{order.pk} {outcome}")
+
+    def _progress(self, options: dict[str, Any]) -> None:
+        order, now = self._order(options["order"]), timezone.now()
+        if options["status"] == S.PARTIAL and options["remains"] is None:
+            raise CommandError("a Partial order needs --remains: the refund is for what was not delivered")
+        if order.provider_state != P.SENT:
+            raise CommandError(f"order #{order.pk} has not been sent (it is {order.provider_state})")
+        report = transitions.Progress(options["status"], options["start_count"], options["remains"])
+        if not transitions.progress(order.pk, report, now):
+            raise CommandError(f"order #{order.pk} did not change (already {order.status}?)")
+        order.refresh_from_db()
+        self.stdout.write(f"order #{order.pk}: {order.get_status_display()}, remains {order.remains}")
+
+
+_SUBSCRIPTION = {S.ACTIVE, S.PAUSED, S.EXPIRED}
