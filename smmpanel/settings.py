@@ -133,5 +133,7 @@ SMMPANEL_SIMULATOR_PARTIAL_PERCENT = envint("SMMPANEL_SIMULATOR_PARTIAL_PERCENT"
 SMMPANEL_SIMULATOR_CANCEL_PERCENT = envint("SMMPANEL_SIMULATOR_CANCEL_PERCENT", 5)
 # Upstream call records older than this are deleted by the worker.
 SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
+# A service whose provider cost rises above its price is disabled (off: only reported).
+SMMPANEL_DISABLE_UNPROFITABLE = envbool("SMMPANEL_DISABLE_UNPROFITABLE", True)
 # Refuse a second active order for the same service and link (spec/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)

@@ -49,6 +49,7 @@ class ProviderService(models.Model):
     refill = models.BooleanField(default=False)
     cancel = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True)
+    available = models.BooleanField(default=True, help_text="Off when the provider no longer lists it.")
     seen_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,0 +1,92 @@
+"""Importing a provider's catalogue and following what changes upstream."""
+
+from decimal import Decimal
+
+import pytest
+
+from smmpanel.catalog import importing
+from smmpanel.catalog.models import Provider, ProviderService, Service
+from smmpanel.providers.client import UpstreamService
+
+
+def listed(external_id, rate, *, name=None, category="IG Followers", type_="default", min_=10, max_=1000):
+    return UpstreamService(
+        external_id=str(external_id),
+        name=name or f"Service {external_id}",
+        type=type_,
+        category=category,
+        rate=Decimal(rate),
+        min=min_,
+        max=max_,
+        dripfeed=True,
+        refill=False,
+        cancel=True,
+        description="",
+        raw={"desc": f"upstream desc {external_id}"},
+    )
+
+
+@pytest.fixture
+def provider(db):
+    return Provider.objects.create(name="Upstream", url="https://up.example/api/v2")
+
+
+def test_first_sync_stores_the_list_and_import_prices_it(provider):
+    report = importing.refresh(provider, [listed(1, "1.00"), listed(2, "0.333", category="IG Likes")])
+    assert [ps.external_id for ps in report.new] == ["1", "2"]
+    created = importing.import_services(provider, Decimal("25"), {"IG Likes": "Instagram Likes"})
+    assert [(s.name, s.rate, s.category.name) for s in created] == [
+        ("Service 1", Decimal("1.25"), "IG Followers"),
+        ("Service 2", Decimal("0.41625"), "Instagram Likes"),
+    ]
+    service = created[0]
+    assert (service.min, service.max, service.dripfeed, service.cancel) == (10, 1000, True, True)
+    assert service.provider == provider and service.description == "upstream desc 1"
+    assert importing.import_services(provider, Decimal("25")) == []  # nothing twice
+
+
+def test_later_sync_reports_new_gone_and_repriced(provider):
+    importing.refresh(provider, [listed(1, "1.00"), listed(2, "2.00")])
+    importing.import_services(provider, Decimal("50"))
+    report = importing.refresh(provider, [listed(1, "1.10"), listed(3, "3.00")])
+    assert [ps.external_id for ps in report.new] == ["3"]
+    assert [ps.external_id for ps in report.gone] == ["2"]
+    assert [(ps.external_id, old, new) for ps, old, new in report.repriced] == [
+        ("1", Decimal("1"), Decimal("1.1"))
+    ]
+    gone = Service.objects.get(provider_service__external_id="2")
+    assert not gone.enabled and gone in report.disabled  # nothing left to fulfil it
+    assert Service.objects.get(provider_service__external_id="1").enabled  # 1.10 < 1.50: still profitable
+
+
+def test_a_service_whose_cost_passes_its_price_is_disabled(provider):
+    importing.refresh(provider, [listed(1, "1.00")])
+    (service,) = importing.import_services(provider, Decimal("10"))
+    report = importing.refresh(provider, [listed(1, "1.20")])
+    service.refresh_from_db()
+    assert report.unprofitable == [service] and report.disabled == [service]
+    assert not service.enabled
+
+
+def test_unprofitable_services_may_only_be_reported(provider, settings):
+    settings.SMMPANEL_DISABLE_UNPROFITABLE = False
+    importing.refresh(provider, [listed(1, "1.00")])
+    (service,) = importing.import_services(provider, Decimal("10"))
+    report = importing.refresh(provider, [listed(1, "1.20")])
+    service.refresh_from_db()
+    assert report.unprofitable == [service] and report.disabled == []
+    assert service.enabled
+
+
+def test_a_service_that_comes_back_is_available_again(provider):
+    importing.refresh(provider, [listed(1, "1.00")])
+    importing.refresh(provider, [])
+    assert not ProviderService.objects.get().available
+    report = importing.refresh(provider, [listed(1, "1.00")])
+    assert ProviderService.objects.get().available and report.new == []
+
+
+def test_markup_rounding_is_half_up():
+    assert importing.price(Decimal("0.000005"), Decimal("0")) == Decimal("0.000005")
+    assert importing.price(Decimal("0.000001"), Decimal("50")) == Decimal("0.000002")
+    assert importing.price(Decimal("1.000001"), Decimal("-50")) == Decimal("0.500001")
