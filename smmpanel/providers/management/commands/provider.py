@@ -1,0 +1,238 @@
+import json
+import os
+from argparse import ArgumentParser
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from smmpanel.catalog.models import Provider
+from smmpanel.ledger.money import MoneyError, to_money
+from smmpanel.providers.client import Refused, Unreachable
+from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
+
+Options = dict[str, Any]
+HEALTH_WINDOW = timedelta(hours=1)
+
+
+def _call_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("name", help="The provider's name.")
+    parser.add_argument("action", help="The API action, e.g. balance, services, status.")
+    parser.add_argument("params", nargs="*", metavar="param=value", help="Parameters, e.g. order=123.")
+
+
+def _status_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="One provider (default: all of them).")
+    parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+
+
+def _add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument(
+        "--url", default="", help="The provider's API URL, e.g. https://panel.example/api/v2."
+    )
+    parser.add_argument(
+        "--key",
+        default="",
+        help="The API key the provider gave you. Rather than this option, set the PROVIDER_KEY "
+        "environment variable: the key then stays out of your shell history.",
+    )
+    parser.add_argument("--kind", choices=Provider.Kind.values, default=Provider.Kind.API_V2)
+    parser.add_argument(
+        "--honours-idempotency",
+        action="store_true",
+        help="The provider returns the first order for a repeated Idempotency-Key (another smmpanel does).",
+    )
+    parser.add_argument("--currency", default="USD", help="The currency of the provider's prices.")
+    parser.add_argument("--timeout", type=float, default=30.0, help="Total seconds allowed for one call.")
+    parser.add_argument("--rps", type=float, default=5.0, help="At most this many calls a second.")
+
+
+def _name_argument(parser: ArgumentParser) -> None:
+    parser.add_argument("name", help="The provider's name.")
+
+
+def _prune_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="Keep this many days of calls (default: the SMMPANEL_CALL_RETENTION_DAYS setting).",
+    )
+
+
+def _provider(name: str) -> Provider:
+    try:
+        return Provider.objects.get(name=name)
+    except Provider.DoesNotExist:
+        known = ", ".join(Provider.objects.order_by("name").values_list("name", flat=True)) or "none yet"
+        raise CommandError(f"no provider named {name!r} (known: {known})") from None
+
+
+@contextmanager
+def _errors_of(provider: Provider) -> Iterator[None]:
+    """A refused or failed call as one clear line, and exit code 1."""
+    try:
+        yield
+    except Refused as exc:
+        raise CommandError(f"{provider.name} refused: {exc.message}") from None
+    except Unreachable as exc:
+        raise CommandError(f"{provider.name} unreachable ({exc.outcome}): {exc.message}") from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CommandError(f"{pair!r} is not a param=value pair")
+        params[name] = value
+    return params
+
+
+def _when(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _row(provider: Provider, state: ProviderHealth) -> dict[str, Any]:
+    return {
+        "name": provider.name,
+        "kind": provider.kind,
+        "enabled": provider.enabled,
+        "calls": state.calls,
+        "failure_rate": round(state.failure_rate * 100, 1),
+        "refusal_rate": round(state.refusal_rate * 100, 1),
+        "p95_latency_ms": state.p95_latency_ms,
+        "last_call_at": state.last_call_at.isoformat() if state.last_call_at else None,
+        "last_balance": None if state.last_balance is None else str(state.last_balance),
+        "currency": provider.currency,
+        "last_balance_at": state.last_balance_at.isoformat() if state.last_balance_at else None,
+    }
+
+
+def _table_line(provider: Provider, state: ProviderHealth) -> list[str]:
+    balance = "-" if state.last_balance is None else f"{state.last_balance} {provider.currency}"
+    return [
+        provider.name,
+        provider.kind,
+        "yes" if provider.enabled else "no",
+        str(state.calls),
+        f"{state.failure_rate * 100:.1f}%",
+        f"{state.refusal_rate * 100:.1f}%",
+        "-" if state.p95_latency_ms is None else str(state.p95_latency_ms),
+        balance,
+        _when(state.last_balance_at),
+    ]
+
+
+def _table(lines: list[list[str]]) -> str:
+    head = ["name", "kind", "enabled", "calls 1h", "failures", "refusals", "p95 ms", "balance", "balance at"]
+    widths = [max(len(line[i]) for line in [head, *lines]) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [head, *lines]
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "Upstream providers: `provider add`, `provider call`, `provider balance`, "
+        "`provider status`, `provider prune-calls`."
+    )
+
+    def _subcommands(
+        self,
+    ) -> list[tuple[str, str, Callable[[ArgumentParser], None], Callable[[Options], None]]]:
+        # A new subcommand is one line here, its arguments function and its method.
+        return [
+            ("add", "Register a provider.", _add_arguments, self._add),
+            ("call", "Call a provider's API and print its JSON answer.", _call_arguments, self._call),
+            ("balance", "Fetch and store a provider's balance.", _name_argument, self._balance),
+            ("status", "Provider health over the last hour.", _status_arguments, self._status),
+            ("prune-calls", "Delete old upstream call records.", _prune_arguments, self._prune_calls),
+        ]
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        for name, help_, arguments, run in self._subcommands():
+            sub = commands.add_parser(name, help=help_, description=help_)
+            arguments(sub)
+            sub.set_defaults(run=run)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        options["run"](options)
+
+    def _add(self, options: Options) -> None:
+        provider = Provider(
+            name=options["name"].strip(),
+            kind=options["kind"],
+            url=options["url"].strip(),
+            api_key=(options["key"] or os.environ.get("PROVIDER_KEY", "")).strip(),
+            currency=options["currency"].strip().upper(),
+            honours_idempotency=options["honours_idempotency"],
+            timeout_seconds=options["timeout"],
+            requests_per_second=options["rps"],
+        )
+        self._check_new(provider)
+        provider.save()
+        self.stdout.write(f"provider {provider.name} added ({provider.get_kind_display()})")
+
+    def _check_new(self, provider: Provider) -> None:
+        if provider.kind == Provider.Kind.API_V2 and not (provider.url and provider.api_key):
+            raise CommandError(
+                "an API provider needs --url and a key (--key, or PROVIDER_KEY in the environment)"
+            )
+        if provider.timeout_seconds <= 0 or provider.requests_per_second <= 0:
+            raise CommandError("--timeout and --rps must be positive")
+        try:
+            provider.full_clean()
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise CommandError(problems) from None
+
+    def _call(self, options: Options) -> None:
+        provider = _provider(options["name"])
+        params = _params(options["params"])
+        with _errors_of(provider), client_for(provider) as client:
+            answer = client.call(options["action"].strip(), params)
+        self.stdout.write(json.dumps(answer, indent=2, ensure_ascii=False))
+
+    def _balance(self, options: Options) -> None:
+        provider = _provider(options["name"])
+        with _errors_of(provider), client_for(provider) as client:
+            amount, currency = client.balance()
+        try:
+            provider.last_balance = to_money(amount)
+        except MoneyError as exc:
+            raise CommandError(f"{provider.name} answered a balance that is not an amount: {exc}") from None
+        provider.last_balance_at = timezone.now()
+        provider.save(update_fields=["last_balance", "last_balance_at"])
+        self.stdout.write(f"{provider.name}: balance {provider.last_balance} {currency or provider.currency}")
+        if currency and currency.upper() != provider.currency:
+            self.stderr.write(
+                f"warning: {provider.name} counts in {currency}, registered as {provider.currency}"
+            )
+
+    def _status(self, options: Options) -> None:
+        providers = (
+            [_provider(options["name"])] if options["name"] else list(Provider.objects.order_by("name"))
+        )
+        states = [(provider, health(provider, HEALTH_WINDOW)) for provider in providers]
+        if options["json"]:
+            self.stdout.write(json.dumps([_row(p, s) for p, s in states], indent=2))
+        elif not states:
+            self.stdout.write("no providers yet: add one with `smmpanel provider add`")
+        else:
+            self.stdout.write(_table([_table_line(p, s) for p, s in states]))
+
+    def _prune_calls(self, options: Options) -> None:
+        days = retention_days() if options["days"] is None else options["days"]
+        if days < 0:
+            raise CommandError("--days cannot be negative")
+        deleted = prune(days)
+        self.stdout.write(f"deleted {deleted} upstream call records older than {days} days")
