@@ -47,6 +47,18 @@ class Scripted:
     def progress(self, orders, now):
         return {o.pk: self.reports[o.pk] for o in orders if o.pk in self.reports}
 
+    def cancel(self, orders):
+        return {o.pk: None for o in orders}
+
+    def refill(self, order):
+        return f"refill-{order.pk}"
+
+    def refill_statuses(self, refills, now):
+        return {}
+
+    def flush(self):
+        pass
+
 
 @pytest.fixture
 def clock():

@@ -70,9 +70,7 @@ def handle(dialect: d.Dialect, environ: dict[str, Any]) -> tuple[int, object]:
     if not raw_key:
         return 200, dialect.error(d.INVALID_KEY)
     key_hash = hash_api_key(raw_key)
-    rate_limit = limiter(
-        settings.SMMPANEL_API_RATE, settings.SMMPANEL_API_BURST, settings.SMMPANEL_REDIS_URL
-    )
+    rate_limit = limiter(settings.SMMPANEL_API_RATE, settings.SMMPANEL_API_BURST, settings.SMMPANEL_REDIS_URL)
     if not rate_limit.allow(key_hash):
         return 429, {"error": d.RATE_LIMITED}
     idempotency_key = (

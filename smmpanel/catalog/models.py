@@ -103,7 +103,9 @@ class Service(models.Model):
         HOLD = "hold", "Hold it for the operator"
 
     on_refusal = models.CharField(
-        max_length=10, choices=OnRefusal.choices, default=OnRefusal.CANCEL,
+        max_length=10,
+        choices=OnRefusal.choices,
+        default=OnRefusal.CANCEL,
         help_text="What to do when the provider refuses an order.",
     )
     provider = models.ForeignKey(

@@ -15,7 +15,7 @@ from django.db.models import Q
 from smmpanel.engine.claims import claim_orders
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
-from smmpanel.providers.adapters import Adapter, InDoubt, Placed, PlaceResult, Refusal, adapter_for
+from smmpanel.providers.adapters import Adapter, InDoubt, NotSent, Placed, PlaceResult, Refusal, adapter_for
 
 P = Order.ProviderState
 SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST)
@@ -49,6 +49,8 @@ def record(order: Order, result: PlaceResult, now: datetime) -> None:
         transitions.sent(order.pk, result.provider_order_id, result.cost, now)
     elif isinstance(result, Refusal):
         transitions.refused(order.pk, result.reason, order.service.on_refusal, now)
+    elif isinstance(result, NotSent):
+        transitions.requeue(order.pk, result.reason, now)
     else:
         transitions.in_doubt(order.pk, result.reason, now)
 
@@ -61,6 +63,8 @@ def send_claimed(
         results = list(pool.map(lambda order: _send(adapters(order), order), orders))
     for order, result in zip(orders, results, strict=True):
         record(order, result, now())
+    for adapter in {id(a): a for a in map(adapters, orders)}.values():
+        adapter.flush()
     return len(orders)
 
 

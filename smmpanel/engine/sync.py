@@ -61,6 +61,7 @@ def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000) -> int
             except Exception:  # the provider is down or unreadable: ask again later
                 log.warning("status check failed at %s", providers[provider_id], exc_info=True)
                 reports = {}
+            adapter.flush()
             stamp = now()
             for order in batch:
                 report = reports.get(order.pk)

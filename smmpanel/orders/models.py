@@ -71,6 +71,9 @@ class Order(models.Model):
     cost = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     # Set when the customer asks to cancel; the refund waits for the order to end.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_forwarded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider was asked."
+    )
     # Engine bookkeeping.
     # db_default: the hot path inserts orders with plain SQL and leaves these out.
     attempts = models.PositiveIntegerField(db_default=0, help_text="Times the add request was sent.")

@@ -87,6 +87,22 @@ def sent(order_id: int, provider_order_id: str, cost: Decimal | None, now: datet
     return done
 
 
+def requeue(order_id: int, reason: str, now: datetime, *, delay: timedelta = timedelta(minutes=1)) -> bool:
+    """sending -> queued: the request never left (no connection), so sending again is safe."""
+    with transaction.atomic():
+        done = _swap(
+            order_id,
+            P.SENDING,
+            now,
+            provider_state=P.QUEUED,
+            provider_error=reason[:2000],
+            next_check_at=now + delay,
+        )
+        if done:
+            _event(order_id, "not_sent", now, reason=reason[:500])
+    return done
+
+
 def in_doubt(order_id: int, reason: str, now: datetime) -> bool:
     """sending -> unknown: the provider may or may not have the order. Never resent blindly."""
     with transaction.atomic():

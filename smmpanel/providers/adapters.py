@@ -17,7 +17,7 @@ from django.conf import settings
 from smmpanel.catalog.models import Provider
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
 from smmpanel.ledger.money import to_money
-from smmpanel.orders.models import Order
+from smmpanel.orders.models import Order, Refill
 from smmpanel.orders.transitions import Progress
 
 S = Order.Status
@@ -49,7 +49,14 @@ class InDoubt:
     reason: str
 
 
-PlaceResult = Placed | Refusal | InDoubt
+@dataclass(frozen=True)
+class NotSent:
+    """The request never left (the connection could not be opened): safe to send later."""
+
+    reason: str
+
+
+PlaceResult = Placed | Refusal | InDoubt | NotSent
 
 
 class Adapter(Protocol):
@@ -59,6 +66,22 @@ class Adapter(Protocol):
     def place(self, order: Order) -> PlaceResult: ...
 
     def progress(self, orders: Sequence[Order], now: datetime) -> dict[int, Progress]: ...
+
+    def cancel(self, orders: Sequence[Order]) -> dict[int, str | None]:
+        """Ask the provider to cancel; per order None (accepted) or the refusal."""
+        ...
+
+    def refill(self, order: Order) -> str:
+        """Ask for a refill; the provider's refill id. Raises Refused or Unreachable."""
+        ...
+
+    def refill_statuses(self, refills: Sequence[Refill], now: datetime) -> dict[int, str]:
+        """Refill statuses (Refill.Status values) by our refill id; absent where unknown."""
+        ...
+
+    def flush(self) -> None:
+        """Store the records of the calls made so far (from the calling thread)."""
+        ...
 
 
 def upstream_params(order: Order, external_id: str) -> dict[str, str]:
@@ -84,6 +107,18 @@ class ManualAdapter:
 
     def progress(self, orders: Sequence[Order], now: datetime) -> dict[int, Progress]:
         return {}
+
+    def cancel(self, orders: Sequence[Order]) -> dict[int, str | None]:
+        return {order.pk: None for order in orders}  # the operator sees the request on the order
+
+    def refill(self, order: Order) -> str:
+        return f"manual-refill-{order.pk}"
+
+    def refill_statuses(self, refills: Sequence[Refill], now: datetime) -> dict[int, str]:
+        return {}
+
+    def flush(self) -> None:
+        pass
 
 
 class SimulatedAdapter:
@@ -113,6 +148,9 @@ class SimulatedAdapter:
         start_count = 100 + luck % 9900
         done = (now - order.sent_at).total_seconds() / self.seconds
         units = order.quantity
+        if order.cancel_requested_at is not None and done < 1:
+            delivered = int(units * max(done, 0))
+            return Progress(S.PARTIAL if delivered else S.CANCELED, start_count, units - delivered)
         if done < 0.1:
             return Progress(S.PENDING, start_count, units)
         if done < 1:
@@ -123,6 +161,23 @@ class SimulatedAdapter:
         if roll < self.cancel_percent + self.partial_percent:
             return Progress(S.PARTIAL, start_count, max(1, units * (10 + luck % 40) // 100))
         return Progress(S.COMPLETED, start_count, 0)
+
+    def cancel(self, orders: Sequence[Order]) -> dict[int, str | None]:
+        return {order.pk: None for order in orders}  # seen through cancel_requested_at
+
+    def refill(self, order: Order) -> str:
+        return f"sim-refill-{order.pk}"
+
+    def refill_statuses(self, refills: Sequence[Refill], now: datetime) -> dict[int, str]:
+        return {
+            refill.pk: Refill.Status.COMPLETED
+            if (now - refill.created_at).total_seconds() >= self.seconds
+            else Refill.Status.IN_PROGRESS
+            for refill in refills
+        }
+
+    def flush(self) -> None:
+        pass
 
 
 def simulator() -> SimulatedAdapter:

@@ -1,0 +1,133 @@
+"""Cancels and refills: forwarded to the provider, then followed until they end.
+
+A cancel moves no money by itself: the refund comes when the provider reports
+the order Canceled or Partial, through the ordinary status sync.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from django.db import transaction
+
+from smmpanel.catalog.models import Provider
+from smmpanel.orders.models import Order, OrderEvent, Refill
+from smmpanel.providers.adapters import Adapter, adapter_for
+from smmpanel.providers.client import Refused, Unreachable
+
+log = logging.getLogger("smmpanel.engine")
+BATCH = 100
+RETRY = timedelta(minutes=5)
+REFILL_CHECK = timedelta(minutes=10)
+T = TypeVar("T", Order, Refill)
+
+
+def _by_provider(rows: Iterable[T], provider_of: Callable[[T], Provider | None]) -> dict[Provider, list[T]]:
+    grouped: dict[Provider, list[T]] = defaultdict(list)
+    for row in rows:
+        provider = provider_of(row)
+        if provider is not None and provider.enabled:
+            grouped[provider].append(row)
+    return grouped
+
+
+def forward_cancels(now: datetime, *, limit: int = 500) -> int:
+    """Ask providers to cancel the sent orders whose customers asked to cancel."""
+    asked = (
+        Order.objects.filter(
+            provider_state=Order.ProviderState.SENT,
+            cancel_requested_at__isnull=False,
+            cancel_forwarded_at__isnull=True,
+        )
+        .exclude(status__in=(Order.Status.COMPLETED, Order.Status.PARTIAL, Order.Status.CANCELED))
+        .select_related("service__provider")[:limit]
+    )
+    done = 0
+    for provider, orders in _by_provider(asked, lambda o: o.service.provider).items():
+        adapter = adapter_for(provider)
+        for start in range(0, len(orders), BATCH):
+            done += _cancel_batch(adapter, orders[start : start + BATCH], now)
+        adapter.flush()
+    return done
+
+
+def _cancel_batch(adapter: Adapter, orders: list[Order], now: datetime) -> int:
+    try:
+        answers = adapter.cancel(orders)
+    except Unreachable as exc:
+        log.warning("cancel request failed, will retry: %s", exc)
+        return 0
+    with transaction.atomic():
+        for order in orders:
+            Order.objects.filter(pk=order.pk, cancel_forwarded_at__isnull=True).update(
+                cancel_forwarded_at=now, updated_at=now
+            )
+            refusal = answers.get(order.pk, "no answer for this order")
+            OrderEvent.objects.create(
+                order=order,
+                kind="cancel_forwarded",
+                data={"accepted": refusal is None, "refusal": refusal},
+                created_at=now,
+            )
+    return len(orders)
+
+
+def forward_refills(now: datetime, *, limit: int = 100) -> int:
+    """Send new refill requests to the providers."""
+    new = (
+        Refill.objects.filter(status=Refill.Status.PENDING, provider_refill_id="")
+        .exclude(next_check_at__gt=now)
+        .select_related("order__service__provider")[:limit]
+    )
+    done = 0
+    for provider, refills in _by_provider(new, lambda r: r.order.service.provider).items():
+        adapter = adapter_for(provider)
+        for refill in refills:
+            done += _send_refill(adapter, refill, now)
+        adapter.flush()
+    return done
+
+
+def _send_refill(adapter: Adapter, refill: Refill, now: datetime) -> int:
+    try:
+        refill.provider_refill_id = adapter.refill(refill.order)
+    except Refused as exc:
+        refill.status, refill.provider_error = Refill.Status.REJECTED, exc.message[:2000]
+    except Unreachable as exc:
+        refill.provider_error, refill.next_check_at = str(exc)[:2000], now + RETRY
+        refill.save(update_fields=["provider_error", "next_check_at", "updated_at"])
+        return 0
+    else:
+        refill.next_check_at = now + REFILL_CHECK
+    refill.save(
+        update_fields=["provider_refill_id", "status", "provider_error", "next_check_at", "updated_at"]
+    )
+    return 1
+
+
+def sync_refills(now: datetime, *, limit: int = 500) -> int:
+    """Follow forwarded refills until the provider says they ended."""
+    due = (
+        Refill.objects.filter(status__in=Refill.OPEN, next_check_at__lte=now)
+        .exclude(provider_refill_id="")
+        .select_related("order__service__provider")[:limit]
+    )
+    checked = 0
+    for provider, refills in _by_provider(due, lambda r: r.order.service.provider).items():
+        adapter = adapter_for(provider)
+        for start in range(0, len(refills), BATCH):
+            batch = refills[start : start + BATCH]
+            try:
+                answers = adapter.refill_statuses(batch, now)
+            except Unreachable as exc:
+                log.warning("refill status check failed: %s", exc)
+                answers = {}
+            for refill in batch:
+                refill.status = answers.get(refill.pk, refill.status)
+                refill.next_check_at = None if refill.status not in Refill.OPEN else now + REFILL_CHECK
+                refill.save(update_fields=["status", "next_check_at", "updated_at"])
+            checked += len(batch)
+        adapter.flush()
+    return checked
