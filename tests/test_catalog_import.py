@@ -90,3 +90,47 @@ def test_markup_rounding_is_half_up():
     assert importing.price(Decimal("0.000005"), Decimal("0")) == Decimal("0.000005")
     assert importing.price(Decimal("0.000001"), Decimal("50")) == Decimal("0.000002")
     assert importing.price(Decimal("1.000001"), Decimal("-50")) == Decimal("0.500001")
+
+
+# --- the commands, against a real HTTP upstream ----------------------------
+
+from django.core.management import call_command  # noqa: E402
+from django.core.management.base import CommandError  # noqa: E402
+from upstream import upstream_fixture  # noqa: E402, F401  (the `upstream` fixture)
+
+
+@pytest.fixture
+def remote(db, upstream):
+    return Provider.objects.create(name="Remote", url=upstream.url, api_key=upstream.key, timeout_seconds=2)
+
+
+def test_provider_import_command(remote, capsys):
+    call_command("provider", "import", "Remote", "--markup", "50", "--category-map", "Packs=Paquetes")
+    out = capsys.readouterr().out
+    assert "imported 3 services from Remote at +50%" in out
+    assert sorted(Service.objects.values_list("name", "rate", "category__name")) == [
+        ("Comments", Decimal("18"), "Instagram Comments"),
+        ("Followers", Decimal("1.35"), "Instagram Followers"),
+        ("Starter pack", Decimal("6.75"), "Paquetes"),
+    ]
+    comments = Service.objects.get(name="Comments")
+    assert comments.type == "custom_comments" and comments.provider_service.external_id == "2"
+
+
+def test_provider_sync_command_reports_changes(remote, upstream, capsys):
+    call_command("provider", "import", "Remote", "--markup", "10")
+    upstream.services[0]["rate"] = "5.00"
+    del upstream.services[1]
+    capsys.readouterr()
+    call_command("provider", "sync", "Remote", "--json")
+    report = __import__("json").loads(capsys.readouterr().out)
+    assert [r["id"] for r in report["gone"]] == ["2"]
+    assert report["repriced"] == [{"id": "1", "name": "Followers", "from": "0.900000", "to": "5.00"}]
+    assert {r["name"] for r in report["disabled"]} == {"Followers", "Comments"}
+
+
+@pytest.mark.parametrize("args", [["--markup", "lots"], ["--category-map", "nonsense"]])
+def test_provider_import_refuses_bad_arguments(remote, args):
+    with pytest.raises(CommandError):
+        call_command("provider", "import", "Remote", *args)
+    assert not Service.objects.exists()

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from smmpanel.catalog import importing
 from smmpanel.catalog.models import Provider
-from smmpanel.ledger.money import MoneyError, to_money
+from smmpanel.ledger.money import MoneyError, normalised, parse_amount, to_money
 from smmpanel.providers.client import Refused, Unreachable
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
 
@@ -63,6 +64,48 @@ def _prune_arguments(parser: ArgumentParser) -> None:
         default=None,
         help="Keep this many days of calls (default: the SMMPANEL_CALL_RETENTION_DAYS setting).",
     )
+
+
+def _import_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--markup", default="20", help="Percent added to the provider's rate (default 20).")
+    parser.add_argument(
+        "--category-map",
+        action="append",
+        default=[],
+        metavar="UPSTREAM=LOCAL",
+        help="Put services of the provider's category UPSTREAM in the local category LOCAL (repeatable).",
+    )
+
+
+def _sync_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--json", action="store_true")
+
+
+def _category_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        upstream, sep, local = pair.partition("=")
+        if not sep or not upstream.strip() or not local.strip():
+            raise CommandError(f"--category-map wants UPSTREAM=LOCAL, not {pair!r}")
+        mapping[upstream.strip()] = local.strip()
+    return mapping
+
+
+def _sync_summary(report: importing.SyncReport) -> dict[str, Any]:
+    return {
+        "new": [{"id": ps.external_id, "name": ps.name, "rate": str(ps.rate)} for ps in report.new],
+        "gone": [{"id": ps.external_id, "name": ps.name} for ps in report.gone],
+        "repriced": [
+            {"id": ps.external_id, "name": ps.name, "from": str(old), "to": str(new)}
+            for ps, old, new in report.repriced
+        ],
+        "unprofitable": [
+            {"service": s.pk, "name": s.name, "price": str(s.rate)} for s in report.unprofitable
+        ],
+        "disabled": [{"service": s.pk, "name": s.name} for s in report.disabled],
+    }
 
 
 def _provider(name: str) -> Provider:
@@ -155,6 +198,8 @@ class Command(BaseCommand):
             ("balance", "Fetch and store a provider's balance.", _name_argument, self._balance),
             ("status", "Provider health over the last hour.", _status_arguments, self._status),
             ("prune-calls", "Delete old upstream call records.", _prune_arguments, self._prune_calls),
+            ("import", "Create local services from the provider's list.", _import_arguments, self._import),
+            ("sync", "Fetch the provider's list and report what changed.", _sync_arguments, self._sync),
         ]
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -229,6 +274,37 @@ class Command(BaseCommand):
             self.stdout.write("no providers yet: add one with `smmpanel provider add`")
         else:
             self.stdout.write(_table([_table_line(p, s) for p, s in states]))
+
+    def _fetch(self, provider: Provider) -> importing.SyncReport:
+        with _errors_of(provider), client_for(provider) as client:
+            listed = client.services()
+        return importing.refresh(provider, listed)
+
+    def _import(self, options: Options) -> None:
+        provider = _provider(options["name"])
+        try:
+            markup = parse_amount(options["markup"])
+        except MoneyError:
+            raise CommandError(
+                f"--markup wants a percent like 20 or 12.5, not {options['markup']!r}"
+            ) from None
+        mapping = _category_map(options["category_map"])
+        self._fetch(provider)
+        created = importing.import_services(provider, markup, mapping)
+        for service in created:
+            self.stdout.write(f"#{service.pk} {service.name} [{service.category.name}] at {service.rate}")
+        self.stdout.write(f"imported {len(created)} services from {provider.name} at +{normalised(markup)}%")
+
+    def _sync(self, options: Options) -> None:
+        provider = _provider(options["name"])
+        summary = _sync_summary(self._fetch(provider))
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False))
+            return
+        for section, rows in summary.items():
+            self.stdout.write(f"{section}: {len(rows)}")
+            for row in rows:
+                self.stdout.write("  " + ", ".join(f"{k} {v}" for k, v in row.items()))
 
     def _prune_calls(self, options: Options) -> None:
         days = retention_days() if options["days"] is None else options["days"]
