@@ -316,6 +316,7 @@ def test_a_subscription_is_stored_and_charges_nothing(api, alice, types):
         "old_posts": 2,
         "delay": 30,
         "expiry": (timezone.localdate() + timedelta(days=30)).isoformat(),
+        "rate": "0.600000",
     }
     assert alice.balance() == Decimal(100)
 

@@ -18,14 +18,15 @@ from smmpanel.orders.models import Order
 from smmpanel.providers.adapters import Adapter, InDoubt, NotSent, Placed, PlaceResult, Refusal, adapter_for
 
 P = Order.ProviderState
-SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST)
+SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST, Order.Kind.SUBSCRIPTION)
 # A claim older than this means its worker died mid-send.
 STALE_CLAIM = timedelta(minutes=2)
 
 
 def due(now: datetime) -> "Q":
     return (
-        Q(provider_state=P.QUEUED, kind__in=SENDABLE, status=Order.Status.PENDING)
+        Q(provider_state=P.QUEUED, kind__in=SENDABLE)
+        & (Q(status=Order.Status.PENDING) | Q(kind=Order.Kind.SUBSCRIPTION, status=Order.Status.ACTIVE))
         & Q(cancel_requested_at__isnull=True)
         & Q(service__provider__isnull=False, service__provider__enabled=True)
         & (Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))

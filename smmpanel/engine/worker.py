@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from smmpanel.engine import dispatch, dripfeed, followups, sync
+from smmpanel.engine import dispatch, dripfeed, followups, subscriptions, sync
 from smmpanel.providers.models import UpstreamCall
 
 log = logging.getLogger("smmpanel.engine")
@@ -49,7 +49,7 @@ class Worker:
         work += dispatch.cancel_unsent(now) + dispatch.expire_stale_claims(now)
         work += dispatch.reconcile(self.clock, threads=self.threads)
         work += dispatch.dispatch(self.clock, limit=self.batch, threads=self.threads)
-        work += sync.sync(self.clock, self.pacer)
+        work += sync.sync(self.clock, self.pacer) + subscriptions.follow(self.clock())
         now = self.clock()
         work += followups.forward_cancels(now) + followups.forward_refills(now) + followups.sync_refills(now)
         self.rounds += 1

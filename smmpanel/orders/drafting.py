@@ -316,6 +316,8 @@ def _subscriptions(s: ServiceTerms, p: _Params) -> Draft:
         "old_posts": old_posts or 0,
         "delay": delay,
         "expiry": expiry.isoformat() if expiry else None,
+        # The customer's rate when subscribing: each post is charged at it.
+        "rate": str(s.rate),
     }
     # Nothing is charged now: each post's order is charged when it is created.
     return Draft(s, username, high, ZERO, Order.Kind.SUBSCRIPTION, params=params, status=Order.Status.ACTIVE)

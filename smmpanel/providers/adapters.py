@@ -8,7 +8,7 @@
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -56,6 +56,21 @@ class NotSent:
     reason: str
 
 
+@dataclass(frozen=True)
+class PostNotice:
+    """A post the provider saw for a subscription: its key, and the order made for it upstream."""
+
+    key: str
+    quantity: int
+    provider_order_id: str = ""  # empty: the panel sends the post's order itself
+
+
+@dataclass(frozen=True)
+class SubscriptionReport:
+    posts: list[PostNotice]
+    status: str | None = None  # the provider's verdict on the whole subscription, if any
+
+
 PlaceResult = Placed | Refusal | InDoubt | NotSent
 
 
@@ -83,17 +98,37 @@ class Adapter(Protocol):
         """Store the records of the calls made so far (from the calling thread)."""
         ...
 
+    def subscription(self, order: Order, now: datetime) -> SubscriptionReport:
+        """The posts seen so far for a subscription that was sent."""
+        ...
+
 
 def upstream_params(order: Order, external_id: str) -> dict[str, str]:
     """The `add` parameters for the provider: its service id and what the customer asked."""
     params = {"service": external_id}
-    if order.service.type != ServiceType.SUBSCRIPTIONS:
-        params["link"] = order.link
+    if order.kind == Order.Kind.SUBSCRIPTION:
+        return params | _subscription_params(order.params)
+    params["link"] = order.link
     if order.service.type not in PACKAGE_TYPES and order.service.type not in _DERIVED_QUANTITY:
         params["quantity"] = str(order.quantity)
     for name, value in order.params.items():
-        if value is not None:
+        if value is not None and name != "post":
             params[name] = str(value)
+    return params
+
+
+def _subscription_params(stored: dict[str, object]) -> dict[str, str]:
+    params = {
+        name: str(stored[name])
+        for name in ("username", "min", "max", "delay")
+        if stored.get(name) is not None
+    }
+    if stored.get("posts"):
+        params["posts"] = str(stored["posts"])
+    if stored.get("old_posts"):
+        params["old_posts"] = str(stored["old_posts"])
+    if stored.get("expiry"):
+        params["expiry"] = date.fromisoformat(str(stored["expiry"])).strftime("%d/%m/%Y")
     return params
 
 
@@ -119,6 +154,9 @@ class ManualAdapter:
 
     def flush(self) -> None:
         pass
+
+    def subscription(self, order: Order, now: datetime) -> SubscriptionReport:
+        return SubscriptionReport([])  # the operator places post orders by hand
 
 
 class SimulatedAdapter:
@@ -178,6 +216,27 @@ class SimulatedAdapter:
 
     def flush(self) -> None:
         pass
+
+    def subscription(self, order: Order, now: datetime) -> SubscriptionReport:
+        """`old_posts` at once, then a new post every third of the delivery time."""
+        assert order.sent_at is not None
+        params = order.params
+        low, high = int(str(params.get("min") or 1)), int(str(params.get("max") or 1))
+        seen = int(str(params.get("old_posts") or 0)) + int(
+            (now - order.sent_at).total_seconds() * 3 / self.seconds
+        )
+        if params.get("posts"):
+            seen = min(seen, int(str(params["posts"])))
+        return SubscriptionReport(
+            [
+                PostNotice(
+                    f"sim-post-{n}",
+                    low
+                    + int(hashlib.sha256(f"{order.pk}-{n}".encode()).hexdigest()[:6], 16) % (high - low + 1),
+                )
+                for n in range(seen)
+            ]
+        )
 
 
 def simulator() -> SimulatedAdapter:

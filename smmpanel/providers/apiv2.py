@@ -19,7 +19,9 @@ from smmpanel.providers.adapters import (
     NotSent,
     Placed,
     PlaceResult,
+    PostNotice,
     Refusal,
+    SubscriptionReport,
     register,
     upstream_params,
 )
@@ -121,6 +123,27 @@ class ApiV2Adapter:
             for upstream_id, status in answers.items()
             if upstream_id in by_upstream and isinstance(status, str)
         }
+
+    def subscription(self, order: Order, now: datetime) -> SubscriptionReport:
+        """Each order the provider lists under the subscription is one post (charged at `max`:
+        the provider does not say how many units a post gets before it delivers them)."""
+        answer = self.client.call("status", {"order": order.provider_order_id})
+        if not isinstance(answer, dict) or "error" in answer:
+            raise Refused(str(answer.get("error") if isinstance(answer, dict) else answer))
+        high = int(str(order.params.get("max") or order.quantity))
+        posts = [
+            PostNotice(str(upstream_id), high, str(upstream_id)) for upstream_id in answer.get("orders") or []
+        ]
+        status = _SUBSCRIPTION_STATUS.get(str(answer.get("status", "")).strip().lower())
+        return SubscriptionReport(posts, status)
+
+
+_SUBSCRIPTION_STATUS = {
+    "completed": Order.Status.COMPLETED,
+    "expired": Order.Status.EXPIRED,
+    "canceled": Order.Status.CANCELED,
+    "cancelled": Order.Status.CANCELED,
+}
 
 
 def _cost(rate: Decimal, units: int, package: bool) -> Decimal:
