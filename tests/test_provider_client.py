@@ -16,7 +16,7 @@ from upstream import FakeUpstream, upstream_fixture  # noqa: F401  (the `upstrea
 
 from smmpanel.catalog.types import ServiceType
 from smmpanel.orders.models import Order, Refill
-from smmpanel.providers import client as client_module
+from smmpanel.providers import answers
 from smmpanel.providers.client import (
     AsyncProviderClient,
     CallRecord,
@@ -488,9 +488,9 @@ def test_the_async_client_awaits_an_async_recorder(upstream):
 
 
 def test_the_client_speaks_our_models_codes():
-    assert {client_module.OK, client_module.ERROR, client_module.TIMEOUT, client_module.CONNECTION} | {
-        client_module.HTTP_ERROR,
-        client_module.BAD_ANSWER,
+    assert {answers.OK, answers.ERROR, answers.TIMEOUT, answers.CONNECTION} | {
+        answers.HTTP_ERROR,
+        answers.BAD_ANSWER,
     } == set(UpstreamCall.Outcome.values)
-    assert set(client_module.ORDER_STATUSES.values()) == set(Order.Status.values)
-    assert set(client_module.REFILL_STATUSES.values()) == set(Refill.Status.values)
+    assert set(answers.ORDER_STATUSES.values()) == set(Order.Status.values)
+    assert set(answers.REFILL_STATUSES.values()) == set(Refill.Status.values)
