@@ -362,8 +362,11 @@ def check_effects(user: User, outcome: str, body: Any, before: Ledger) -> None:
         order = Order.objects.get(pk=body["order"])
         assert after.orders == before.orders + 1
         assert order.user_id == user.pk and order.charge >= 0
-        entry = LedgerEntry.objects.get(id__gt=before.last_entry)
-        assert (entry.order_id, entry.kind, entry.amount) == (order.pk, "charge", -order.charge)
+        if order.kind == "subscription":  # nothing is charged until a post's order is created
+            assert order.charge == 0 and after.entries == before.entries
+        else:
+            entry = LedgerEntry.objects.get(id__gt=before.last_entry)
+            assert (entry.order_id, entry.kind, entry.amount) == (order.pk, "charge", -order.charge)
         assert after.balance == before.balance - order.charge
     else:
         assert (after.orders, after.entries, after.balance) == (before.orders, before.entries, before.balance)

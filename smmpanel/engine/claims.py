@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
@@ -20,10 +20,7 @@ def claim_orders(due: QuerySet[Order], now: datetime, limit: int) -> list[int]:
             ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
             if ids:
                 Order.objects.filter(pk__in=ids, provider_state=Order.ProviderState.QUEUED).update(
-                    provider_state=Order.ProviderState.SENDING,
-                    claimed_at=now,
-                    updated_at=now,
-                    attempts=F("attempts") + 1,
+                    updated_at=now, **transitions.claim_changes(now)
                 )
             return ids
     candidates = list(due.values_list("id", flat=True)[:limit])

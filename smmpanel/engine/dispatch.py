@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
+from smmpanel.catalog.models import Service
 from smmpanel.engine.claims import claim_orders
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
@@ -34,7 +35,7 @@ def due(now: datetime) -> "Q":
 
 
 def _load(ids: Sequence[int]) -> list[Order]:
-    related = ("service", "service__provider", "service__provider_service")
+    related = ("provider", "service", "service__provider", "service__provider_service")
     return list(Order.objects.filter(pk__in=ids).select_related(*related).order_by("id"))
 
 
@@ -45,11 +46,18 @@ def _send(adapter: Adapter, order: Order) -> PlaceResult:
         return InDoubt(f"adapter failed: {exc!r}")
 
 
+def _busy_link(reason: str) -> bool:
+    # The provider still works on an order for this link (e.g. the previous drip-feed run):
+    # not a refusal of this order, only of its timing.
+    return "active order" in reason.lower()
+
+
 def record(order: Order, result: PlaceResult, now: datetime) -> None:
     if isinstance(result, Placed):
         transitions.sent(order.pk, result.provider_order_id, result.cost, now)
     elif isinstance(result, Refusal):
-        transitions.refused(order.pk, result.reason, order.service.on_refusal, now)
+        policy = Service.OnRefusal.RETRY if _busy_link(result.reason) else order.service.on_refusal
+        transitions.refused(order.pk, result.reason, policy, now)
     elif isinstance(result, NotSent):
         transitions.requeue(order.pk, result.reason, now)
     else:
@@ -60,11 +68,13 @@ def send_claimed(
     orders: Sequence[Order], now: Callable[[], datetime], adapters: Callable[[Order], Adapter], threads: int
 ) -> int:
     """Call each provider (concurrently, outside any transaction) and record what happened."""
+    # Adapters are built here, in this thread: the sending threads only use them.
+    pairs = [(adapters(order), order) for order in orders]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        results = list(pool.map(lambda order: _send(adapters(order), order), orders))
+        results = list(pool.map(lambda pair: _send(*pair), pairs))
     for order, result in zip(orders, results, strict=True):
         record(order, result, now())
-    for adapter in {id(a): a for a in map(adapters, orders)}.values():
+    for adapter in {id(a): a for a, _ in pairs}.values():
         adapter.flush()
     return len(orders)
 
@@ -73,7 +83,7 @@ def _adapter_cache() -> Callable[[Order], Adapter]:
     cache: dict[int, Adapter] = {}
 
     def adapter(order: Order) -> Adapter:
-        provider = order.service.provider
+        provider = order.upstream
         assert provider is not None
         if provider.pk not in cache:
             cache[provider.pk] = adapter_for(provider)

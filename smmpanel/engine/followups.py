@@ -42,10 +42,10 @@ def forward_cancels(now: datetime, *, limit: int = 500) -> int:
             cancel_forwarded_at__isnull=True,
         )
         .exclude(status__in=(Order.Status.COMPLETED, Order.Status.PARTIAL, Order.Status.CANCELED))
-        .select_related("service__provider")[:limit]
+        .select_related("provider", "service__provider")[:limit]
     )
     done = 0
-    for provider, orders in _by_provider(asked, lambda o: o.service.provider).items():
+    for provider, orders in _by_provider(asked, lambda o: o.upstream).items():
         adapter = adapter_for(provider)
         for start in range(0, len(orders), BATCH):
             done += _cancel_batch(adapter, orders[start : start + BATCH], now)
@@ -79,10 +79,10 @@ def forward_refills(now: datetime, *, limit: int = 100) -> int:
     new = (
         Refill.objects.filter(status=Refill.Status.PENDING, provider_refill_id="")
         .exclude(next_check_at__gt=now)
-        .select_related("order__service__provider")[:limit]
+        .select_related("order__provider", "order__service__provider")[:limit]
     )
     done = 0
-    for provider, refills in _by_provider(new, lambda r: r.order.service.provider).items():
+    for provider, refills in _by_provider(new, lambda r: r.order.upstream).items():
         adapter = adapter_for(provider)
         for refill in refills:
             done += _send_refill(adapter, refill, now)
@@ -112,10 +112,10 @@ def sync_refills(now: datetime, *, limit: int = 500) -> int:
     due = (
         Refill.objects.filter(status__in=Refill.OPEN, next_check_at__lte=now)
         .exclude(provider_refill_id="")
-        .select_related("order__service__provider")[:limit]
+        .select_related("order__provider", "order__service__provider")[:limit]
     )
     checked = 0
-    for provider, refills in _by_provider(due, lambda r: r.order.service.provider).items():
+    for provider, refills in _by_provider(due, lambda r: r.order.upstream).items():
         adapter = adapter_for(provider)
         for start in range(0, len(refills), BATCH):
             batch = refills[start : start + BATCH]

@@ -29,10 +29,10 @@ def follow(now: datetime, *, limit: int = 100) -> int:
     """Create and charge the orders of new posts for every subscription that is due."""
     due = Order.objects.filter(
         kind=Order.Kind.SUBSCRIPTION, provider_state=P.SENT, status__in=FOLLOWED, next_check_at__lte=now
-    ).select_related("service__provider")[:limit]
+    ).select_related("provider", "service__provider")[:limit]
     done = 0
     for subscription in due:
-        provider = subscription.service.provider
+        provider = subscription.upstream
         if provider is None or not provider.enabled:
             continue
         adapter = adapter_for(provider)
@@ -107,6 +107,12 @@ def _charge_post(sub: Order, notice: PostNotice, now: datetime) -> bool:
     rate = Decimal(str(sub.params.get("rate") or sub.service.rate))
     charge = charge_for(rate, notice.quantity)
     upstream = bool(notice.provider_order_id)
+    # Until the provider tells what it charged (status sync), the cost is its listed rate.
+    cost = (
+        charge_for(sub.service.provider_service.rate, notice.quantity)
+        if sub.service.provider_service
+        else None
+    )
     try:
         with transaction.atomic():
             post = Order.objects.create(
@@ -127,6 +133,8 @@ def _charge_post(sub: Order, notice: PostNotice, now: datetime) -> bool:
                 provider_order_id=notice.provider_order_id,
                 sent_at=now if upstream else None,
                 next_check_at=now + CHECK_EVERY if upstream else None,
+                cost=cost if upstream else None,
+                provider=sub.provider if upstream else None,
             )
             ledger.post(
                 sub.user_id,

@@ -36,7 +36,7 @@ def due_orders(now: datetime, limit: int) -> list[Order]:
         Order.objects.filter(
             provider_state=Order.ProviderState.SENT, status__in=UNFINISHED, next_check_at__lte=now
         )
-        .select_related("service__provider")
+        .select_related("provider", "service__provider")
         .order_by("next_check_at")[:limit]
     )
 
@@ -46,7 +46,7 @@ def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000) -> int
     by_provider: dict[int, list[Order]] = defaultdict(list)
     providers: dict[int, Provider] = {}
     for order in due_orders(now(), limit):
-        provider = order.service.provider
+        provider = order.upstream
         if provider is not None and provider.enabled:
             by_provider[provider.pk].append(order)
             providers[provider.pk] = provider

@@ -45,13 +45,21 @@ class Worker:
     def run_once(self) -> int:
         """One pass over every job; returns how much work was done."""
         now = self.clock()
-        work = dripfeed.cancel_requested(now) + dripfeed.release_runs(now)
-        work += dispatch.cancel_unsent(now) + dispatch.expire_stale_claims(now)
-        work += dispatch.reconcile(self.clock, threads=self.threads)
-        work += dispatch.dispatch(self.clock, limit=self.batch, threads=self.threads)
-        work += sync.sync(self.clock, self.pacer) + subscriptions.follow(self.clock())
-        now = self.clock()
-        work += followups.forward_cancels(now) + followups.forward_refills(now) + followups.sync_refills(now)
+        done = {
+            "drip-feed runs released": dripfeed.cancel_requested(now) + dripfeed.release_runs(now),
+            "canceled before sending": dispatch.cancel_unsent(now),
+            "claims gone stale": dispatch.expire_stale_claims(now),
+            "resent in doubt": dispatch.reconcile(self.clock, threads=self.threads),
+            "sent": dispatch.dispatch(self.clock, limit=self.batch, threads=self.threads),
+            "checked": sync.sync(self.clock, self.pacer),
+            "subscription posts": subscriptions.follow(self.clock()),
+            "cancels forwarded": followups.forward_cancels(self.clock()),
+            "refills forwarded": followups.forward_refills(self.clock()),
+            "refills checked": followups.sync_refills(self.clock()),
+        }
+        work = sum(done.values())
+        if work:
+            log.info("round: %s", ", ".join(f"{count} {what}" for what, count in done.items() if count))
         self.rounds += 1
         if self.rounds % 1000 == 1:
             self.prune_records(now)

@@ -114,6 +114,11 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order #{self.pk}"
 
+    @property
+    def upstream(self) -> Provider | None:
+        """The provider that has (or is getting) this order: fixed when it was claimed for sending."""
+        return self.provider if self.provider_id is not None else self.service.provider
+
 
 class OrderEvent(models.Model):
     """One step in an order's history: created, sent, status changed, refunded ..."""

@@ -70,6 +70,8 @@ def _place(user_id: int, order: Draft, source: str, api_key_id: int | None, now:
     ):
         raise PlacementError(PlacementError.ACTIVE_LINK)
     order_id = _insert(user_id, order, source, api_key_id, connection.ops.adapt_datetimefield_value(now))
+    if not order.charge:
+        return order_id  # a subscription: each post's order is charged when it is created
     try:
         ledger.post(
             user_id,

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
+from smmpanel.catalog.models import Service
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import ZERO, refund_for
@@ -44,11 +45,17 @@ def check_delay(unchanged_checks: int) -> timedelta:
     return min(delay, MAX_CHECK)
 
 
+def claim_changes(now: datetime) -> dict[str, Any]:
+    """What a claim sets: sending, and the provider it goes to (its service's, from now on)."""
+    provider = Service.objects.filter(pk=OuterRef("service_id")).values("provider_id")[:1]
+    return dict(
+        provider_state=P.SENDING, claimed_at=now, attempts=F("attempts") + 1, provider_id=Subquery(provider)
+    )
+
+
 def claim(order_id: int, now: datetime) -> bool:
     """queued -> sending. Only the worker whose swap succeeds may send the order."""
-    return _swap(
-        order_id, P.QUEUED, now, provider_state=P.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
+    return _swap(order_id, P.QUEUED, now, **claim_changes(now))
 
 
 def reclaim(order_id: int, now: datetime) -> bool:
@@ -72,7 +79,7 @@ def cancel_before_sending(order_id: int, now: datetime) -> bool:
 
 def sent(order_id: int, provider_order_id: str, cost: Decimal | None, now: datetime) -> bool:
     """sending (or unknown, when reconciled) -> sent, with the provider's id."""
-    changes = dict(
+    changes: dict[str, Any] = dict(
         provider_state=P.SENT,
         provider_order_id=provider_order_id,
         cost=cost,
@@ -147,6 +154,7 @@ class Progress:
     start_count: int | None = None
     remains: int | None = None
     error: str | None = None
+    cost: Decimal | None = None  # what the provider says it charged us for the order
 
 
 def progress(order_id: int, report: Progress, now: datetime) -> bool:
@@ -155,6 +163,9 @@ def progress(order_id: int, report: Progress, now: datetime) -> bool:
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.provider_state != P.SENT or order.status in FINAL:
             return False
+        if report.cost is not None and report.cost != order.cost:
+            order.cost = report.cost
+            order.save(update_fields=["cost"])
         if report.status in FINAL:
             finish(order_id, report.status, report.remains, now, start_count=report.start_count)
             return True

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from smmpanel.catalog.models import Provider
 from smmpanel.catalog.types import PACKAGE_TYPES
-from smmpanel.ledger.money import charge_for
+from smmpanel.ledger.money import ZERO, charge_for
 from smmpanel.orders.models import Order, Refill
 from smmpanel.orders.transitions import Progress
 from smmpanel.providers.adapters import (
@@ -87,6 +87,8 @@ class ApiV2Adapter:
             return InDoubt(str(exc)) if exc.maybe_sent else NotSent(str(exc))
         finally:
             self._current.order_id = None
+        if order.kind == Order.Kind.SUBSCRIPTION:
+            return Placed(provider_order_id, cost=ZERO)  # the provider charges each post, not this
         package = order.service.type in PACKAGE_TYPES
         return Placed(provider_order_id, cost=_cost(upstream.rate, order.quantity, package))
 
@@ -94,7 +96,7 @@ class ApiV2Adapter:
         by_upstream = {order.provider_order_id: order.pk for order in orders}
         answers = self.client.statuses(list(by_upstream))
         return {
-            by_upstream[upstream_id]: Progress(s.status, s.start_count, s.remains, s.error)
+            by_upstream[upstream_id]: Progress(s.status, s.start_count, s.remains, s.error, s.charge)
             for upstream_id, s in answers.items()
             if upstream_id in by_upstream
         }

@@ -43,12 +43,14 @@ class Command(BaseCommand):
 
     def _in_doubt(self, options: dict[str, Any]) -> None:
         rows = []
-        for order in Order.objects.filter(provider_state=P.UNKNOWN).select_related("service__provider"):
+        for order in Order.objects.filter(provider_state=P.UNKNOWN).select_related(
+            "provider", "service__provider"
+        ):
             last = UpstreamCall.objects.filter(order=order, action="add").order_by("-id").first()
             rows.append(
                 {
                     "order": order.pk,
-                    "provider": str(order.service.provider),
+                    "provider": str(order.upstream),
                     "since": order.updated_at.isoformat(),
                     "reason": order.provider_error,
                     "attempts": order.attempts,

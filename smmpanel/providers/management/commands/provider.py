@@ -292,7 +292,9 @@ class Command(BaseCommand):
         self._fetch(provider)
         created = importing.import_services(provider, markup, mapping)
         for service in created:
-            self.stdout.write(f"#{service.pk} {service.name} [{service.category.name}] at {service.rate}")
+            self.stdout.write(
+                f"#{service.pk} {service.name} [{service.category.name}] at {normalised(service.rate)}"
+            )
         self.stdout.write(f"imported {len(created)} services from {provider.name} at +{normalised(markup)}%")
 
     def _sync(self, options: Options) -> None:
