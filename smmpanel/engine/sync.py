@@ -62,12 +62,10 @@ def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000) -> int
                 log.warning("status check failed at %s", providers[provider_id], exc_info=True)
                 reports = {}
             adapter.flush()
-            stamp = now()
-            for order in batch:
-                report = reports.get(order.pk)
-                if report is not None and report.error is None:
-                    transitions.progress(order.pk, report, stamp)
-                else:
-                    transitions.progress(order.pk, transitions.Progress(None), stamp)  # back off
+            usable = {pk: r for pk, r in reports.items() if r.error is None}
+            # An order without a usable answer is asked again later, like one that did not move.
+            transitions.progress_many(
+                {o.pk: usable.get(o.pk, transitions.Progress(None)) for o in batch}, now()
+            )
             checked += len(batch)
     return checked

@@ -6,6 +6,7 @@ calls the network: the engine calls the provider outside any transaction and
 then records the result through these functions.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -159,33 +160,55 @@ class Progress:
 
 def progress(order_id: int, report: Progress, now: datetime) -> bool:
     """Record a status check of a sent order; a final status finishes it. Returns True if it moved."""
+    return progress_many({order_id: report}, now) == 1
+
+
+_PROGRESS_FIELDS = [
+    "status",
+    "start_count",
+    "remains",
+    "unchanged_checks",
+    "next_check_at",
+    "updated_at",
+    "cost",
+]
+
+
+def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
+    """Record a batch of status checks in one transaction and a handful of queries.
+
+    An order that did not move is asked again later and later (check_delay);
+    one that reached a final status is finished, with its refund. Returns how
+    many orders moved.
+    """
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.provider_state != P.SENT or order.status in FINAL:
-            return False
-        if report.cost is not None and report.cost != order.cost:
-            order.cost = report.cost
-            order.save(update_fields=["cost"])
-        if report.status in FINAL:
-            finish(order_id, report.status, report.remains, now, start_count=report.start_count)
-            return True
-        moved = _apply(order, report)
-        order.unchanged_checks = 0 if moved else order.unchanged_checks + 1
-        order.next_check_at = now + check_delay(order.unchanged_checks)
-        order.updated_at = now
-        order.save(
-            update_fields=[
-                "status",
-                "start_count",
-                "remains",
-                "unchanged_checks",
-                "next_check_at",
-                "updated_at",
-            ]
+        orders = list(
+            Order.objects.select_for_update()
+            .filter(pk__in=list(reports), provider_state=P.SENT)
+            .exclude(status__in=FINAL)
+            .order_by("id")
         )
-        if moved:
-            _event(order_id, "progress", now, status=order.status, remains=order.remains)
-        return moved
+        ongoing, events, finals = [], [], []
+        for order in orders:
+            report = reports[order.pk]
+            if report.cost is not None:
+                order.cost = report.cost
+            if report.status in FINAL:
+                finals.append((order, report))
+                continue
+            moved = _apply(order, report)
+            order.unchanged_checks = 0 if moved else order.unchanged_checks + 1
+            order.next_check_at = now + check_delay(order.unchanged_checks)
+            order.updated_at = now
+            ongoing.append(order)
+            if moved:
+                data = {"status": order.status, "remains": order.remains}
+                events.append(OrderEvent(order=order, kind="progress", data=data, created_at=now))
+        Order.objects.bulk_update(ongoing + [order for order, _ in finals], _PROGRESS_FIELDS)
+        OrderEvent.objects.bulk_create(events)
+        for order, report in finals:
+            finish(order.pk, str(report.status), report.remains, now, start_count=report.start_count)
+    return len(events) + len(finals)
 
 
 def _apply(order: Order, report: Progress) -> bool:
