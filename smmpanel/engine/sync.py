@@ -1,15 +1,19 @@
 """Sync: ask providers how their orders are doing, 100 ids a call, and record the answers."""
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from smmpanel.catalog.models import Provider
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
-from smmpanel.providers.adapters import adapter_for
+from smmpanel.providers.adapters import Adapter, adapter_for
 
 log = logging.getLogger("smmpanel.engine")
 BATCH = 100
@@ -17,18 +21,20 @@ UNFINISHED = (Order.Status.PENDING, Order.Status.IN_PROGRESS, Order.Status.PROCE
 
 
 class Pacer:
-    """At most `rate` calls a second to each provider, from this worker."""
+    """At most `rate` calls a second to each provider, from this worker (thread-safe)."""
 
     def __init__(self, sleep: Callable[[float], object] = time.sleep) -> None:
         self.next_call: dict[int, float] = {}
         self.sleep = sleep
+        self.lock = threading.Lock()
 
     def wait(self, provider: Provider) -> None:
-        now = time.monotonic()
-        ready = self.next_call.get(provider.pk, now)
+        with self.lock:
+            now = time.monotonic()
+            ready = max(self.next_call.get(provider.pk, now), now)
+            self.next_call[provider.pk] = ready + 1.0 / max(provider.requests_per_second, 0.001)
         if ready > now:
             self.sleep(ready - now)
-        self.next_call[provider.pk] = max(ready, now) + 1.0 / max(provider.requests_per_second, 0.001)
 
 
 def due_orders(now: datetime, limit: int) -> list[Order]:
@@ -41,8 +47,19 @@ def due_orders(now: datetime, limit: int) -> list[Order]:
     )
 
 
-def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000) -> int:
-    """Check up to `limit` due orders; returns how many were checked."""
+def _ask(
+    adapter: Adapter, provider: Provider, batch: list[Order], pacer: Pacer, now: datetime
+) -> dict[int, Any]:
+    pacer.wait(provider)
+    try:
+        return adapter.progress(batch, now)
+    except Exception:  # the provider is down or unreadable: ask again later
+        log.warning("status check failed at %s", provider, exc_info=True)
+        return {}
+
+
+def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000, threads: int = 4) -> int:
+    """Check up to `limit` due orders, 100 a call, `threads` calls in flight; returns how many."""
     by_provider: dict[int, list[Order]] = defaultdict(list)
     providers: dict[int, Provider] = {}
     for order in due_orders(now(), limit):
@@ -52,20 +69,18 @@ def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000) -> int
             providers[provider.pk] = provider
     checked = 0
     for provider_id, orders in by_provider.items():
-        adapter = adapter_for(providers[provider_id])
-        for start in range(0, len(orders), BATCH):
-            batch = orders[start : start + BATCH]
-            pacer.wait(providers[provider_id])
-            try:
-                reports = adapter.progress(batch, now())
-            except Exception:  # the provider is down or unreadable: ask again later
-                log.warning("status check failed at %s", providers[provider_id], exc_info=True)
-                reports = {}
-            adapter.flush()
-            usable = {pk: r for pk, r in reports.items() if r.error is None}
-            # An order without a usable answer is asked again later, like one that did not move.
-            transitions.progress_many(
-                {o.pk: usable.get(o.pk, transitions.Progress(None)) for o in batch}, now()
-            )
-            checked += len(batch)
+        provider, adapter = providers[provider_id], adapter_for(providers[provider_id])
+        batches = [orders[start : start + BATCH] for start in range(0, len(orders), BATCH)]
+        asked_at = now()
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            answers = pool.map(partial(_ask, adapter, provider, pacer=pacer, now=asked_at), batches)
+            # Recorded here, in this thread, while the next batches are being asked.
+            for batch, reports in zip(batches, answers, strict=True):
+                usable = {pk: r for pk, r in reports.items() if r.error is None}
+                # An order without a usable answer is asked again later, like one that did not move.
+                transitions.progress_many(
+                    {o.pk: usable.get(o.pk, transitions.Progress(None)) for o in batch}, now()
+                )
+                checked += len(batch)
+        adapter.flush()
     return checked

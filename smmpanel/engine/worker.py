@@ -51,7 +51,7 @@ class Worker:
             "claims gone stale": dispatch.expire_stale_claims(now),
             "resent in doubt": dispatch.reconcile(self.clock, threads=self.threads),
             "sent": dispatch.dispatch(self.clock, limit=self.batch, threads=self.threads),
-            "checked": sync.sync(self.clock, self.pacer),
+            "checked": sync.sync(self.clock, self.pacer, threads=min(self.threads, 4)),
             "subscription posts": subscriptions.follow(self.clock()),
             "cancels forwarded": followups.forward_cancels(self.clock()),
             "refills forwarded": followups.forward_refills(self.clock()),

@@ -6,13 +6,14 @@ calls the network: the engine calls the provider outside any transaction and
 then records the result through these functions.
 """
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 
 from smmpanel.catalog.models import Service
@@ -163,17 +164,6 @@ def progress(order_id: int, report: Progress, now: datetime) -> bool:
     return progress_many({order_id: report}, now) == 1
 
 
-_PROGRESS_FIELDS = [
-    "status",
-    "start_count",
-    "remains",
-    "unchanged_checks",
-    "next_check_at",
-    "updated_at",
-    "cost",
-]
-
-
 def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
     """Record a batch of status checks in one transaction and a handful of queries.
 
@@ -182,33 +172,76 @@ def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
     many orders moved.
     """
     with transaction.atomic():
-        orders = list(
-            Order.objects.select_for_update()
-            .filter(pk__in=list(reports), provider_state=P.SENT)
-            .exclude(status__in=FINAL)
-            .order_by("id")
-        )
-        ongoing, events, finals = [], [], []
-        for order in orders:
+        orders = Order.objects.select_for_update().filter(pk__in=list(reports), provider_state=P.SENT)
+        still: dict[int, list[int]] = defaultdict(list)  # new unchanged_checks -> ids
+        moving: list[Order] = []
+        costs: dict[int, Decimal] = {}
+        finished = 0
+        fields = ("id", "status", "start_count", "remains", "quantity", "unchanged_checks", "cost")
+        for order in orders.exclude(status__in=FINAL).only(*fields).order_by("id"):
             report = reports[order.pk]
-            if report.cost is not None:
-                order.cost = report.cost
+            if report.cost is not None and report.cost != order.cost:
+                costs[order.pk] = report.cost
             if report.status in FINAL:
-                finals.append((order, report))
-                continue
-            moved = _apply(order, report)
-            order.unchanged_checks = 0 if moved else order.unchanged_checks + 1
-            order.next_check_at = now + check_delay(order.unchanged_checks)
-            order.updated_at = now
-            ongoing.append(order)
-            if moved:
-                data = {"status": order.status, "remains": order.remains}
-                events.append(OrderEvent(order=order, kind="progress", data=data, created_at=now))
-        Order.objects.bulk_update(ongoing + [order for order, _ in finals], _PROGRESS_FIELDS)
-        OrderEvent.objects.bulk_create(events)
-        for order, report in finals:
-            finish(order.pk, str(report.status), report.remains, now, start_count=report.start_count)
-    return len(events) + len(finals)
+                finish(order.pk, str(report.status), report.remains, now, start_count=report.start_count)
+                finished += 1
+            elif _apply(order, report):
+                moving.append(order)
+            else:
+                still[order.unchanged_checks + 1].append(order.pk)
+        # A few statements for the whole batch, however many orders it holds.
+        _set_by_id("cost", costs)
+        _record_moves(moving, now)
+        for checks, ids in still.items():
+            Order.objects.filter(pk__in=ids).update(
+                unchanged_checks=checks, next_check_at=now + check_delay(checks), updated_at=now
+            )
+    return finished + len(moving)
+
+
+def _set_by_id(column: str, values: Mapping[int, Any], **more: Any) -> None:
+    """UPDATE ... SET column = CASE id WHEN ... END (one value per order) for the orders in `values`.
+
+    `more`: further columns, each a mapping by id like `values`, or one value for all.
+    """
+    if not values:
+        return
+    ids = list(values)
+    sets, params = [], []
+    for name, given in {column: values, **more}.items():
+        if isinstance(given, Mapping):
+            sets.append(f"{name} = CASE id " + "WHEN %s THEN %s " * len(ids) + "END")
+            params += [item for pk in ids for item in (pk, given[pk])]
+        else:
+            sets.append(f"{name} = %s")
+            params.append(given)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Order._meta.db_table} SET {', '.join(sets)} WHERE id IN ({marks})", [*params, *ids]
+        )
+
+
+def _record_moves(orders: list[Order], now: datetime) -> None:
+    """One UPDATE for all orders that moved (their values differ: CASE on the id), one INSERT of events."""
+    if not orders:
+        return
+    stamp = connection.ops.adapt_datetimefield_value
+    _set_by_id(
+        "status",
+        {o.pk: o.status for o in orders},
+        start_count={o.pk: o.start_count for o in orders},
+        remains={o.pk: o.remains for o in orders},
+        unchanged_checks=0,
+        next_check_at=stamp(now + check_delay(0)),
+        updated_at=stamp(now),
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=o.pk, kind="progress", data={"status": o.status, "remains": o.remains}, created_at=now
+        )
+        for o in orders
+    )
 
 
 def _apply(order: Order, report: Progress) -> bool:
