@@ -72,8 +72,16 @@ def send_claimed(
     pairs = [(adapters(order), order) for order in orders]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         results = list(pool.map(lambda pair: _send(*pair), pairs))
+    stamp = now()
+    placed = {
+        o.pk: (r.provider_order_id, r.cost)
+        for o, r in zip(orders, results, strict=True)
+        if isinstance(r, Placed)
+    }
+    transitions.sent_many(placed, stamp)
     for order, result in zip(orders, results, strict=True):
-        record(order, result, now())
+        if not isinstance(result, Placed):
+            record(order, result, stamp)
     for adapter in {id(a): a for a, _ in pairs}.values():
         adapter.flush()
     return len(orders)

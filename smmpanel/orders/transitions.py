@@ -112,6 +112,38 @@ def requeue(order_id: int, reason: str, now: datetime, *, delay: timedelta = tim
     return done
 
 
+def sent_many(placed: Mapping[int, tuple[str, Decimal | None]], now: datetime) -> int:
+    """`sent` for a batch: {order id: (provider's order id, cost)}, in one transaction.
+
+    Only orders still `sending` change (compare-and-swap, as in `sent`).
+    """
+    if not placed:
+        return 0
+    with transaction.atomic():
+        ids = list(
+            Order.objects.select_for_update()
+            .filter(pk__in=list(placed), provider_state=P.SENDING)
+            .values_list("id", flat=True)
+        )
+        stamp = connection.ops.adapt_datetimefield_value
+        chosen = {pk: placed[pk] for pk in ids}
+        _set_by_id(
+            "provider_order_id",
+            {pk: upstream_id for pk, (upstream_id, _) in chosen.items()},
+            cost={pk: cost for pk, (_, cost) in chosen.items()},
+            provider_state=P.SENT,
+            sent_at=stamp(now),
+            next_check_at=stamp(now + FIRST_CHECK),
+            provider_error="",
+            updated_at=stamp(now),
+        )
+        OrderEvent.objects.bulk_create(
+            OrderEvent(order_id=pk, kind="sent", data={"provider_order_id": upstream_id}, created_at=now)
+            for pk, (upstream_id, _) in chosen.items()
+        )
+    return len(ids)
+
+
 def in_doubt(order_id: int, reason: str, now: datetime) -> bool:
     """sending -> unknown: the provider may or may not have the order. Never resent blindly."""
     with transaction.atomic():
