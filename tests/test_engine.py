@@ -213,7 +213,7 @@ def test_a_claim_left_by_a_dead_worker_becomes_in_doubt(api, alice, catalogue, s
     worker.run_once()
     placed.refresh_from_db()
     assert placed.provider_state == P.SENDING and scripted.sent == []
-    clock.advance(minutes=3)
+    clock.advance(minutes=11)
     worker.run_once()
     placed.refresh_from_db()
     assert placed.provider_state == P.UNKNOWN and scripted.sent == []

@@ -17,7 +17,10 @@ def claim_orders(due: QuerySet[Order], now: datetime, limit: int) -> list[int]:
     """
     if connection.vendor == "postgresql":
         with transaction.atomic():
-            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            # of=self: lock only the order rows, not the joined service and provider rows, which
+            # every claim shares: other workers must find the rest of the queue free.
+            locked = due.select_for_update(skip_locked=True, of=("self",))
+            ids = list(locked.values_list("id", flat=True)[:limit])
             if ids:
                 Order.objects.filter(pk__in=ids, provider_state=Order.ProviderState.QUEUED).update(
                     updated_at=now, **transitions.claim_changes(now)

@@ -20,8 +20,9 @@ from smmpanel.providers.adapters import Adapter, InDoubt, NotSent, Placed, Place
 
 P = Order.ProviderState
 SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST, Order.Kind.SUBSCRIPTION)
-# A claim older than this means its worker died mid-send.
-STALE_CLAIM = timedelta(minutes=2)
+# A claim older than this means its worker died mid-send: well beyond a round of calls
+# (a batch of 50 on 16 threads with a 30 s timeout takes at most 2 minutes).
+STALE_CLAIM = timedelta(minutes=10)
 
 
 def due(now: datetime) -> "Q":

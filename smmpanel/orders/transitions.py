@@ -115,14 +115,15 @@ def requeue(order_id: int, reason: str, now: datetime, *, delay: timedelta = tim
 def sent_many(placed: Mapping[int, tuple[str, Decimal | None]], now: datetime) -> int:
     """`sent` for a batch: {order id: (provider's order id, cost)}, in one transaction.
 
-    Only orders still `sending` change (compare-and-swap, as in `sent`).
+    Only orders still `sending`, or `unknown` (a late answer after the stale-claim sweep),
+    change: compare-and-swap, as in `sent`.
     """
     if not placed:
         return 0
     with transaction.atomic():
         ids = list(
             Order.objects.select_for_update()
-            .filter(pk__in=list(placed), provider_state=P.SENDING)
+            .filter(pk__in=list(placed), provider_state__in=(P.SENDING, P.UNKNOWN))
             .values_list("id", flat=True)
         )
         stamp = connection.ops.adapt_datetimefield_value
