@@ -102,19 +102,35 @@ def _parse_multipart(environ: dict[str, Any], raw: bytes) -> dict[str, str]:
     return {name: str(fields[name]) for name in fields}
 
 
+# A body over the limit is still read (and dropped) up to this much, so that the client,
+# still sending, gets to read the 413 instead of a reset connection.
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+
+def _drain(stream: Any, length: int | None) -> None:
+    left = DRAIN_LIMIT if length is None else min(length, DRAIN_LIMIT)
+    while left > 0:
+        chunk = stream.read(min(left, 64 * 1024))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
 def read_body(environ: dict[str, Any], limit: int) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise TransportError(400, "bad_request") from None
-    if length > limit:
-        raise BodyTooLarge
     stream = environ["wsgi.input"]
+    if length > limit:
+        _drain(stream, length)
+        raise BodyTooLarge
     if length > 0:
         return bytes(stream.read(length))
     if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
         body = bytes(stream.read(limit + 1))
         if len(body) > limit:
+            _drain(stream, None)
             raise BodyTooLarge
         return body
     return b""
