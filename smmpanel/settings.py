@@ -66,6 +66,11 @@ def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=600))
+        if config.get("ENGINE") == "django.db.backends.postgresql" and envbool("SMMPANEL_PG_PREPARED", True):
+            # Server-side binding and prepared statements: the API's few hot queries are then
+            # parsed and planned once per connection (bench/README.md). Off behind a PgBouncer
+            # in transaction mode, which cannot keep prepared statements.
+            config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
         return config
     # SMMPANEL_SQLITE_PATH: another database file, e.g. the test database for the
     # real server the test suite starts (tests/server.py).

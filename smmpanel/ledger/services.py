@@ -70,6 +70,7 @@ def post(
     actor_id: int | None = None,
     memo: str = "",
     now: datetime | None = None,
+    savepoint: bool = True,
 ) -> Decimal:
     """Change a balance by `amount` (signed) and record it; returns the new balance.
 
@@ -85,7 +86,9 @@ def post(
     apply = _apply_postgresql if connection.vendor == "postgresql" else _apply_sqlite
     created_at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        # savepoint=False: for a caller whose whole transaction fails with this entry anyway
+        # (a new order's charge), the SAVEPOINT round trips are pure cost.
+        with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
             balance = apply(user_id, amount)
             cursor.execute(
                 f"INSERT INTO {_ENTRIES} (user_id, kind, amount, balance_after, order_id, "

@@ -23,10 +23,17 @@ _EVENTS = OrderEvent._meta.db_table
 _IDEMPOTENCY = IdempotencyKey._meta.db_table
 
 
+_UNFINISHED = ", ".join(f"'{status.value}'" for status in Order.UNFINISHED)
+
+
 def _has_unfinished_order(user_id: int, service_id: int, link: str) -> bool:
-    return Order.objects.filter(
-        user_id=user_id, service_id=service_id, link=link, status__in=Order.UNFINISHED
-    ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_ORDERS} WHERE user_id = %s AND service_id = %s AND link = %s "
+            f"AND status IN ({_UNFINISHED}) LIMIT 1",
+            [user_id, service_id, link],
+        )
+        return cursor.fetchone() is not None
 
 
 def _insert(user_id: int, order: Draft, source: str, api_key_id: int | None, stamp: Any) -> int:
@@ -80,6 +87,7 @@ def _place(user_id: int, order: Draft, source: str, api_key_id: int | None, now:
             f"order:{order_id}:charge",
             order_id=order_id,
             now=now,
+            savepoint=False,  # a new order's charge: the reference cannot exist yet
         )
     except ledger.InsufficientFunds:
         raise PlacementError(PlacementError.NO_FUNDS) from None
@@ -131,7 +139,11 @@ def _place_once(user_id: int, order: Draft, source: str, api_key_id: int | None,
         replayed = _replayed(user_id, key_hash, now)
         if replayed is not None:
             return replayed
-        IdempotencyKey.objects.filter(user_id=user_id, key_hash=key_hash).delete()  # expired
+        # Only an expired record goes: one committed since the look-up above must make
+        # the insert below fail, so that this request replays it.
+        IdempotencyKey.objects.filter(
+            user_id=user_id, key_hash=key_hash, created_at__lte=now - IDEMPOTENCY_WINDOW
+        ).delete()
         # Claim the key before any money moves: a concurrent twin blocks here on
         # the unique index until this transaction ends, then replays its result.
         claim = IdempotencyKey.objects.create(user_id=user_id, key_hash=key_hash, created_at=now)
