@@ -57,7 +57,7 @@ CALLER = (
     "FROM accounts_apikey k JOIN accounts_user u ON u.id = k.user_id "
     "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled"
 )
-ORDER_COLUMNS = "o.id, o.status, o.charge, o.start_count, o.remains, o.kind"
+ORDER_COLUMNS = "o.id, o.status, o.charge, o.start_count, o.remains, o.kind, o.params"
 SQL_AUTH = f"SELECT k.id, k.user_id {CALLER}"
 SQL_BALANCE = f"SELECT u.balance {CALLER}"
 SQL_STATUS_ONE = (
@@ -87,7 +87,7 @@ SQL_SERVICE_TERMS = (
 # placement.place and ledger.post, in one transaction.
 SQL_ACTIVE_LINK = (
     "SELECT 1 FROM orders_order WHERE user_id = %s AND service_id = %s AND link = %s "
-    "AND status IN ('pending', 'in_progress', 'processing') LIMIT 1"
+    "AND status IN ('pending', 'in_progress', 'processing', 'active', 'paused') LIMIT 1"
 )
 SQL_DEBIT = (
     "UPDATE accounts_user SET balance = balance - %s "
@@ -152,7 +152,7 @@ def order_id_of(raw: str) -> int:
 
 
 def order_body(row: tuple[Any, ...], runs: list[int] | None) -> dict[str, Any]:
-    _id, status, charge, start_count, remains, _kind = row
+    _id, status, charge, start_count, remains, _kind, _params = row
     body: dict[str, Any] = {
         "charge": display(charge, FIVE), "start_count": str(start_count),
         "status": STATUS[status], "remains": str(remains), "currency": CURRENCY,

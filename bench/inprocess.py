@@ -74,8 +74,12 @@ def main() -> int:
     args = parser.parse_args()
     if not seed.database_exists(args.database_url):
         parser.error("no bench database: run bench/api.py first")
-    tmp = tempfile.mkdtemp(prefix="smmpanel-inprocess-")
-    seed.configure_django(args.database_url, tmp)
+    with tempfile.TemporaryDirectory(prefix="smmpanel-inprocess-") as tmp:
+        seed.configure_django(args.database_url, tmp)
+        return run(parser, args)
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from smmpanel.accounts.models import User
 
     if not User.objects.filter(username=seed.BENCH_USER).exists():
@@ -92,12 +96,14 @@ def main() -> int:
     for name in names:
         scenario = sc.SCENARIOS[name]
         warm = sc.bodies(scenario, fixture, 2 * args.calls + 100, tag + name)
-        check_o, check_b = call(ours, warm[0]), call(bare.application, warm[1])
+        check_o = call(ours, warm[0])
+        check_b = call(bare.application, warm[1] if name == "add" else warm[0])
         same = json.loads(check_o[1]), json.loads(check_b[1])
         if check_o[0] != check_b[0] or (
             same[0] != same[1] if name != "add" else same[0].keys() != same[1].keys()
         ):
-            print(f"  {name}: answers differ!\n    ours {check_o}\n    bare {check_b}")
+            print(f"  {name}: answers differ!\n    ours {check_o[0]} {check_o[1][:300]!r}"
+                  f"\n    bare {check_b[0]} {check_b[1][:300]!r}")
         for body in warm[2:100]:
             call(ours, body)
             call(bare.application, body.replace("bench-", "bare-"))

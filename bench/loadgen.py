@@ -202,6 +202,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         "errors": phase.errors,
         "error_kinds": phase.error_kinds,
         "error_samples": phase.samples,
+        "warmup_completed": len(warm_phase.latencies) if warm else 0,
         "warmup_errors": warm_phase.errors if warm else 0,
         "warmup_samples": warm_phase.samples if warm else [],
         "elapsed_s": round(elapsed, 4),

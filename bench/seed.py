@@ -211,10 +211,28 @@ def fixture() -> Fixture:
     return Fixture(raw, user.pk, order_ids, add_services)
 
 
-def configure_django(url: str, data_dir: str) -> None:
+LIMITERS = ("memory", "redis", "off")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def limiter_env(limiter: str, redis_url: str = DEFAULT_REDIS_URL) -> dict[str, str]:
+    """Settings of the API rate limit for the bench: on (it is measured) but never reached.
+
+    One key sends thousands of requests a second here, far over the default
+    20/s: `memory` keeps the default per-process limiter with a huge rate,
+    `redis` the shared one (one Redis round trip per request), `off` none.
+    """
+    if limiter == "off":
+        return {"SMMPANEL_API_RATE": "0", "SMMPANEL_REDIS_URL": ""}
+    huge = {"SMMPANEL_API_RATE": "1000000000", "SMMPANEL_API_BURST": "1000000000"}
+    return {**huge, "SMMPANEL_REDIS_URL": redis_url if limiter == "redis" else ""}
+
+
+def configure_django(url: str, data_dir: str, limiter: str = "memory") -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["SMMPANEL_DATA_DIR"] = data_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "smmpanel.settings"
+    os.environ.update(limiter_env(limiter))
     import django
 
     django.setup()
