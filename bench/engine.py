@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -114,7 +115,7 @@ def make_orders(service: object, user: object, count: int, *, sent: list[str] | 
         )
         for n in range(count)
     )
-    Order.objects.bulk_create(rows, batch_size=5000)
+    Order.objects.bulk_create(rows, batch_size=2000)  # under PostgreSQL's 65,535 parameters a statement
 
 
 def bench_dispatch(args: argparse.Namespace, service: object, user: object, upstream: FakeUpstream) -> dict:
@@ -185,7 +186,7 @@ def verdict(ok: bool) -> str:
 
 def main() -> None:
     args = parse_args()
-    with FakeUpstream(latency=args.latency) as upstream:
+    with FakeUpstream(latency=args.latency, balance=Decimal(10**9)) as upstream:
         service, user = setup(args, upstream)
         print(
             f"engine benchmark: upstream latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores, "
