@@ -7,6 +7,7 @@ service (flat 4.50).
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from django.core import signals
 from django.db import close_old_connections
+from django.utils import timezone
 
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer
@@ -29,6 +31,24 @@ class Customer:
     def balance(self) -> Decimal:
         self.user.refresh_from_db(fields=["balance"])
         return self.user.balance
+
+
+class Clock:
+    """The engine's time, moved by the test: `clock.advance(minutes=5)`, never slept."""
+
+    def __init__(self) -> None:
+        self.now = timezone.now().replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @dataclass

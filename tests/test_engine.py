@@ -1,10 +1,9 @@
 """The engine with the simulated and a scripted provider, time controlled, not slept."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from smmpanel.catalog.models import Provider, Service
 from smmpanel.engine import dispatch
@@ -17,17 +16,6 @@ from smmpanel.providers import adapters
 from smmpanel.providers.adapters import InDoubt, Placed, Refusal
 
 S, P = Order.Status, Order.ProviderState
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = timezone.now().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Scripted:
@@ -58,11 +46,6 @@ class Scripted:
 
     def flush(self):
         pass
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

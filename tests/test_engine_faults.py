@@ -5,11 +5,9 @@ counts), refunds are exact, and the order ends where design.md says.
 """
 
 import socket
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from upstream import upstream_fixture  # noqa: F401  (the `upstream` fixture)
 
 from smmpanel.accounts.services import credit
@@ -22,22 +20,6 @@ from smmpanel.providers.apiv2 import idempotency_key
 from smmpanel.providers.models import UpstreamCall
 
 P, S = Order.ProviderState, Order.Status
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = timezone.now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

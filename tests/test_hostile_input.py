@@ -48,7 +48,6 @@ V1_MISSING = "There are missing required parameters. Please check your API Manua
 ANY = (None, None)  # a situation the spec does not word: any non-empty error
 
 
-
 def missing(name: str) -> tuple[str, str]:
     return (f"Missing required parameter: {name}", V1_MISSING)
 

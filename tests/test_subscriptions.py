@@ -1,6 +1,6 @@
 """Subscriptions in the engine: a post's order is charged when it is created, pausing on low balance."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,22 +15,6 @@ from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import Order
 
 S, P = Order.Status, Order.ProviderState
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = timezone.now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

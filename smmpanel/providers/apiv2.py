@@ -7,13 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import timezone
 
 from smmpanel.catalog.models import Provider
 from smmpanel.catalog.types import PACKAGE_TYPES
 from smmpanel.ledger.money import ZERO, charge_for
 from smmpanel.orders.models import Order, Refill
 from smmpanel.orders.transitions import Progress
+from smmpanel.providers import records as records_module
 from smmpanel.providers.adapters import (
     InDoubt,
     NotSent,
@@ -55,21 +55,8 @@ class ApiV2Adapter:
     def flush(self) -> None:
         with self._lock:
             records, self._records = self._records, []
-        now = timezone.now()
         UpstreamCall.objects.bulk_create(
-            UpstreamCall(
-                provider=self.provider,
-                order_id=order_id,
-                action=r.action,
-                request=r.request,
-                http_status=r.http_status,
-                response=r.response,
-                outcome=r.outcome,
-                error=r.error,
-                latency_ms=r.latency_ms,
-                created_at=now,
-            )
-            for order_id, r in records
+            records_module.row(self.provider, order_id, r) for order_id, r in records
         )
 
     def place(self, order: Order) -> PlaceResult:

@@ -22,7 +22,8 @@ FAILURES = (
 )
 
 
-def _row(provider: Provider, order_id: int | None, record: CallRecord) -> UpstreamCall:
+def row(provider: Provider, order_id: int | None, record: CallRecord) -> UpstreamCall:
+    """The UpstreamCall row (unsaved) of one call, for `order_id` if the call was for an order."""
     return UpstreamCall(
         provider_id=provider.pk,
         order_id=order_id,
@@ -41,7 +42,7 @@ def recorder_for(provider: Provider, order_id: int | None = None) -> Callable[[C
     """Writes each call of a client as an UpstreamCall row (of `order_id`, if the call is for one)."""
 
     def record(call: CallRecord) -> None:
-        _row(provider, order_id, call).save(force_insert=True)
+        row(provider, order_id, call).save(force_insert=True)
 
     return record
 
@@ -52,7 +53,7 @@ def async_recorder_for(
     """The same for AsyncProviderClient: the ORM may not be called synchronously from asyncio."""
 
     async def record(call: CallRecord) -> None:
-        await _row(provider, order_id, call).asave(force_insert=True)
+        await row(provider, order_id, call).asave(force_insert=True)
 
     return record
 
