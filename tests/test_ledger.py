@@ -110,3 +110,12 @@ def test_a_balance_can_never_be_negative_in_the_database(alice):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=alice.user.pk).update(balance=Decimal("-1"))
+
+
+def test_a_duplicate_without_savepoint_fails_the_whole_transaction(alice):
+    from django.db import IntegrityError
+
+    post(alice, "-1", "t:dup")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ledger.post(alice.user.pk, Decimal("-1"), "adjustment", "t:dup", savepoint=False)
+    assert alice.balance() == Decimal("99")

@@ -96,7 +96,8 @@ def post(
                 [user_id, kind, amount, balance, order_id, actor_id, memo, reference, created_at],
             )
     except IntegrityError as exc:
-        if LedgerEntry.objects.filter(reference=reference).exists():
+        # Without a savepoint the transaction is broken: nothing more can be asked of it.
+        if savepoint and LedgerEntry.objects.filter(reference=reference).exists():
             raise DuplicateEntry(reference) from exc
         raise
     return balance
