@@ -7,6 +7,7 @@ import dj_database_url
 
 from smmpanel.env import data_dir, envbool, envint, envlist, secret_key
 
+BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
 SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = envbool("DEBUG")
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "smmpanel.providers",
     "smmpanel.engine",
     "smmpanel.api",
+    "smmpanel.payments",
     "smmpanel.web",
 ]
 
@@ -34,11 +36,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in customer's own language and time zone.
+    "smmpanel.web.middleware.CustomerPreferences",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "smmpanel.urls"
@@ -56,6 +62,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "smmpanel.web.context.panel",
             ],
         },
     },
@@ -100,9 +108,50 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The panel's first market is Spanish-speaking; every page exists in both.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "home"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = envbool("SMMPANEL_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Every asset is served by the panel itself, and nothing inline runs (django-csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Mail (sign-up confirmation, password reset): printed to the console unless an
+# SMTP server is configured.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smmpanel <noreply@localhost>")
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -144,3 +193,14 @@ SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
 SMMPANEL_DISABLE_UNPROFITABLE = envbool("SMMPANEL_DISABLE_UNPROFITABLE", True)
 # Refuse a second active order for the same service and link (spec/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)
+# Sign-in attempts allowed per client address and per username: a burst, then
+# this many a minute (shared between web processes through SMMPANEL_REDIS_URL).
+SMMPANEL_LOGIN_BURST = envint("SMMPANEL_LOGIN_BURST", 10)
+SMMPANEL_LOGIN_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_PER_MINUTE", "5") or 0)
+# Add funds by bank transfer: what the customer is told, and the smallest amount.
+SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get(
+    "SMMPANEL_BANK_TRANSFER_INSTRUCTIONS",
+    "Transfer the amount to the panel's bank account and write the reference code "
+    "in the transfer's description. The operator credits your balance when the money arrives.",
+)
+SMMPANEL_MIN_DEPOSIT = os.environ.get("SMMPANEL_MIN_DEPOSIT", "1")

@@ -1,12 +1,10 @@
 from django.contrib import admin
-from django.urls import path
-
-from smmpanel.web import views
+from django.urls import include, path
 
 admin.site.site_header = "smmpanel operator console"
 admin.site.site_title = "smmpanel"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("", include("smmpanel.web.urls")),
 ]

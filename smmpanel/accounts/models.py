@@ -14,6 +14,12 @@ class User(AbstractUser):
     api_enabled = models.BooleanField(
         default=True, help_text="Off: every API key of this customer is refused."
     )
+    # Off only for a website sign-up whose email address is not confirmed yet:
+    # such an account cannot sign in. Accounts the operator creates start confirmed.
+    email_confirmed = models.BooleanField(default=True)
+    # Blank: the browser's language. Otherwise one of settings.LANGUAGES.
+    language = models.CharField(max_length=10, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
 
     class Meta:
         constraints = [

@@ -1,0 +1,1 @@
+"""Forms of the customer website, one module per area."""

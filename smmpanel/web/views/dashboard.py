@@ -1,0 +1,7 @@
+"""Not built yet (issue 5)."""
+
+from django.http import HttpRequest, HttpResponse
+
+
+def dashboard(request: HttpRequest, **kwargs: object) -> HttpResponse:
+    raise NotImplementedError
