@@ -46,6 +46,16 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Each test starts with empty in-memory rate limits (API keys and sign-in attempts)."""
+    from smmpanel.api.ratelimit import limiter
+
+    limiter.cache_clear()
+    yield
+    limiter.cache_clear()
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
