@@ -7,6 +7,7 @@ import pytest
 from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
+from pytest_django.fixtures import SettingsWrapper
 
 from smmpanel.accounts.models import User
 from smmpanel.web.views.account import CONFIRM_SALT, confirmation_token
@@ -14,7 +15,9 @@ from smmpanel.web.views.account import CONFIRM_SALT, confirmation_token
 PASSWORD = "Quiet-harbour-71"
 
 
-def sign_up(client: Client, username: str = "carol", email: str = "carol@example.com", **extra: str) -> object:
+def sign_up(
+    client: Client, username: str = "carol", email: str = "carol@example.com", **extra: str
+) -> object:
     data = {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD} | extra
     return client.post(reverse("signup"), data)
 
@@ -150,10 +153,10 @@ class TestLogin:
         assert response.status_code == 200
         assert "Please enter a correct username and password" in response.content.decode()
 
-    def test_login_attempts_are_limited(self, client: Client, settings: object) -> None:
+    def test_login_attempts_are_limited(self, client: Client, settings: SettingsWrapper) -> None:
         self.make_user()
-        setattr(settings, "SMMPANEL_LOGIN_BURST", 3)
-        setattr(settings, "SMMPANEL_LOGIN_PER_MINUTE", 1)
+        settings.SMMPANEL_LOGIN_BURST = 3
+        settings.SMMPANEL_LOGIN_PER_MINUTE = 1
         codes = [
             client.post(reverse("login"), {"username": "erin", "password": "wrong"}).status_code
             for _ in range(5)
@@ -166,10 +169,10 @@ class TestLogin:
         assert "Too many sign-in attempts" in response.content.decode()
         assert "_auth_user_id" not in client.session
 
-    def test_the_limit_is_per_username_too(self, settings: object) -> None:
+    def test_the_limit_is_per_username_too(self, settings: SettingsWrapper) -> None:
         self.make_user()
-        setattr(settings, "SMMPANEL_LOGIN_BURST", 2)
-        setattr(settings, "SMMPANEL_LOGIN_PER_MINUTE", 1)
+        settings.SMMPANEL_LOGIN_BURST = 2
+        settings.SMMPANEL_LOGIN_PER_MINUTE = 1
         for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
             response = Client(REMOTE_ADDR=address).post(
                 reverse("login"), {"username": "ERIN", "password": "wrong"}
@@ -209,7 +212,8 @@ class TestPasswordReset:
         response = client.get(match.group(0), follow=True)
         assert "Choose a new password" in response.content.decode()
         form_url = response.redirect_chain[-1][0]
-        response = client.post(form_url, {"new_password1": "Another-harbour-72", "new_password2": "Another-harbour-72"})
+        new = "Another-harbour-72"
+        response = client.post(form_url, {"new_password1": new, "new_password2": new})
         assert response["Location"] == reverse("password_reset_complete")
         assert client.login(username="fay", password="Another-harbour-72")
 
