@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The PostgreSQL the test suite runs on (pytest-django makes its own test_* database there).
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
+# The browser tests drive Debian's headless Chromium (never a downloaded one).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup demo test test-sqlite test-postgres lint bench clean
+.PHONY: setup browser demo test test-sqlite test-postgres lint bench clean
 
 setup: $(STAMP)
 
@@ -19,7 +21,13 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/smmpanel demo
 
-test: setup lint test-sqlite test-postgres
+test: setup browser lint test-sqlite test-postgres
+
+# Debian's chromium for the browser tests, installed where missing (needs root and apt).
+browser:
+	@test -x $(CHROMIUM) || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } \
+	  || { echo "Cannot install chromium (apt-get install -y chromium): the browser tests need $(CHROMIUM)" >&2; exit 1; }
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after installing chromium" >&2; exit 1; }
 
 lint: setup
 	$(BIN)/ruff check smmpanel tests bench

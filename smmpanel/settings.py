@@ -152,6 +152,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "smmpanel <noreply@localhost>")
+# Where the file-based backend (django.core.mail.backends.filebased.EmailBackend) writes mail.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -204,3 +206,6 @@ SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get(
     "in the transfer's description. The operator credits your balance when the money arrives.",
 )
 SMMPANEL_MIN_DEPOSIT = os.environ.get("SMMPANEL_MIN_DEPOSIT", "1")
+# The engine's first status check of an order, this many seconds after it is sent
+# (then later and later while nothing moves). Tests shorten it.
+SMMPANEL_FIRST_CHECK_SECONDS = float(os.environ.get("SMMPANEL_FIRST_CHECK_SECONDS", "30") or 30)

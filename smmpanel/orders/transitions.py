@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 
@@ -25,8 +26,6 @@ from smmpanel.orders.models import Order, OrderEvent
 S = Order.Status
 P = Order.ProviderState
 FINAL = frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED})
-# First status check soon after sending, then back off while nothing moves.
-FIRST_CHECK = timedelta(seconds=30)
 MAX_CHECK = timedelta(hours=1)
 RETRY_REFUSED_AFTER = timedelta(minutes=10)
 
@@ -41,9 +40,17 @@ def _swap(order_id: int, expected: str, now: datetime, **changes: Any) -> bool:
     return updated == 1
 
 
+def first_check() -> timedelta:
+    """How soon after sending an order is first asked about (SMMPANEL_FIRST_CHECK_SECONDS, 30 s)."""
+    return timedelta(seconds=settings.SMMPANEL_FIRST_CHECK_SECONDS)
+
+
 def check_delay(unchanged_checks: int) -> timedelta:
-    """30 s, 1 min, 2 min ... up to an hour: orders that do not move are asked less often."""
-    delay: timedelta = FIRST_CHECK * (2 ** min(unchanged_checks, 10))
+    """30 s, 1 min, 2 min ... up to an hour: orders that do not move are asked less often.
+
+    First check soon after sending (first_check()), then back off while nothing moves.
+    """
+    delay: timedelta = first_check() * (2 ** min(unchanged_checks, 10))
     return min(delay, MAX_CHECK)
 
 
@@ -86,7 +93,7 @@ def sent(order_id: int, provider_order_id: str, cost: Decimal | None, now: datet
         provider_order_id=provider_order_id,
         cost=cost,
         sent_at=now,
-        next_check_at=now + FIRST_CHECK,
+        next_check_at=now + first_check(),
         provider_error="",
     )
     with transaction.atomic():
@@ -134,7 +141,7 @@ def sent_many(placed: Mapping[int, tuple[str, Decimal | None]], now: datetime) -
             cost={pk: cost for pk, (_, cost) in chosen.items()},
             provider_state=P.SENT,
             sent_at=stamp(now),
-            next_check_at=stamp(now + FIRST_CHECK),
+            next_check_at=stamp(now + first_check()),
             provider_error="",
             updated_at=stamp(now),
         )
