@@ -2,12 +2,12 @@
 reset, preferences, and the language switch."""
 
 import re
+from typing import Any
 
 import pytest
 from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
-from pytest_django.fixtures import SettingsWrapper
 
 from smmpanel.accounts.models import User
 from smmpanel.web.views.account import CONFIRM_SALT, confirmation_token
@@ -153,7 +153,7 @@ class TestLogin:
         assert response.status_code == 200
         assert "Please enter a correct username and password" in response.content.decode()
 
-    def test_login_attempts_are_limited(self, client: Client, settings: SettingsWrapper) -> None:
+    def test_login_attempts_are_limited(self, client: Client, settings: Any) -> None:
         self.make_user()
         settings.SMMPANEL_LOGIN_BURST = 3
         settings.SMMPANEL_LOGIN_PER_MINUTE = 1
@@ -169,7 +169,7 @@ class TestLogin:
         assert "Too many sign-in attempts" in response.content.decode()
         assert "_auth_user_id" not in client.session
 
-    def test_the_limit_is_per_username_too(self, settings: SettingsWrapper) -> None:
+    def test_the_limit_is_per_username_too(self, settings: Any) -> None:
         self.make_user()
         settings.SMMPANEL_LOGIN_BURST = 2
         settings.SMMPANEL_LOGIN_PER_MINUTE = 1
