@@ -16,18 +16,24 @@ from smmpanel.catalog import demo
 from smmpanel.web import server
 
 
+def _set_password(user: User, password: str) -> None:
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
 def _credentials(path: Path) -> dict[str, str]:
     """The demo's logins, made on the first run and kept in the data dir (never in git)."""
-    if path.exists():
-        saved: dict[str, str] = json.loads(path.read_text())
-        return saved
-    password = secrets.token_urlsafe(12)
-    operator, _ = User.objects.get_or_create(
-        username="operator", defaults={"is_staff": True, "is_superuser": True}
-    )
-    operator.set_password(password)
-    operator.save(update_fields=["password"])
-    creds = {"operator": "operator", "password": password, "api_key": demo.fresh_key()}
+    creds: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if "password" not in creds:
+        creds["password"] = secrets.token_urlsafe(12)
+        operator, _ = User.objects.get_or_create(
+            username="operator", defaults={"is_staff": True, "is_superuser": True}
+        )
+        _set_password(operator, creds["password"])
+        creds |= {"operator": "operator", "api_key": demo.fresh_key()}
+    if "customer" not in creds:  # the website's demo customer, same password
+        _set_password(User.objects.get(username=demo.DEMO_CUSTOMER), creds["password"])
+        creds["customer"] = demo.DEMO_CUSTOMER
     path.write_text(json.dumps(creds))
     path.chmod(0o600)
     return creds
@@ -50,7 +56,7 @@ class Command(BaseCommand):
         url = f"http://{options['bind']}"
         self.stdout.write(
             f"\nsmmpanel demo (simulated provider, data in {settings.DATA_DIR})\n"
-            f"  panel:           {url}/\n"
+            f"  website:         {url}/  login {creds['customer']} / {creds['password']}\n"
             f"  operator console {url}/admin/  login {creds['operator']} / {creds['password']}\n"
             f"  API (v2):        {url}/api/v2   key {creds['api_key']}\n"
             f"  API (v1):        {url}/api/v1\n"
