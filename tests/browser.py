@@ -1,0 +1,352 @@
+"""Browser tests: Playwright driving Debian's headless Chromium against the real server.
+
+A test module imports the fixtures it uses:
+
+    from browser import chromium, mail_dir, panel_server_env, tab  # noqa: F401  (fixtures)
+    from server import panel_server  # noqa: F401  (a fixture)
+
+    pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
+
+`tab` is a fresh browser context and page on `panel_server` (tests/server.py),
+which runs `smmpanel serve` on the test database, so a test commits what the
+page must see. Every `tab.shot("step")` saves a full-page screenshot to
+artifacts/<test name>/NN-step.png. A tab fails its test if the page logged a
+Content Security Policy violation, threw an uncaught error or opened an alert.
+
+The browser is Debian's /usr/bin/chromium (`make browser` installs it), never a
+downloaded one: `playwright install` is not used.
+"""
+
+import contextlib
+import email
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
+
+from smmpanel.accounts.models import User
+from smmpanel.accounts.services import create_customer
+from smmpanel.catalog.demo import SIMULATOR
+from smmpanel.catalog.models import Category, Provider, Service
+from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.money import charge_for
+from smmpanel.web.templatetags.money import money
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+PASSWORD = "correct horse battery 42"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 740}
+# Playwright's default wait (ms); the live price and page loads are local and fast.
+TIMEOUT_MS = 10_000
+# How the real server and its worker run in browser tests: mail to files the test
+# reads, and a simulated provider that delivers in 2 s, always completely, checked
+# 1 s after sending (instead of 90 s and 30 s).
+ENGINE_ENV = {
+    "SMMPANEL_SIMULATOR_SECONDS": "2",
+    "SMMPANEL_SIMULATOR_PARTIAL_PERCENT": "0",
+    "SMMPANEL_SIMULATOR_CANCEL_PERCENT": "0",
+    "SMMPANEL_FIRST_CHECK_SECONDS": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for a test module."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` (apt-get install chromium) installs it")
+    # Playwright's sync API runs an asyncio event loop in this thread, so Django
+    # takes every ORM call the test makes for one from async code and raises
+    # SynchronousOnlyOperation. The test's calls are plain synchronous ones
+    # between browser steps, so the check is switched off, for these modules only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright: Playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server writes its mail (Django's file-based email backend)."""
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="module")
+def panel_server_env(mail_dir: Path) -> dict[str, str]:
+    """Extra environment of the server (tests/server.py reads this fixture)."""
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        **ENGINE_ENV,
+    }
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+
+
+@dataclass
+class Shots:
+    """A test's screenshots, numbered in order: artifacts/<test>/NN-<step>.png."""
+
+    folder: Path
+    count: int = 0
+
+    def take(self, page: Page, step: str) -> Path:
+        self.count += 1
+        target = self.folder / f"{self.count:02d}-{_safe(step)}.png"
+        page.screenshot(path=str(target), full_page=True)
+        return target
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    folder = ARTIFACTS / _safe(request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)  # the screenshots of this run only
+    folder.mkdir(parents=True, exist_ok=True)
+    return Shots(folder)
+
+
+@dataclass
+class Tab:
+    """A browser page on the panel, with what it reported, and numbered screenshots."""
+
+    page: Page
+    base_url: str
+    shots: Shots
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def path(self) -> str:
+        """The path (and query) of the page shown."""
+        return self.page.url.removeprefix(self.base_url)
+
+    def go(self, path: str) -> None:
+        response = self.page.goto(self.url(path))
+        assert response is not None
+        assert response.status < 400, f"GET {path}: HTTP {response.status}\n{response.text()[:2000]}"
+
+    def shot(self, step: str) -> Path:
+        """A full-page screenshot: artifacts/<test>/NN-<step>.png."""
+        return self.shots.take(self.page, step)
+
+    def log_in(self, username: str, password: str = PASSWORD) -> None:
+        self.go("/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", password)
+        self.page.locator("main form button[type=submit]").click()
+        self.page.wait_for_url(self.url("/dashboard/"))
+
+    def balance_text(self) -> str:
+        """The balance pill of the top bar, e.g. "100.00 USD"."""
+        return self.page.locator(".topbar a.balance").inner_text().strip()
+
+    def csp_violations(self) -> list[str]:
+        return [
+            text for text in self.console_errors if "Content Security Policy" in text or "Refused to" in text
+        ]
+
+    def assert_no_horizontal_scroll(self) -> None:
+        width = self.page.viewport_size["width"] if self.page.viewport_size else 0
+        scroll = self.page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{self.path()} scrolls sideways at {width} px: {scroll} px wide"
+
+    def assert_clean(self) -> None:
+        """No CSP violation, no uncaught script error, no alert or prompt."""
+        assert not self.csp_violations(), self.csp_violations()
+        assert not self.page_errors, self.page_errors
+        alerts = [text for text in self.dialogs if not text.startswith("confirm:")]
+        assert not alerts, alerts
+
+
+def open_tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int] = DESKTOP) -> Tab:
+    """A new browser context (its own cookies) and page on the panel."""
+    context = browser.new_context(
+        viewport={"width": viewport["width"], "height": viewport["height"]}, locale="en-US", timezone_id="UTC"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    tab = Tab(page, base_url, shots)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            tab.console_errors.append(message.text)
+
+    def on_dialog(dialog: Dialog) -> None:
+        # A confirm() (e.g. htmx's hx-confirm) is accepted; anything else is an
+        # alert no page of the panel ever opens, so it is recorded as a failure.
+        tab.dialogs.append(f"{dialog.type}: {dialog.message}")
+        if dialog.type == "confirm":
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: tab.page_errors.append(str(error)))
+    page.on("dialog", on_dialog)
+    return tab
+
+
+@contextlib.contextmanager
+def _tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int], name: str) -> Iterator[Tab]:
+    opened = open_tab(browser, base_url, shots, viewport)
+    try:
+        yield opened
+        with contextlib.suppress(Exception):  # the page as it was at the end, pass or fail
+            opened.shot(f"{name}-end")
+        opened.assert_clean()
+    finally:
+        opened.page.context.close()
+
+
+@pytest.fixture
+def tab(chromium: Browser, panel_server: str, shots: Shots) -> Iterator[Tab]:
+    """A browser tab 1280 px wide on the server."""
+    with _tab(chromium, panel_server, shots, DESKTOP, "desktop") as opened:
+        yield opened
+
+
+@pytest.fixture
+def phone(chromium: Browser, panel_server: str, shots: Shots) -> Iterator[Tab]:
+    """A browser tab 375 px wide (a phone) on the server, with its own cookies."""
+    with _tab(chromium, panel_server, shots, PHONE, "phone") as opened:
+        yield opened
+
+
+# The shop the browser tests buy from.
+
+
+@dataclass
+class Shop:
+    provider: Provider
+    category: Category
+    default: Service  # drip-feed and refill on (30 days)
+    package: Service
+    comments: Service  # custom comments: one unit per comment line
+
+
+def make_shop() -> Shop:
+    """A small catalogue fulfilled by the simulated provider (as the demo's, smmpanel/catalog/demo.py)."""
+    provider, _ = Provider.objects.get_or_create(name=SIMULATOR, defaults={"kind": Provider.Kind.SIMULATED})
+    category = Category.objects.create(name="Instagram", sort_order=1)
+    common: dict[str, Any] = {"category": category, "provider": provider}
+    default = Service.objects.create(
+        name="Instagram Followers [Refill 30 days]",
+        type=ServiceType.DEFAULT,
+        rate=Decimal("0.90"),
+        min=50,
+        max=10000,
+        dripfeed=True,
+        refill=True,
+        refill_days=30,
+        cancel=True,
+        description="Followers from real-looking accounts.",
+        sort_order=1,
+        **common,
+    )
+    package = Service.objects.create(
+        name="Instagram Starter Pack (1000)",
+        type=ServiceType.PACKAGE,
+        rate=Decimal("4.50"),
+        min=1,
+        max=1,
+        sort_order=2,
+        **common,
+    )
+    comments = Service.objects.create(
+        name="Instagram Custom Comments",
+        type=ServiceType.CUSTOM_COMMENTS,
+        rate=Decimal("12.00"),
+        min=2,
+        max=500,
+        cancel=True,
+        sort_order=3,
+        **common,
+    )
+    return Shop(provider, category, default, package, comments)
+
+
+def make_customer(username: str, balance: str, *, password: str = PASSWORD) -> User:
+    """A confirmed customer who can sign in on the site, with an opening balance."""
+    user, _key = create_customer(username, email=f"{username}@example.com", balance=Decimal(balance))
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def make_operator(username: str = "operator", *, password: str = PASSWORD) -> User:
+    return User.objects.create_superuser(username, f"{username}@example.com", password)
+
+
+def balance_of(user: User) -> Decimal:
+    user.refresh_from_db(fields=["balance"])
+    return user.balance
+
+
+def price_text(rate: Decimal, units: int, *, package: bool = False) -> str:
+    """A charge as the site shows it, e.g. "0.045 USD"."""
+    return money(charge_for(rate, units, package=package))
+
+
+# Mail written by the server's file-based backend.
+
+
+def read_mail(folder: Path) -> list[Message]:
+    """Every message in `folder`, oldest file first (one file holds one or more messages)."""
+    messages: list[Message] = []
+    for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime_ns):
+        # The backend ends each message with a line of 79 dashes.
+        for chunk in re.split(rb"\n-{79}\n", path.read_bytes()):
+            if chunk.strip():
+                messages.append(email.message_from_bytes(chunk.lstrip(b"\n")))
+    return messages
+
+
+def body_of(message: Message) -> str:
+    part = next((p for p in message.walk() if p.get_content_type() == "text/plain"), message)
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(part.get_content_charset() or "utf-8")
+
+
+def link_in_mail(folder: Path, to: str, path_prefix: str) -> str:
+    """The last link in mail to `to` whose path starts with `path_prefix`."""
+    links = [
+        link
+        for message in read_mail(folder)
+        if to in str(message.get("To", ""))
+        for link in re.findall(r"https?://\S+", body_of(message))
+        if re.match(r"https?://[^/]+" + re.escape(path_prefix), link)
+    ]
+    assert links, f"no mail to {to} with a {path_prefix} link in {folder}"
+    return links[-1]
