@@ -20,3 +20,24 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// --- Orders (web/orders/) ------------------------------------------------------
+// The order form: runs and interval show only while the drip-feed box is ticked
+// (without JS they are always shown, and count only when it is ticked), and a new
+// category starts a new search.
+(() => {
+  const syncDripfeed = () => {
+    const box = document.getElementById("id_dripfeed");
+    const fields = document.getElementById("dripfeed-fields");
+    if (box && fields) fields.hidden = !box.checked;
+  };
+  document.addEventListener("DOMContentLoaded", syncDripfeed);
+  document.addEventListener("htmx:afterSettle", syncDripfeed);
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "id_dripfeed") syncDripfeed();
+    if (event.target.id === "id_category") {
+      const search = document.getElementById("id_search");
+      if (search) search.value = "";
+    }
+  });
+})();
