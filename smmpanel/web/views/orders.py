@@ -1,31 +1,488 @@
-"""Not built yet (issue 5)."""
+"""Ordering and following orders: the order form, its live price, mass orders, the list and detail.
 
+Validation is the API's (`drafting.draft`), placing is `placement.place`, and refill
+and cancel are `orders.services`: these views parse, call them, and render.
+"""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from smmpanel.accounts.models import User
+from smmpanel.catalog.models import Category
+from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.money import ZERO, charge_for
+from smmpanel.orders import placement
+from smmpanel.orders.drafting import Draft, PlacementError
+from smmpanel.orders.models import Order
+from smmpanel.orders.services import (
+    OrderActionError,
+    cancel_allowed,
+    refill_allowed,
+    request_cancel,
+    request_refill,
+)
+from smmpanel.web import errors
+from smmpanel.web.forms.orders import (
+    COUNTED_LIST,
+    FIELDS,
+    MassLine,
+    MassOrderForm,
+    Offer,
+    OrderForm,
+    categories,
+    category_id_of,
+    draft_order,
+    expiry_shown,
+    offer,
+    offers,
+)
+
+PER_PAGE = 25
+# A link stands in for one not typed yet, so the live price shows as soon as it is known.
+PRICE_LINK = "https://example.com/"
+S = Order.Status
 
 
-def new(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _customer(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # the views are login_required
+    return user
 
 
-def price(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
 
 
-def mass(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _render(request: HttpRequest, full: str, fragment: str, context: dict[str, Any]) -> HttpResponse:
+    """The whole page, or only its live part for htmx."""
+    response = render(request, fragment if _htmx(request) else full, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
-def orders(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+# --- The order form -----------------------------------------------------------
 
 
-def detail(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+@dataclass
+class Choice:
+    """The service chooser: a category (or a search), its services, and the one chosen."""
+
+    categories: list[Category]
+    category_id: int | None
+    search: str
+    offers: list[Offer]
+    selected: Offer | None
+    error: str = ""
+
+    @property
+    def groups(self) -> list[tuple[str, list[Offer]]]:
+        grouped: dict[str, list[Offer]] = {}
+        for item in self.offers:
+            grouped.setdefault(item.category, []).append(item)
+        return list(grouped.items())
 
 
-def refill(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _choose(user_id: int, params: Mapping[str, str]) -> Choice:
+    """`?category=`, `?service=` and `?search=`: what the chooser shows and which service is chosen."""
+    search = params.get("search", "").strip()
+    wanted = offer(user_id, params.get("service"))
+    known = categories()
+    category_id = category_id_of(params.get("category"))
+    if category_id is None and wanted is not None:
+        category_id = wanted.category_id
+    if category_id not in {c.pk for c in known}:
+        category_id = known[0].pk if known else None
+    listed = offers(user_id, category_id=category_id, search=search)
+    error = ""
+    if params.get("service", "").strip() and wanted is None:
+        error = errors.placement_message(PlacementError(PlacementError.BAD_SERVICE))
+    if wanted is not None and any(o.id == wanted.id for o in listed):
+        selected: Offer | None = wanted
+    else:
+        selected = listed[0] if listed and not error else None
+    return Choice(known, category_id, search, listed, selected, error)
 
 
-def cancel(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+@dataclass
+class Quote:
+    """What the charge box shows."""
+
+    charge: Decimal | None = None
+    error: str = ""
+    note: str = ""
+    per_post: Decimal | None = None  # subscriptions: the most one post can cost
+    short: bool = False  # the balance does not cover it
+
+
+def _quote(chosen: Offer, draft: Draft, balance: Decimal) -> Quote:
+    if chosen.subscription:
+        high = int(str(draft.params.get("max", chosen.max)))
+        return Quote(per_post=charge_for(chosen.rate, high))
+    note = ""
+    if draft.runs:
+        note = _("%(quantity)s × %(runs)s runs = %(units)s") % {
+            "quantity": draft.quantity,
+            "runs": draft.runs,
+            "units": draft.units,
+        }
+    elif chosen.type in COUNTED_LIST:
+        note = _("%(count)s lines at the rate per 1000") % {"count": draft.quantity}
+    elif chosen.package:
+        note = _("One package")
+    return Quote(charge=draft.charge, note=note, short=draft.charge > balance)
+
+
+def _price(chosen: Offer, form: OrderForm, balance: Decimal, *, quiet: bool) -> Quote:
+    """The live price of what the form holds; `quiet`: no error while nothing is typed."""
+    params = form.params()
+    if "link" in FIELDS[chosen.type] and not params.get("link", "").strip():
+        params["link"] = PRICE_LINK  # the price does not depend on the link
+    try:
+        draft = draft_order(chosen, params, dripfeed=bool(form.data.get("dripfeed")))
+    except PlacementError as error:
+        return Quote() if quiet else Quote(error=errors.placement_message(error))
+    return _quote(chosen, draft, balance)
+
+
+def _order_page(request: HttpRequest, choice: Choice, form: OrderForm | None, quote: Quote) -> HttpResponse:
+    context = {
+        "nav": "order_new",
+        "choice": choice,
+        "offer": choice.selected,
+        "form": form,
+        "quote": quote,
+    }
+    return _render(request, "web/orders/new.html", "web/orders/_choice.html", context)
+
+
+@login_required
+def new(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    if request.method == "POST":
+        return _place(request, user)
+    choice = _choose(user.pk, request.GET)
+    if choice.selected is None:
+        return _order_page(request, choice, None, Quote())
+    form = OrderForm(choice.selected)
+    return _order_page(request, choice, form, _price(choice.selected, form, user.balance, quiet=True))
+
+
+def _place(request: HttpRequest, user: User) -> HttpResponse:
+    chosen = offer(user.pk, request.POST.get("service"))
+    if chosen is None:
+        choice = _choose(user.pk, {})
+        choice.error = errors.placement_message(PlacementError(PlacementError.BAD_SERVICE))
+        form = OrderForm(choice.selected) if choice.selected else None
+        return _order_page(request, choice, form, Quote())
+    form = OrderForm(chosen, request.POST)
+    if form.is_valid() and form.draft is not None:
+        try:
+            order_id = placement.place(
+                user.pk, form.draft, source=Order.Source.WEB, idempotency_key=form.token
+            )
+        except PlacementError as error:
+            form.reject(error)
+        else:
+            messages.success(request, _("Order #%(id)s is placed.") % {"id": order_id})
+            return redirect("order_detail", order_id=order_id)
+    quote = _quote(chosen, form.draft, user.balance) if form.draft is not None else Quote()
+    choice = _choose(user.pk, {"service": str(chosen.id)})
+    return _order_page(request, choice, form, quote)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def price(request: HttpRequest) -> HttpResponse:
+    """The charge box for what the order form holds: the live price."""
+    user = _customer(request)
+    data = request.POST if request.method == "POST" else request.GET
+    chosen = offer(user.pk, data.get("service"))
+    if chosen is None:
+        quote = Quote(error=errors.placement_message(PlacementError(PlacementError.BAD_SERVICE)))
+    else:
+        quote = _price(chosen, OrderForm(chosen, data), user.balance, quiet=False)
+    response = render(request, "web/orders/_charge.html", {"quote": quote})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- Mass order -----------------------------------------------------------------
+
+MASS_TYPES = (ServiceType.DEFAULT, ServiceType.PACKAGE)
+
+
+@dataclass
+class LineResult:
+    line: MassLine
+    order_id: int | None = None
+    error: str = ""
+    charge: Decimal = ZERO
+    before: bool = False  # placed by an earlier submission of the same form
+
+
+def _line_key(token: str, line: MassLine) -> str:
+    # The line number (so a resubmitted form places nothing twice) and the line's text
+    # (so an edited form never takes one line's earlier order for another's).
+    digest = hashlib.sha256(line.text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{token}:{line.number}:{digest}"
+
+
+def _place_line(user_id: int, line: MassLine, token: str) -> LineResult:
+    """One line, in its own transaction: a line that fails places nothing and costs nothing."""
+    if not line.well_formed:
+        return LineResult(line, error=str(errors.MASS_FORMAT))
+    chosen = offer(user_id, line.service)
+    if chosen is None:
+        return LineResult(line, error=errors.placement_message(PlacementError(PlacementError.BAD_SERVICE)))
+    if chosen.type not in MASS_TYPES:
+        return LineResult(line, error=str(errors.MASS_NEEDS_FORM))
+    try:
+        draft = draft_order(chosen, {"link": line.link, "quantity": line.quantity})
+        order_id = placement.place(
+            user_id, draft, source=Order.Source.WEB, idempotency_key=_line_key(token, line)
+        )
+    except PlacementError as error:
+        return LineResult(line, error=errors.placement_message(error))
+    return LineResult(line, order_id=order_id)
+
+
+def _place_mass(user_id: int, lines: list[MassLine], token: str) -> list[LineResult]:
+    started = timezone.now()
+    results = [_place_line(user_id, line, token) for line in lines]
+    placed = {r.order_id for r in results if r.order_id is not None}
+    found = Order.objects.filter(user_id=user_id, pk__in=placed).values_list("pk", "charge", "created_at")
+    facts = {pk: (charge, created_at < started) for pk, charge, created_at in found}
+    for result in results:
+        if result.order_id in facts:
+            result.charge, result.before = facts[result.order_id]
+    return results
+
+
+@login_required
+def mass(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    form = MassOrderForm(request.POST if request.method == "POST" else None)
+    results: list[LineResult] = []
+    if form.is_valid():
+        results = _place_mass(user.pk, form.cleaned_data["orders"], form.cleaned_data["form_token"])
+        # A new form for the lines that failed: the ones placed are not offered again.
+        failed = "\n".join(r.line.text for r in results if r.order_id is None)
+        form = MassOrderForm(initial={"orders": failed})
+    placed = [r for r in results if r.order_id is not None]
+    context = {
+        "nav": "order_mass",
+        "form": form,
+        "results": results,
+        "placed": len(placed),
+        "failed": len(results) - len(placed),
+        "total": sum((r.charge for r in placed), ZERO),
+    }
+    return render(request, "web/orders/mass.html", context)
+
+
+# --- The orders list ------------------------------------------------------------
+
+SUBSCRIPTIONS = "subscriptions"
+STATUS_TABS: list[tuple[str, Promise]] = [
+    ("", gettext_lazy("All")),
+    (S.PENDING, gettext_lazy("Pending")),
+    (S.IN_PROGRESS, gettext_lazy("In progress")),
+    (S.PROCESSING, gettext_lazy("Processing")),
+    (S.COMPLETED, gettext_lazy("Completed")),
+    (S.PARTIAL, gettext_lazy("Partial")),
+    (S.CANCELED, gettext_lazy("Canceled")),
+]
+
+
+def _search(found: QuerySet[Order], q: str) -> QuerySet[Order]:
+    wanted = Q(link__icontains=q)
+    number = q.removeprefix("#")
+    if number.isascii() and number.isdigit() and len(number) < 18:
+        wanted |= Q(pk=int(number))
+    return found.filter(wanted)
+
+
+@login_required
+def orders(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    # Drip-feed runs and subscription posts show on their parent's page.
+    mine = Order.objects.filter(user=user, parent__isnull=True)
+    tabs = list(STATUS_TABS)
+    if mine.filter(kind=Order.Kind.SUBSCRIPTION).exists():
+        tabs.append((SUBSCRIPTIONS, gettext_lazy("Subscriptions")))
+    status = request.GET.get("status", "")
+    if status == SUBSCRIPTIONS:
+        mine = mine.filter(kind=Order.Kind.SUBSCRIPTION)
+    elif status in S.values:
+        mine = mine.filter(status=status)
+    else:
+        status = ""
+    q = request.GET.get("q", "").strip()[:200]
+    if q:
+        mine = _search(mine, q)
+    page = Paginator(mine.select_related("service").order_by("-id"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {"nav": "orders", "tabs": tabs, "status": status, "q": q, "page": page}
+    return render(request, "web/orders/list.html", context)
+
+
+# --- One order ------------------------------------------------------------------
+
+EVENT_LABELS: dict[str, Promise] = {
+    "created": gettext_lazy("Order placed"),
+    "sent": gettext_lazy("Delivery started"),
+    "not_sent": gettext_lazy("Waiting to start"),
+    "in_doubt": gettext_lazy("Being checked"),
+    "reconciled_not_sent": gettext_lazy("Checked"),
+    "refused": gettext_lazy("Not accepted by the supplier"),
+    "canceled_before_sending": gettext_lazy("Canceled before delivery started"),
+    "progress": gettext_lazy("Progress"),
+    "finished": gettext_lazy("Finished"),
+    "refill_requested": gettext_lazy("Refill requested"),
+    "cancel_requested": gettext_lazy("Cancel requested"),
+    "cancel_forwarded": gettext_lazy("Cancel passed on"),
+    "run_released": gettext_lazy("Run started"),
+    "canceled_unreleased_runs": gettext_lazy("Remaining runs canceled"),
+    "paused": gettext_lazy("Paused: not enough funds"),
+    "resumed": gettext_lazy("Resumed"),
+}
+STATUS_LABELS: dict[str, Promise] = {
+    S.PENDING: gettext_lazy("Pending"),
+    S.IN_PROGRESS: gettext_lazy("In progress"),
+    S.PROCESSING: gettext_lazy("Processing"),
+    S.COMPLETED: gettext_lazy("Completed"),
+    S.PARTIAL: gettext_lazy("Partial"),
+    S.CANCELED: gettext_lazy("Canceled"),
+    S.ACTIVE: gettext_lazy("Active"),
+    S.PAUSED: gettext_lazy("Paused"),
+    S.EXPIRED: gettext_lazy("Expired"),
+}
+PARAM_LABELS: dict[str, Promise] = {
+    "comments": gettext_lazy("Comments"),
+    "usernames": gettext_lazy("Usernames"),
+    "hashtags": gettext_lazy("Hashtags"),
+    "hashtag": gettext_lazy("Hashtag"),
+    "username": gettext_lazy("Username"),
+    "media": gettext_lazy("Media link"),
+    "answer_number": gettext_lazy("Answer number"),
+    "groups": gettext_lazy("Groups"),
+    "keywords": gettext_lazy("Keywords"),
+    "min": gettext_lazy("Minimum per post"),
+    "max": gettext_lazy("Maximum per post"),
+    "posts": gettext_lazy("New posts"),
+    "old_posts": gettext_lazy("Existing posts"),
+    "delay": gettext_lazy("Delay in minutes"),
+    "expiry": gettext_lazy("Ends on"),
+}
+LISTS = ("comments", "usernames", "hashtags", "groups", "keywords")
+
+
+@dataclass
+class Event:
+    created_at: datetime
+    label: str
+    status: str = ""  # the machine status it reached, if any
+    status_label: str = ""
+
+
+@dataclass
+class Param:
+    label: str
+    value: object
+    items: list[str] = field(default_factory=list)  # a list parameter, one item a line
+
+
+def _events(order: Order) -> list[Event]:
+    found = []
+    for kind, data, created_at in order.events.order_by("-id").values_list("kind", "data", "created_at"):
+        status = str(data.get("status", "")) if isinstance(data, dict) else ""
+        label = str(EVENT_LABELS.get(kind, gettext_lazy("Updated")))
+        found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, ""))))
+    return found
+
+
+def _params(order: Order) -> list[Param]:
+    stored = order.params if isinstance(order.params, dict) else {}
+    shown = []
+    for name, label in PARAM_LABELS.items():
+        value = stored.get(name)
+        if value is None or value == "":
+            continue
+        if name == "expiry":
+            value = expiry_shown(stored)
+        items = str(value).split("\n") if name in LISTS else []
+        shown.append(Param(str(label), value, items))
+    return shown
+
+
+def _detail_context(order: Order) -> dict[str, Any]:
+    now = timezone.now()
+    unfinished = order.status in Order.UNFINISHED
+    return {
+        "nav": "orders",
+        "order": order,
+        "live": unfinished,
+        "children": list(order.children.order_by("id")),
+        "events": _events(order),
+        "refills": list(order.refills.order_by("-id")),
+        "params": _params(order),
+        "can_refill": refill_allowed(order, now),
+        "can_cancel": cancel_allowed(order) and order.cancel_requested_at is None,
+        "cancel_requested": unfinished and order.cancel_requested_at is not None,
+    }
+
+
+def _own_order(request: HttpRequest, order_id: int) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("service", "parent"), pk=order_id, user=_customer(request)
+    )
+
+
+@login_required
+def detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _own_order(request, order_id)
+    return _render(request, "web/orders/detail.html", "web/orders/_live.html", _detail_context(order))
+
+
+@login_required
+@require_POST
+def refill(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _own_order(request, order_id)
+    try:
+        request_refill(order.user_id, order.pk)
+    except OrderActionError as error:
+        messages.error(request, errors.action_message(error))
+    else:
+        messages.success(request, _("Refill requested."))
+    return redirect("order_detail", order_id=order.pk)
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _own_order(request, order_id)
+    try:
+        request_cancel(order.user_id, order.pk)
+    except OrderActionError as error:
+        messages.error(request, errors.action_message(error))
+    else:
+        messages.success(request, _("Cancel requested: whatever is not delivered is refunded."))
+    return redirect("order_detail", order_id=order.pk)
