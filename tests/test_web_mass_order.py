@@ -1,0 +1,178 @@
+"""The mass order page: one service_id|link|quantity a line, each line placed on its own."""
+
+import html
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from smmpanel.catalog import demo
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.orders.models import Order
+
+
+@pytest.fixture
+def signed_in(client, alice):
+    client.force_login(alice.user)
+    return client
+
+
+def send(client, text: str, form_token: str | None = None):
+    return client.post(reverse("order_mass"), {"orders": text, "form_token": form_token or str(uuid.uuid4())})
+
+
+def rows(response) -> list[tuple[str, str, str, str]]:
+    """(class, line number, line as typed, result text) of each row of the results table."""
+    table = re.search(r'<table id="mass-results".*?</table>', response.content.decode(), re.S)
+    assert table, "no results table"
+    found = []
+    for css, number, typed, result in re.findall(
+        r'<tr class="(ok|failed)">\s*<td[^>]*>(\d+)</td>\s*'
+        r"<td[^>]*><code>(.*?)</code></td>\s*<td[^>]*>(.*?)</td>",
+        table.group(0),
+        re.S,
+    ):
+        found.append((css, number, html.unescape(typed), " ".join(re.sub(r"<[^>]+>", " ", result).split())))
+    return found
+
+
+def summary(response) -> str:
+    found = re.search(r'id="mass-summary"[^>]*>(.*?)</p>', response.content.decode(), re.S)
+    assert found
+    return " ".join(html.unescape(found.group(1)).split())
+
+
+def test_the_page_renders(signed_in):
+    response = signed_in.get(reverse("order_mass"))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_orders"' in text and 'name="orders"' in text and 'id="place-mass"' in text
+    assert 'id="mass-results"' not in text
+
+
+def test_good_lines_are_placed_and_a_bad_one_costs_nothing(signed_in, alice, catalogue):
+    default = catalogue.default.pk
+    text = (
+        f"{default}|instagram.com/p/a|1000\n\n"
+        f"{default}|instagram.com/p/b|10\n"
+        f"{default}|instagram.com/p/c|500\n"
+    )
+    response = send(signed_in, text)
+    orders = list(Order.objects.order_by("id"))
+    assert [o.link for o in orders] == ["https://instagram.com/p/a", "https://instagram.com/p/c"]
+    assert all(o.source == Order.Source.WEB for o in orders)
+    assert alice.balance() == Decimal("100") - Decimal("0.90") - Decimal("0.45")
+    assert LedgerEntry.objects.filter(user=alice.user, kind=LedgerEntry.Kind.CHARGE).count() == 2
+    assert rows(response) == [
+        ("ok", "1", f"{default}|instagram.com/p/a|1000", f"Placed Order #{orders[0].pk} · 0.90 USD"),
+        ("failed", "3", f"{default}|instagram.com/p/b|10", "Failed Quantity less than minimal 50"),
+        ("ok", "4", f"{default}|instagram.com/p/c|500", f"Placed Order #{orders[1].pk} · 0.45 USD"),
+    ]
+    assert summary(response) == "2 orders placed, 1 failed, total charged 1.35 USD"
+    assert f'href="{reverse("order_detail", args=[orders[0].pk])}"' in response.content.decode()
+    # The failed line is offered again, in a fresh form.
+    box = re.search(r'<textarea name="orders"[^>]*>(.*?)</textarea>', response.content.decode(), re.S)
+    assert box and box.group(1).strip() == f"{default}|instagram.com/p/b|10"
+
+
+def test_each_kind_of_bad_line_says_why(signed_in, alice, catalogue):
+    types = demo.seed()
+    lines = [
+        "just some text",
+        f"{catalogue.default.pk}|instagram.com/p/a",
+        f"{catalogue.disabled.pk}|instagram.com/p/a|5",
+        "999999|instagram.com/p/a|100",
+        f"{catalogue.default.pk}|javascript:alert(1)|100",
+        f"{catalogue.default.pk}|instagram.com/p/a|lots",
+        f"{catalogue.default.pk}|instagram.com/p/a|20000",
+        f"{types['Custom Comments']}|instagram.com/p/a|10",
+    ]
+    response = send(signed_in, "\n".join(lines))
+    assert [result for _css, _n, _typed, result in rows(response)] == [
+        "Failed Write each line as service_id|link|quantity",
+        "Failed Write each line as service_id|link|quantity",
+        "Failed Incorrect service ID",
+        "Failed Incorrect service ID",
+        "Failed Incorrect link",
+        "Failed Incorrect quantity",
+        "Failed Quantity more than maximum 10000",
+        "Failed This service needs more than a link and a quantity: use the order form",
+    ]
+    assert not Order.objects.exists() and alice.balance() == Decimal("100")
+    assert summary(response) == "0 orders placed, 8 failed, total charged 0.00 USD"
+
+
+def test_a_package_line_is_one_package(signed_in, alice, catalogue):
+    response = send(signed_in, f"{catalogue.package.pk}|instagram.com/p/a|1")
+    assert Order.objects.get().charge == Decimal("4.50")
+    assert rows(response)[0][0] == "ok"
+
+
+def test_a_link_may_hold_a_bar(signed_in, catalogue):
+    send(signed_in, f"{catalogue.default.pk}|https://x.com/a|b|100")
+    assert Order.objects.get().link == "https://x.com/a|b"
+
+
+def test_no_funds_and_active_links_fail_their_line_only(client, bob, catalogue):
+    client.force_login(bob.user)
+    default = catalogue.default.pk
+    response = send(client, f"{default}|x.com/1|5000\n{default}|x.com/2|5000\n{default}|x.com/1|100")
+    assert [r[3] for r in rows(response)] == [
+        f"Placed Order #{Order.objects.get(link='https://x.com/1').pk} · 4.50 USD",
+        "Failed Not enough funds on balance",
+        "Failed You have active order with this link. Please wait until order being completed.",
+    ]
+    assert bob.balance() == Decimal("0.50")
+
+
+def test_a_resubmitted_form_places_nothing_twice(signed_in, alice, catalogue):
+    text = f"{catalogue.default.pk}|x.com/1|100\n{catalogue.default.pk}|x.com/2|100"
+    form_token = str(uuid.uuid4())
+    send(signed_in, text, form_token)
+    again = send(signed_in, text, form_token)
+    assert Order.objects.count() == 2
+    assert alice.balance() == Decimal("99.82")
+    assert [r[0] for r in rows(again)] == ["ok", "ok"]
+    assert "placed before" in again.content.decode()
+
+
+def test_an_edited_resubmission_never_takes_one_lines_order_for_another(signed_in, alice, catalogue):
+    default = catalogue.default.pk
+    form_token = str(uuid.uuid4())
+    send(signed_in, f"{default}|x.com/1|100\n{default}|x.com/2|100", form_token)
+    # Line 1 now holds what was line 2, and a new line 2: neither is the first order.
+    response = send(signed_in, f"{default}|x.com/2|100\n{default}|x.com/3|100", form_token)
+    assert rows(response)[0][3].startswith("Failed You have active order with this link")
+    assert Order.objects.filter(link="https://x.com/3").exists()
+    assert Order.objects.count() == 3
+
+
+def test_more_than_500_lines_places_nothing(signed_in, alice, catalogue):
+    text = "\n".join(f"{catalogue.default.pk}|x.com/{n}|100" for n in range(501))
+    response = send(signed_in, text)
+    assert b"At most 500 lines at a time: this has 501." in response.content
+    assert b'id="mass-results"' not in response.content
+    assert not Order.objects.exists()
+
+
+def test_an_empty_form_or_one_without_its_token(signed_in, catalogue):
+    assert b"Write at least one line." in send(signed_in, "\n  \n").content
+    stale = signed_in.post(reverse("order_mass"), {"orders": f"{catalogue.default.pk}|x.com/1|100"})
+    assert b"This form is out of date" in stale.content
+    assert not Order.objects.exists()
+
+
+def test_lines_are_shown_inert(signed_in, catalogue):
+    line = f"{catalogue.default.pk}|<script>alert(1)</script>|\"'><img src=x onerror=alert(1)>"
+    response = send(signed_in, line)
+    text = response.content.decode()
+    assert "<script>alert(1)</script>" not in text and "<img" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;|&quot;&#x27;&gt;&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, catalogue):
+    response = send(client, f"{catalogue.default.pk}|x.com/1|100")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert not Order.objects.exists()
