@@ -1,0 +1,137 @@
+"""Payment state changes: each checks the current state under a row lock, and is a
+no-op when the payment is already where it should be (pretix's approve_order)."""
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from smmpanel.accounts.models import User
+from smmpanel.ledger import services as ledger
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import MAX_AMOUNT, PLACES, normalised, parse_amount
+from smmpanel.payments.models import Payment
+
+Status = Payment.Status
+# No exponents, no digit separators: "1,000" could mean a thousand or one.
+_TYPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]+)?|[+-]?\.[0-9]+")
+
+
+class PaymentError(Exception):
+    """The request or the state change is refused; the message is for the person who asked."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def minimum_deposit() -> Decimal:
+    return parse_amount(settings.SMMPANEL_MIN_DEPOSIT)
+
+
+def check_deposit(amount: Decimal) -> Decimal:
+    """The amount a customer may ask to deposit, or PaymentError saying why not."""
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid")
+    if amount <= 0:
+        raise PaymentError(str(_("Enter an amount greater than zero.")), "not_positive")
+    if amount != amount.quantize(PLACES):
+        raise PaymentError(str(_("Use at most 6 decimal places.")), "decimals")
+    minimum = minimum_deposit()
+    if amount < minimum:
+        raise PaymentError(
+            str(_("The smallest amount is %(minimum)s %(currency)s."))
+            % {"minimum": normalised(minimum), "currency": settings.SMMPANEL_CURRENCY},
+            "below_minimum",
+        )
+    return amount.quantize(PLACES)
+
+
+def parse_deposit(text: str) -> Decimal:
+    """An amount typed by the customer (plain digits, a dot for decimals), checked as above."""
+    text = text.strip()
+    if not _TYPED_AMOUNT.fullmatch(text):
+        raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid")
+    return check_deposit(Decimal(text))
+
+
+def request_bank_transfer(user: User, amount: Decimal) -> Payment:
+    """A pending payment the customer pays by bank transfer, quoting its reference."""
+    amount = check_deposit(amount)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Payment.objects.create(user=user, method=Payment.Method.BANK_TRANSFER, amount=amount)
+        except IntegrityError:
+            continue  # a reference drawn twice: draw again
+    raise RuntimeError("could not draw a unique payment reference")
+
+
+def _locked(payment_id: int) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def _memo(payment: Payment) -> str:
+    # Stored text, so in the panel's language, not the language of whoever confirmed.
+    with translation.override(settings.LANGUAGE_CODE):
+        return f"{payment.get_method_display()} {payment.reference}"
+
+
+def confirm(payment_id: int, actor: User | None) -> bool:
+    """Mark the payment confirmed and credit its amount; False if it was confirmed already."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        if payment.status == Status.CONFIRMED:
+            return False
+        if payment.status != Status.PENDING:
+            raise PaymentError(str(_("Only a pending payment can be confirmed.")), "not_pending")
+        payment.status = Status.CONFIRMED
+        payment.decided_at = timezone.now()
+        payment.decided_by = actor
+        payment.save(update_fields=["status", "decided_at", "decided_by"])
+        ledger.post(
+            payment.user_id,
+            payment.amount,
+            LedgerEntry.Kind.DEPOSIT,
+            payment.deposit_reference,
+            actor_id=actor.pk if actor else None,
+            memo=_memo(payment),
+        )
+    return True
+
+
+def reject(payment_id: int, actor: User | None, note: str = "") -> bool:
+    """The money never came (or is refused); False if it was rejected already."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        if payment.status == Status.REJECTED:
+            return False
+        if payment.status != Status.PENDING:
+            raise PaymentError(str(_("Only a pending payment can be rejected.")), "not_pending")
+        payment.status = Status.REJECTED
+        payment.decided_at = timezone.now()
+        payment.decided_by = actor
+        payment.note = note
+        payment.save(update_fields=["status", "decided_at", "decided_by", "note"])
+    return True
+
+
+def cancel(payment_id: int, user: User) -> bool:
+    """The customer withdraws their own pending payment; False if it was canceled already.
+
+    Raises Payment.DoesNotExist for a payment that is not theirs.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id, user=user)
+        if payment.status == Status.CANCELED:
+            return False
+        if payment.status != Status.PENDING:
+            raise PaymentError(str(_("Only a pending payment can be canceled.")), "not_pending")
+        payment.status = Status.CANCELED
+        payment.decided_at = timezone.now()
+        payment.save(update_fields=["status", "decided_at"])
+    return True

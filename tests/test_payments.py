@@ -1,0 +1,337 @@
+"""Payments: a bank transfer is asked for, then confirmed (credited once) or rejected by the operator.
+
+Also the operator's console: the payment actions and the balance adjustment on a customer's page.
+"""
+
+import re
+import threading
+from decimal import Decimal
+
+import pytest
+from conftest import Customer
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from smmpanel.accounts.models import User
+from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.services import mismatches
+from smmpanel.payments import services
+from smmpanel.payments.models import REFERENCE_ALPHABET, Payment, new_reference
+from smmpanel.payments.services import PaymentError
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    return User.objects.create_superuser("operator", "operator@example.com", "operator-password-1")
+
+
+@pytest.fixture
+def console(client: Client, operator: User) -> Client:
+    client.force_login(operator)
+    return client
+
+
+def deposits(user: User) -> list[LedgerEntry]:
+    return list(
+        LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.DEPOSIT, reference__startswith="pay")
+    )
+
+
+# The reference --------------------------------------------------------------------------
+
+
+def test_a_reference_is_short_typable_and_unambiguous() -> None:
+    for _ in range(200):
+        reference = new_reference()
+        assert re.fullmatch(r"SMM-[A-Z0-9]{8}", reference)
+        assert not set(reference[4:]) & set("01OIL")
+        assert set(reference[4:]) <= set(REFERENCE_ALPHABET)
+
+
+def test_each_payment_gets_its_own_reference(alice: Customer) -> None:
+    references = {services.request_bank_transfer(alice.user, Decimal("10")).reference for _ in range(30)}
+    assert len(references) == 30
+
+
+# Asking for a transfer ------------------------------------------------------------------
+
+
+def test_a_bank_transfer_request_is_pending_and_moves_no_money(alice: Customer) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("25.5"))
+    assert (payment.status, payment.method, payment.amount) == ("pending", "bank_transfer", Decimal("25.5"))
+    assert payment.decided_at is None
+    assert alice.balance() == Decimal("100")
+    assert deposits(alice.user) == []
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("0.5", "below_minimum"),
+        ("0", "not_positive"),
+        ("-10", "not_positive"),
+        ("10.1234567", "decimals"),
+    ],
+)
+def test_a_bad_amount_is_refused(alice: Customer, amount: str, code: str) -> None:
+    with pytest.raises(PaymentError) as refused:
+        services.request_bank_transfer(alice.user, Decimal(amount))
+    assert refused.value.code == code
+    assert not Payment.objects.exists()
+
+
+def test_the_minimum_is_a_setting(alice: Customer, settings: object) -> None:
+    settings.SMMPANEL_MIN_DEPOSIT = "20"  # type: ignore[attr-defined]
+    with pytest.raises(PaymentError, match="The smallest amount is 20 USD"):
+        services.request_bank_transfer(alice.user, Decimal("19.99"))
+    assert services.request_bank_transfer(alice.user, Decimal("20")).amount == Decimal("20")
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1e3", "1,000", "1_000", "NaN", "Infinity", "12.", "--1"])
+def test_typed_amounts_that_are_not_plain_numbers_are_refused(text: str) -> None:
+    with pytest.raises(PaymentError) as refused:
+        services.parse_deposit(text)
+    assert refused.value.code == "invalid"
+
+
+def test_a_typed_amount_is_exact() -> None:
+    assert services.parse_deposit(" 12.345678 ") == Decimal("12.345678")
+
+
+# Confirming -----------------------------------------------------------------------------
+
+
+def test_confirming_credits_the_amount_once_with_a_ledger_deposit(alice: Customer, operator: User) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("40.25"))
+    assert services.confirm(payment.pk, operator) is True
+    payment.refresh_from_db()
+    assert payment.status == "confirmed"
+    assert payment.decided_by == operator
+    assert payment.decided_at is not None
+    assert alice.balance() == Decimal("140.25")
+    [entry] = deposits(alice.user)
+    assert (entry.amount, entry.balance_after, entry.reference) == (
+        Decimal("40.25"),
+        Decimal("140.25"),
+        f"payment:{payment.pk}:deposit",
+    )
+    assert entry.actor == operator
+    assert payment.reference in entry.memo
+
+    assert services.confirm(payment.pk, operator) is False  # a second confirm is a no-op
+    assert alice.balance() == Decimal("140.25")
+    assert len(deposits(alice.user)) == 1
+    assert list(mismatches()) == []
+
+
+@pytest.mark.parametrize("end", ["rejected", "canceled"])
+def test_a_rejected_or_canceled_payment_cannot_be_confirmed(
+    alice: Customer, operator: User, end: str
+) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    if end == "rejected":
+        services.reject(payment.pk, operator, "No transfer arrived")
+    else:
+        services.cancel(payment.pk, alice.user)
+    with pytest.raises(PaymentError):
+        services.confirm(payment.pk, operator)
+    assert alice.balance() == Decimal("100")
+    assert Payment.objects.get(pk=payment.pk).status == end
+
+
+# Rejecting and canceling ----------------------------------------------------------------
+
+
+def test_rejecting_records_who_and_why_and_moves_no_money(alice: Customer, operator: User) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    assert services.reject(payment.pk, operator, "No transfer arrived") is True
+    assert services.reject(payment.pk, operator, "again") is False
+    payment.refresh_from_db()
+    assert (payment.status, payment.decided_by, payment.note) == ("rejected", operator, "No transfer arrived")
+    assert alice.balance() == Decimal("100")
+
+
+def test_a_confirmed_payment_cannot_be_rejected_or_canceled(alice: Customer, operator: User) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    services.confirm(payment.pk, operator)
+    with pytest.raises(PaymentError):
+        services.reject(payment.pk, operator, "")
+    with pytest.raises(PaymentError):
+        services.cancel(payment.pk, alice.user)
+    assert Payment.objects.get(pk=payment.pk).status == "confirmed"
+    assert alice.balance() == Decimal("110")
+
+
+def test_the_customer_cancels_only_their_own_pending_payment(alice: Customer, bob: Customer) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    with pytest.raises(Payment.DoesNotExist):
+        services.cancel(payment.pk, bob.user)
+    assert services.cancel(payment.pk, alice.user) is True
+    assert services.cancel(payment.pk, alice.user) is False
+    assert Payment.objects.get(pk=payment.pk).status == "canceled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_confirming_at_once_credit_once() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks across connections: PostgreSQL only (SQLite serialises writers anyway)")
+    customer, _key = create_customer("carol", balance=Decimal("0"))
+    staff = [create_customer(f"op{n}", staff=True)[0] for n in range(2)]
+    payment = services.request_bank_transfer(customer, Decimal("50"))
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def confirm(actor: User) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(services.confirm(payment.pk, actor))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm, args=(actor,)) for actor in staff]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=str) == [False, True]
+    customer.refresh_from_db()
+    assert customer.balance == Decimal("50")
+    assert LedgerEntry.objects.filter(reference=f"payment:{payment.pk}:deposit").count() == 1
+    assert list(mismatches()) == []
+
+
+# The console: payments ------------------------------------------------------------------
+
+
+def test_the_console_lists_filters_and_searches_payments(
+    console: Client, alice: Customer, bob: Customer
+) -> None:
+    mine = services.request_bank_transfer(alice.user, Decimal("10"))
+    theirs = services.request_bank_transfer(bob.user, Decimal("20"))
+    services.cancel(theirs.pk, bob.user)
+    url = reverse("admin:payments_payment_changelist")
+    page = console.get(url).content.decode()
+    assert mine.reference in page and theirs.reference in page
+    page = console.get(url, {"status__exact": "pending"}).content.decode()
+    assert mine.reference in page and theirs.reference not in page
+    page = console.get(url, {"q": "bob"}).content.decode()
+    assert theirs.reference in page and mine.reference not in page
+    page = console.get(url, {"q": mine.reference}).content.decode()
+    assert mine.reference in page and theirs.reference not in page
+
+
+def test_the_console_confirms_selected_payments_and_says_how_many(
+    console: Client, alice: Customer, bob: Customer, operator: User
+) -> None:
+    first = services.request_bank_transfer(alice.user, Decimal("10"))
+    second = services.request_bank_transfer(bob.user, Decimal("20"))
+    done = services.request_bank_transfer(alice.user, Decimal("5"))
+    services.confirm(done.pk, operator)
+    canceled = services.request_bank_transfer(alice.user, Decimal("7"))
+    services.cancel(canceled.pk, alice.user)
+    response = console.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "confirm_selected", "_selected_action": [first.pk, second.pk, done.pk, canceled.pk]},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "2 payment(s) confirmed and credited." in text
+    assert canceled.reference in text  # reported as left alone
+    assert alice.balance() == Decimal("115")
+    assert bob.balance() == Decimal("25")
+    assert Payment.objects.get(pk=canceled.pk).status == "canceled"
+    assert list(mismatches()) == []
+
+
+def test_the_console_rejects_selected_payments(console: Client, alice: Customer, operator: User) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    response = console.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "reject_selected", "_selected_action": [payment.pk]},
+        follow=True,
+    )
+    assert "1 payment(s) rejected." in response.content.decode()
+    payment.refresh_from_db()
+    assert (payment.status, payment.decided_by) == ("rejected", operator)
+    assert alice.balance() == Decimal("100")
+
+
+def test_the_console_cannot_add_delete_or_change_the_amount(
+    console: Client, alice: Customer, operator: User
+) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    services.confirm(payment.pk, operator)
+    assert console.get(reverse("admin:payments_payment_add")).status_code == 403
+    assert console.get(reverse("admin:payments_payment_delete", args=[payment.pk])).status_code == 403
+    url = reverse("admin:payments_payment_change", args=[payment.pk])
+    assert console.get(url).status_code == 200
+    console.post(url, {"amount": "1000", "status": "pending", "note": "checked"})
+    payment.refresh_from_db()
+    assert (payment.amount, payment.status, payment.note) == (Decimal("10"), "confirmed", "checked")
+
+
+# The console: adjusting a balance -------------------------------------------------------
+
+
+def adjust_url(customer: Customer) -> str:
+    return reverse("admin:accounts_user_adjust", args=[customer.user.pk])
+
+
+def test_the_customer_page_links_to_the_balance_adjustment(console: Client, alice: Customer) -> None:
+    page = console.get(reverse("admin:accounts_user_change", args=[alice.user.pk])).content.decode()
+    assert adjust_url(alice) in page
+    form = console.get(adjust_url(alice)).content.decode()
+    assert 'name="amount"' in form and 'name="memo"' in form and 'id="adjust-balance"' in form
+    assert "csrfmiddlewaretoken" in form
+
+
+@pytest.mark.parametrize(("amount", "balance"), [("25.5", "125.5"), ("-30", "70"), ("-100", "0")])
+def test_the_operator_credits_or_debits_a_balance(
+    console: Client, alice: Customer, operator: User, amount: str, balance: str
+) -> None:
+    response = console.post(adjust_url(alice), {"amount": amount, "memo": "Goodwill"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_user_change", args=[alice.user.pk])
+    assert alice.balance() == Decimal(balance)
+    entry = LedgerEntry.objects.filter(user=alice.user, kind=LedgerEntry.Kind.ADJUSTMENT).get()
+    assert (entry.amount, entry.memo, entry.actor) == (Decimal(amount), "Goodwill", operator)
+    assert list(mismatches()) == []
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("", "This field is required."),
+        ("ten", "Enter an amount with at most 6 decimal places, such as 25 or -12.50."),
+        ("1.1234567", "Enter an amount with at most 6 decimal places, such as 25 or -12.50."),
+        ("0", "Enter an amount other than zero."),
+        ("-100.01", "The debit is larger than the balance (100.00 USD): nothing was changed."),
+    ],
+)
+def test_a_bad_adjustment_is_explained_and_changes_nothing(
+    console: Client, alice: Customer, amount: str, message: str
+) -> None:
+    response = console.post(adjust_url(alice), {"amount": amount, "memo": "x"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert alice.balance() == Decimal("100")
+    assert not LedgerEntry.objects.filter(user=alice.user, kind=LedgerEntry.Kind.ADJUSTMENT).exists()
+
+
+def test_only_staff_may_adjust_a_balance(client: Client, alice: Customer, bob: Customer) -> None:
+    client.force_login(bob.user)
+    response = client.post(adjust_url(alice), {"amount": "1000", "memo": "mine"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert alice.balance() == Decimal("100")
+
+
+def test_the_adjustment_is_csrf_protected(operator: User, alice: Customer) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    response = client.post(adjust_url(alice), {"amount": "10", "memo": "no token"})
+    assert response.status_code == 403
+    assert alice.balance() == Decimal("100")
