@@ -1,15 +1,159 @@
-"""Not built yet (issue 5)."""
+"""Add funds (bank transfer for now), one payment's page, and the customer's ledger."""
 
-from django.http import HttpRequest, HttpResponse
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from smmpanel.accounts.models import User
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import ZERO, to_money
+from smmpanel.payments import services as payments
+from smmpanel.payments.models import Payment
+from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm
+
+PAGE_SIZE = 50
+RECENT_PAYMENTS = 20
+Kind = LedgerEntry.Kind
+KIND_LABELS = {
+    Kind.DEPOSIT: gettext_lazy("Deposit"),
+    Kind.CHARGE: gettext_lazy("Charge"),
+    Kind.REFUND: gettext_lazy("Refund"),
+    Kind.ADJUSTMENT: gettext_lazy("Adjustment"),
+}
 
 
-def funds(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _customer(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
 
 
-def payment(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def ledger_totals(user_id: int) -> dict[str, Decimal]:
+    """The sum of the customer's entries per kind (charges negative), exact on both databases."""
+    entries = LedgerEntry.objects.filter(user_id=user_id).order_by()
+    totals = {kind.value: ZERO for kind in Kind}
+    if connection.vendor == "postgresql":
+        for row in entries.values("kind").annotate(total=Sum("amount")):
+            totals[row["kind"]] = to_money(row["total"])
+    else:
+        # SQLite would sum binary floats: add the exact values up in Python instead.
+        for kind, amount in entries.values_list("kind", "amount").iterator(chunk_size=5000):
+            totals[kind] = totals.get(kind, ZERO) + amount
+    return totals
 
 
-def transactions(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def spent(totals: dict[str, Decimal]) -> Decimal:
+    """What the customer's orders cost, net of what came back: charges minus refunds."""
+    return -totals[Kind.CHARGE] - totals[Kind.REFUND]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def funds(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    form = DepositForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        payment = payments.request_bank_transfer(user, form.cleaned_data["amount"])
+        return redirect("payment", payment.pk)
+    context = {
+        "nav": "funds",
+        "form": form,
+        "instructions": settings.SMMPANEL_BANK_TRANSFER_INSTRUCTIONS,
+        "payments": Payment.objects.filter(user=user)[:RECENT_PAYMENTS],
+    }
+    return render(request, "web/funds/funds.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payment(request: HttpRequest, payment_id: int) -> HttpResponse:
+    user = _customer(request)
+    try:
+        item = Payment.objects.get(pk=payment_id, user=user)
+    except Payment.DoesNotExist:
+        raise Http404 from None
+    if request.method == "POST":
+        if request.POST.get("action") == "cancel":
+            try:
+                payments.cancel(item.pk, user)
+                messages.success(request, _("The payment request is canceled."))
+            except payments.PaymentError as exc:
+                messages.error(request, exc.message)
+        return redirect("payment", item.pk)
+    context = {
+        "nav": "funds",
+        "payment": item,
+        "instructions": settings.SMMPANEL_BANK_TRANSFER_INSTRUCTIONS,
+    }
+    return render(request, "web/funds/payment.html", context)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One ledger entry as the transactions page shows it."""
+
+    created_at: datetime
+    kind: str
+    label: str
+    memo: str
+    order_id: int | None
+    amount: Decimal
+    balance_after: Decimal
+
+    @property
+    def credit(self) -> bool:
+        return self.amount >= 0
+
+    @property
+    def magnitude(self) -> Decimal:
+        return abs(self.amount)
+
+
+@login_required
+def transactions(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    kind = request.GET.get("kind", "")
+    entries = LedgerEntry.objects.filter(user=user).order_by("-id")
+    if kind in Kind.values:
+        entries = entries.filter(kind=kind)
+    else:
+        kind = ""
+    page = Paginator(entries.only(*_ROW_FIELDS), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        Row(
+            e.created_at,
+            e.kind,
+            str(KIND_LABELS.get(e.kind, e.kind)),
+            e.memo,
+            e.order_id,
+            e.amount,
+            e.balance_after,
+        )
+        for e in page.object_list
+    ]
+    totals = ledger_totals(user.pk)
+    context = {
+        "nav": "funds",
+        "page": page,
+        "rows": rows,
+        "kind": kind,
+        "kinds": KIND_CHOICES,
+        "deposits": totals[Kind.DEPOSIT],
+        "spent": spent(totals),
+        "adjustments": totals[Kind.ADJUSTMENT],
+    }
+    return render(request, "web/funds/transactions.html", context)
+
+
+_ROW_FIELDS = ("id", "created_at", "kind", "memo", "order_id", "amount", "balance_after")
