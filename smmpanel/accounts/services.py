@@ -33,3 +33,12 @@ def credit(user: User, amount: Decimal, *, memo: str, actor: User | None = None)
     return ledger.adjust(
         user, amount, actor=actor, memo=memo or "Adjustment", reference=f"adjustment:{uuid.uuid4()}"
     )
+
+
+def rotate_api_key(user: User) -> tuple[ApiKey, str]:
+    """Deactivate every active key of the customer and issue a new one; the raw key is returned once."""
+    with transaction.atomic():
+        # The user row's lock serialises two rotations, so they never leave two active keys.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+        ApiKey.objects.filter(user=user, is_active=True).update(is_active=False)
+        return ApiKey.issue(user, name="web")
