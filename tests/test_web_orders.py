@@ -670,6 +670,8 @@ def test_the_buttons_show_exactly_when_allowed(signed_in, alice, catalogue):
     assert buttons(signed_in, done) == {"refill-button"}
     canceled = finish(place(alice, catalogue.default.pk, link="a.com/3"), S.CANCELED)
     assert buttons(signed_in, canceled) == set()
+    partial = finish(place(alice, catalogue.default.pk, link="a.com/5"), S.PARTIAL, 10)
+    assert buttons(signed_in, partial) == {"refill-button"}
     Order.objects.filter(pk=done.pk).update(finished_at=timezone.now() - timedelta(days=31))
     assert buttons(signed_in, done) == set()  # past the refill window
     Service.objects.filter(pk=catalogue.default.pk).update(refill=False, cancel=False)

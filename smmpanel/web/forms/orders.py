@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -265,7 +266,7 @@ class OrderForm(forms.Form):
     def dripfeed_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in DRIPFEED_FIELDS if name in self.shown]
 
-    @property
+    @cached_property
     def token(self) -> str:
         """The form's idempotency token: the one it was sent with, or a new one."""
         sent = self.data.get("form_token", "") if self.is_bound else ""
@@ -415,7 +416,7 @@ class MassOrderForm(forms.Form):
             raise forms.ValidationError(errors.FORM_EXPIRED)
         return token
 
-    @property
+    @cached_property
     def token(self) -> str:
         sent = str(self.data.get("form_token", "")) if self.is_bound else ""
         return sent if valid_token(sent) else str(uuid.uuid4())
