@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, Response, sync_playwright
 
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer
@@ -142,6 +142,7 @@ class Tab:
     shots: Shots
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -159,6 +160,20 @@ class Tab:
     def shot(self, step: str) -> Path:
         """A full-page screenshot: artifacts/<test>/NN-<step>.png."""
         return self.shots.take(self.page, step)
+
+    @contextlib.contextmanager
+    def redrawn(self, selector: str) -> Iterator[None]:
+        """Wait, after the block, until htmx has replaced the element `selector` and settled."""
+        self.page.locator(selector).evaluate("element => { element.dataset.beforeSwap = '1'; }")
+        yield
+        self.page.wait_for_function(
+            """selector => {
+                const element = document.querySelector(selector);
+                return element && !element.dataset.beforeSwap
+                    && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling");
+            }""",
+            arg=selector,
+        )
 
     def log_in(self, username: str, password: str = PASSWORD) -> None:
         self.go("/login/")
@@ -182,9 +197,10 @@ class Tab:
         assert scroll <= width, f"{self.path()} scrolls sideways at {width} px: {scroll} px wide"
 
     def assert_clean(self) -> None:
-        """No CSP violation, no uncaught script error, no alert or prompt."""
+        """No CSP violation, no uncaught script error, no server error (htmx requests too), no alert."""
         assert not self.csp_violations(), self.csp_violations()
         assert not self.page_errors, self.page_errors
+        assert not self.server_errors, self.server_errors
         alerts = [text for text in self.dialogs if not text.startswith("confirm:")]
         assert not alerts, alerts
 
@@ -211,8 +227,13 @@ def open_tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, 
         else:
             dialog.dismiss()
 
+    def on_response(response: Response) -> None:
+        if response.status >= 500:
+            tab.server_errors.append(f"{response.status} {response.request.method} {response.url}")
+
     page.on("console", on_console)
     page.on("pageerror", lambda error: tab.page_errors.append(str(error)))
+    page.on("response", on_response)
     page.on("dialog", on_dialog)
     return tab
 

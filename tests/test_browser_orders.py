@@ -54,13 +54,21 @@ class Request:
         return charge_for(self.service.rate, units)
 
 
+def choose_service(tab: Tab, service: Service) -> None:  # noqa: F811
+    """Pick the category, then the service: each choice redraws the form (htmx) below it."""
+    page = tab.page
+    for select, value in (("#id_category", service.category_id), ("#id_service", service.pk)):
+        with tab.redrawn("#order-choice"):
+            page.select_option(select, str(value))
+    expect(page.locator("#service-name")).to_have_text(service.name)
+
+
 def place_through_form(tab: Tab, request: Request, label: str) -> Order:  # noqa: F811
     """Fill /order/ for `request`, check the live price, place it; the order placed."""
     page = tab.page
     tab.go("/order/")
-    page.select_option("#id_category", str(request.service.category_id))
-    page.select_option("#id_service", str(request.service.pk))
-    form = page.locator("main form").filter(has=page.locator("#place-order"))
+    choose_service(tab, request.service)
+    form = page.locator("#order-form")
     form.locator("[name=link]").fill(request.link)
     if request.quantity is not None:
         form.locator("[name=quantity]").fill(str(request.quantity))
@@ -107,7 +115,7 @@ def test_orders_of_four_types_through_the_form_with_the_live_price(tab: Tab) -> 
     orders = {label: place_through_form(tab, request, label) for label, request in requests.items()}
 
     drip = orders["dripfeed"]
-    assert drip.kind == Order.Kind.DRIPFEED and (drip.runs, drip.interval) == (3, 10)
+    assert drip.kind == Order.Kind.DRIPFEED and (drip.runs, drip.interval_minutes) == (3, 10)
     assert orders["comments"].params["comments"] == "Great shot!\nLove it\nWow"
     assert orders["package"].quantity == 1
     spent = sum((request.charge() for request in requests.values()), Decimal(0))
@@ -128,8 +136,7 @@ def test_live_price_follows_the_typing_and_errors_are_shown(tab: Tab) -> None:  
     tab.log_in("alice")
     page = tab.page
     tab.go("/order/")
-    page.select_option("#id_category", str(shop.category.pk))
-    page.select_option("#id_service", str(shop.default.pk))
+    choose_service(tab, shop.default)
     page.locator("[name=link]").fill("https://instagram.com/p/Live1")
     for quantity in (50, 1000, 2345):
         page.locator("[name=quantity]").fill(str(quantity))
@@ -179,6 +186,7 @@ def test_mass_order_with_one_bad_line(tab: Tab) -> None:  # noqa: F811
     ]
     charged = charge_for(shop.default.rate, 100) + charge_for(shop.default.rate, 200)
     assert balance_of(customer) == Decimal(100) - charged
+    assert tab.balance_text() == money(Decimal(100) - charged), "the top bar shows the new balance"
     for order in placed:
         assert ok.locator(f"a[href='/orders/{order.pk}/']").count() == 1, f"no link to order {order.pk}"
 
