@@ -71,6 +71,7 @@ def test_good_lines_are_placed_and_a_bad_one_costs_nothing(signed_in, alice, cat
         ("ok", "4", f"{default}|instagram.com/p/c|500", f"Placed Order #{orders[1].pk} · 0.45 USD"),
     ]
     assert summary(response) == "2 orders placed, 1 failed, total charged 1.35 USD"
+    assert b'title="Balance">98.65 USD</a>' in response.content  # the top bar is up to date
     assert f'href="{reverse("order_detail", args=[orders[0].pk])}"' in response.content.decode()
     # The failed line is offered again, in a fresh form.
     box = re.search(r'<textarea name="orders"[^>]*>(.*?)</textarea>', response.content.decode(), re.S)
