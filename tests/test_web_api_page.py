@@ -111,9 +111,11 @@ def test_a_customer_never_sees_anothers_key(client: Client, alice: Customer, bob
 
 
 def test_the_page_says_when_the_api_is_off(as_alice: Client, alice: Customer) -> None:
-    assert 'id="api-disabled"' not in page(as_alice.get(reverse("api_page")))
+    text = page(as_alice.get(reverse("api_page")))
+    assert 'id="api-disabled"' not in text and 'data-enabled="true"' in text
     User.objects.filter(pk=alice.user.pk).update(api_enabled=False)
-    assert 'id="api-disabled"' in page(as_alice.get(reverse("api_page")))
+    text = page(as_alice.get(reverse("api_page")))
+    assert 'id="api-disabled"' in text and 'data-enabled="false"' in text
 
 
 def test_the_api_page_in_spanish(as_alice: Client) -> None:

@@ -151,7 +151,6 @@ def transactions(request: HttpRequest) -> HttpResponse:
         "kinds": KIND_CHOICES,
         "deposits": totals[Kind.DEPOSIT],
         "spent": spent(totals),
-        "adjustments": totals[Kind.ADJUSTMENT],
     }
     return render(request, "web/funds/transactions.html", context)
 
