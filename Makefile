@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 # The browser tests drive Debian's headless Chromium (never a downloaded one).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser demo test test-sqlite test-postgres lint bench clean
+.PHONY: setup browser gettext messages demo test test-sqlite test-postgres lint bench clean
 
 setup: $(STAMP)
 
@@ -18,10 +18,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# GNU gettext: the translation tests extract the site's strings again (xgettext, msgmerge, msgfmt).
+gettext:
+	@command -v xgettext >/dev/null || apt-get install -y gettext || { apt-get update && apt-get install -y gettext; } \
+	  || { echo "Cannot install GNU gettext (apt-get install -y gettext): the translation tests need it" >&2; exit 1; }
+
+# After changing any marked string: regenerate the Spanish catalogue, translate what is new
+# (tests/test_translations.py lists it), then run this again to compile it.
+messages: setup gettext
+	cd smmpanel && SMMPANEL_DATA_DIR=$(CURDIR)/data/messages ../$(BIN)/smmpanel makemessages \
+	  --locale es --no-obsolete --add-location file
+	cd smmpanel && SMMPANEL_DATA_DIR=$(CURDIR)/data/messages ../$(BIN)/smmpanel compilemessages --locale es
+
 demo: setup
 	$(BIN)/smmpanel demo
 
-test: setup browser lint test-sqlite test-postgres
+test: setup browser gettext lint test-sqlite test-postgres
 
 # Debian's chromium for the browser tests, installed where missing (needs root and apt).
 browser:

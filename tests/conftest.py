@@ -75,20 +75,25 @@ class Api:
         self.client = client
 
     def post(self, dialect: str, **params: Any) -> Any:
+        _keep_test_connection()  # again: Django's test client turns closing back on after each request
         response = self.client.post(f"/api/{dialect}", data=params)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/json"
         return response.json()
 
 
-@pytest.fixture
-def api() -> Iterator[Api]:
-    from smmpanel.wsgi import application
-
+def _keep_test_connection() -> None:
     # As Django's own test client does: a request must not close the
     # connection that holds the test's transaction.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    from smmpanel.wsgi import application
+
+    _keep_test_connection()
     transport = httpx.WSGITransport(app=application)
     try:
         with httpx.Client(transport=transport, base_url="http://testserver") as client:

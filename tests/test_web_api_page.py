@@ -4,8 +4,6 @@ import re
 
 import pytest
 from conftest import Api, Catalogue, Customer
-from django.core import signals
-from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
@@ -24,9 +22,6 @@ def page(response: object) -> str:
 
 
 def call(api: Api, dialect: str, **params: str) -> object:
-    """An API call after the test client's requests, which turn connection closing back on."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
     return api.post(dialect, **params)
 
 
