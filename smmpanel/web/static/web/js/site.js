@@ -3,6 +3,13 @@
 document.documentElement.classList.add("js");
 
 document.addEventListener("DOMContentLoaded", () => {
+  // The menu is open in the page (so it shows without JavaScript); on a phone it folds away.
+  const menu = document.querySelector("details.menu");
+  const phone = window.matchMedia("(max-width: 48rem)");
+  if (menu) {
+    menu.open = !phone.matches;
+    phone.addEventListener("change", () => { menu.open = !phone.matches; });
+  }
   // A select marked data-autosubmit sends its form when changed (the language switch).
   for (const form of document.querySelectorAll("form[data-autosubmit]")) {
     for (const field of form.querySelectorAll("select")) {
