@@ -199,12 +199,9 @@ SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK
 # this many a minute (shared between web processes through SMMPANEL_REDIS_URL).
 SMMPANEL_LOGIN_BURST = envint("SMMPANEL_LOGIN_BURST", 10)
 SMMPANEL_LOGIN_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_PER_MINUTE", "5") or 0)
-# Add funds by bank transfer: what the customer is told, and the smallest amount.
-SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get(
-    "SMMPANEL_BANK_TRANSFER_INSTRUCTIONS",
-    "Transfer the amount to the panel's bank account and write the reference code "
-    "in the transfer's description. The operator credits your balance when the money arrives.",
-)
+# Add funds by bank transfer: what the customer is told (the account's details; empty: a
+# general explanation in the customer's language), and the smallest amount.
+SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get("SMMPANEL_BANK_TRANSFER_INSTRUCTIONS", "").strip()
 SMMPANEL_MIN_DEPOSIT = os.environ.get("SMMPANEL_MIN_DEPOSIT", "1")
 # The engine's first status check of an order, this many seconds after it is sent
 # (then later and later while nothing moves). Tests shorten it.

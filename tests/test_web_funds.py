@@ -1,6 +1,7 @@
 """Add funds, a payment's page and the transactions page: the customer's money on the site."""
 
 import re
+from typing import Any
 from decimal import Decimal
 
 import pytest
@@ -224,3 +225,12 @@ def test_a_customer_sees_only_their_own_ledger(client: Client, alice: Customer, 
     assert "alice-secret-order" not in text
     assert re.findall(r'<tr data-kind="(\w+)">', text) == ["deposit"]
     assert 'id="total-spent">0.00 USD<' in text
+
+
+def test_without_the_operators_instructions_a_general_explanation_is_shown(
+    client: Client, alice: Customer, settings: Any
+) -> None:
+    settings.SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = ""
+    client.force_login(alice.user)
+    page = client.get(reverse("funds")).content.decode()
+    assert "write the reference code in the transfer" in page

@@ -58,6 +58,17 @@ def spent(totals: dict[str, Decimal]) -> Decimal:
     return -totals[Kind.CHARGE] - totals[Kind.REFUND]
 
 
+DEFAULT_INSTRUCTIONS = gettext_lazy(
+    "Transfer the amount to the panel's bank account and write the reference code in the "
+    "transfer's description. The operator credits your balance when the money arrives."
+)
+
+
+def _instructions() -> str:
+    """The operator's own words (SMMPANEL_BANK_TRANSFER_INSTRUCTIONS), else a translated default."""
+    return settings.SMMPANEL_BANK_TRANSFER_INSTRUCTIONS or str(DEFAULT_INSTRUCTIONS)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def funds(request: HttpRequest) -> HttpResponse:
@@ -69,7 +80,7 @@ def funds(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "funds",
         "form": form,
-        "instructions": settings.SMMPANEL_BANK_TRANSFER_INSTRUCTIONS,
+        "instructions": _instructions(),
         "payments": Payment.objects.filter(user=user)[:RECENT_PAYMENTS],
     }
     return render(request, "web/funds/funds.html", context)
@@ -94,7 +105,7 @@ def payment(request: HttpRequest, payment_id: int) -> HttpResponse:
     context = {
         "nav": "funds",
         "payment": item,
-        "instructions": settings.SMMPANEL_BANK_TRANSFER_INSTRUCTIONS,
+        "instructions": _instructions(),
     }
     return render(request, "web/funds/payment.html", context)
 
