@@ -1,8 +1,8 @@
 """Add funds, a payment's page and the transactions page: the customer's money on the site."""
 
 import re
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from conftest import Customer
