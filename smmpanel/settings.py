@@ -199,6 +199,9 @@ SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK
 # this many a minute (shared between web processes through SMMPANEL_REDIS_URL).
 SMMPANEL_LOGIN_BURST = envint("SMMPANEL_LOGIN_BURST", 10)
 SMMPANEL_LOGIN_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_PER_MINUTE", "5") or 0)
+# How many reverse proxies (nginx ...) stand in front of the web processes and append to
+# X-Forwarded-For: the client's address is read from there. 0: REMOTE_ADDR, no proxy trusted.
+SMMPANEL_TRUSTED_PROXIES = envint("SMMPANEL_TRUSTED_PROXIES", 0)
 # Add funds by bank transfer: what the customer is told (the account's details; empty: a
 # general explanation in the customer's language), and the smallest amount.
 SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get("SMMPANEL_BANK_TRANSFER_INSTRUCTIONS", "").strip()

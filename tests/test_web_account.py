@@ -306,3 +306,34 @@ def test_every_page_sends_a_strict_content_security_policy(client: Client) -> No
         assert "<script>" not in page  # every script is a file: nothing inline
         assert "style=" not in page
         assert "https://" not in page.split("</head>")[0]  # no CDN: assets come from the panel
+
+
+@pytest.mark.django_db
+class TestClientAddressBehindProxies:
+    def attempts(self, forwarded_for: list[str]) -> list[int]:
+        User.objects.get_or_create(username="ivy", email="ivy@example.com")
+        return [
+            Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=hops)
+            .post(reverse("login"), {"username": f"user{n}", "password": "wrong"})
+            .status_code
+            for n, hops in enumerate(forwarded_for)
+        ]
+
+    def test_without_trusted_proxies_the_header_is_ignored(self, settings: Any) -> None:
+        settings.SMMPANEL_LOGIN_BURST = 2
+        settings.SMMPANEL_LOGIN_PER_MINUTE = 1
+        assert self.attempts(["10.0.0.1", "10.0.0.2", "10.0.0.3"]) == [200, 200, 429]
+
+    def test_behind_one_proxy_each_client_has_its_own_limit(self, settings: Any) -> None:
+        settings.SMMPANEL_LOGIN_BURST = 2
+        settings.SMMPANEL_LOGIN_PER_MINUTE = 1
+        settings.SMMPANEL_TRUSTED_PROXIES = 1
+        assert self.attempts(["10.0.0.1", "10.0.0.2", "10.0.0.3"]) == [200, 200, 200]
+
+    def test_a_client_cannot_forge_its_address_through_the_header(self, settings: Any) -> None:
+        settings.SMMPANEL_LOGIN_BURST = 2
+        settings.SMMPANEL_LOGIN_PER_MINUTE = 1
+        settings.SMMPANEL_TRUSTED_PROXIES = 1
+        # The client writes a new address each time; the proxy appends the real one (10.9.9.9).
+        forged = [f"192.0.2.{n}, 10.9.9.9" for n in range(3)]
+        assert self.attempts(forged) == [200, 200, 429]

@@ -86,6 +86,14 @@ def resend(request: HttpRequest) -> HttpResponse:
 
 
 def _client_address(request: HttpRequest) -> str:
+    """The customer's address; behind N trusted proxies, the one the outermost proxy saw."""
+    proxies = settings.SMMPANEL_TRUSTED_PROXIES
+    if proxies > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        # Each proxy appends the address it received from: the last N entries are the proxies' own
+        # findings, anything before them the client could have written itself.
+        if len(hops) >= proxies:
+            return hops[-proxies]
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
