@@ -99,7 +99,7 @@ def place_through_form(tab: Tab, request: Request, label: str) -> Order:  # noqa
 def test_orders_of_four_types_through_the_form_with_the_live_price(tab: Tab) -> None:  # noqa: F811
     shop = make_shop()
     customer = make_customer("alice", "100")
-    tab.log_in("alice")
+    tab.sign_in_as(customer)
     tab.shot("dashboard")
     requests = {
         "default": Request(shop.default, "https://instagram.com/p/Default1", quantity=50),
@@ -133,7 +133,7 @@ def test_orders_of_four_types_through_the_form_with_the_live_price(tab: Tab) -> 
 def test_live_price_follows_the_typing_and_errors_are_shown(tab: Tab) -> None:  # noqa: F811
     shop = make_shop()
     customer = make_customer("alice", "100")
-    tab.log_in("alice")
+    tab.sign_in_as(customer)
     page = tab.page
     tab.go("/order/")
     choose_service(tab, shop.default)
@@ -158,7 +158,7 @@ def test_live_price_follows_the_typing_and_errors_are_shown(tab: Tab) -> None:  
 def test_mass_order_with_one_bad_line(tab: Tab) -> None:  # noqa: F811
     shop = make_shop()
     customer = make_customer("alice", "100")
-    tab.log_in("alice")
+    tab.sign_in_as(customer)
     page = tab.page
     tab.go("/order/mass/")
     service = shop.default.pk
@@ -194,7 +194,7 @@ def test_mass_order_with_one_bad_line(tab: Tab) -> None:  # noqa: F811
 def test_the_order_form_and_orders_list_on_a_phone(phone: Tab) -> None:  # noqa: F811
     shop = make_shop()
     customer = make_customer("alice", "100")
-    phone.log_in("alice")
+    phone.sign_in_as(customer)
     phone.go("/order/")
     phone.assert_no_horizontal_scroll()
     phone.shot("new-order")
