@@ -18,14 +18,18 @@ from browser import (  # noqa: F401  (chromium, mail_dir, panel_server_env, shot
     mail_dir,
     make_customer,
     make_operator,
+    make_shop,
     panel_server_env,
     shots,
     tab,
 )
+from django.utils import translation
+from playwright.sync_api import expect
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.accounts.models import User
 from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import charge_for
 from smmpanel.web.templatetags.money import money
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -103,6 +107,7 @@ def test_operator_credits_the_balance_and_the_customer_sees_it(tab: Tab) -> None
 
 
 def test_switch_to_spanish(tab: Tab) -> None:  # noqa: F811
+    shop = make_shop()
     customer = make_customer("erin", "10")
     page = tab.page
     tab.sign_in_as(customer)
@@ -122,16 +127,31 @@ def test_switch_to_spanish(tab: Tab) -> None:  # noqa: F811
     assert customer.language == "es", "the choice is remembered for the signed-in customer"
     tab.shot("spanish")
 
-    # Other pages follow, and so does the next sign-in (the remembered choice).
-    for path in ("/order/", "/orders/"):
+    # Other pages follow, in Spanish words (smmpanel/locale/es), and so does the next sign-in.
+    spanish = {
+        "/order/": ("Nuevo pedido", "Cargo", "Realizar pedido"),
+        "/orders/": ("Pedidos", "Buscar por ID de pedido"),
+    }
+    for path, words in spanish.items():
         tab.go(path)
         assert page.locator("html").get_attribute("lang") == "es"
+        main = page.locator("main").text_content() or ""  # as written, not as CSS capitalises it
+        for word in words:
+            assert word in main, f"{path} is not in Spanish: no {word!r}"
         tab.shot(f"spanish-{path.strip('/')}")
+    # The live price, in the Spanish number format.
+    tab.go("/order/")
+    page.locator("#order-form [name=link]").fill("https://instagram.com/p/Es1")
+    page.locator("#order-form [name=quantity]").fill("50")
+    with translation.override("es"):
+        expected = money(charge_for(shop.default.rate, 50))
+    assert expected == "0,045 USD"
+    expect(page.locator("#order-charge")).to_contain_text(expected)
+    tab.shot("spanish-live-price")
     page.context.clear_cookies()
     tab.log_in("erin")
     assert page.locator("html").get_attribute("lang") == "es"
-
-    # TRANSLATION CHECK for the integrator: passes once smmpanel/locale/es has the
-    # site's strings ("Orders" in the menu is "Pedidos"); fails until then, on purpose.
     menu = page.locator(".topbar nav").text_content() or ""
-    assert "Pedidos" in menu, f"the menu is not in Spanish yet: {menu!r}"
+    assert "Pedidos" in menu and "Nuevo pedido" in menu, f"the menu is not in Spanish: {menu!r}"
+    assert "Cerrar sesión" in page.locator(".topbar").inner_text()
+    tab.shot("spanish-dashboard")
