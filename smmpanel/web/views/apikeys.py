@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from smmpanel.accounts.models import ApiKey, User
@@ -441,6 +442,27 @@ TYPES: tuple[TypeDoc, ...] = (
 )
 
 
+# The types' names in the reader's language; the API's own name (the v2 label) is shown beside them.
+TYPE_LABELS: dict[str, Promise] = {
+    T.DEFAULT: pgettext_lazy("service type", "Default"),
+    T.PACKAGE: pgettext_lazy("service type", "Package"),
+    T.CUSTOM_COMMENTS: pgettext_lazy("service type", "Custom Comments"),
+    T.CUSTOM_COMMENTS_PACKAGE: pgettext_lazy("service type", "Custom Comments Package"),
+    T.MENTIONS: pgettext_lazy("service type", "Mentions"),
+    T.MENTIONS_WITH_HASHTAGS: pgettext_lazy("service type", "Mentions with Hashtags"),
+    T.MENTIONS_CUSTOM_LIST: pgettext_lazy("service type", "Mentions Custom List"),
+    T.MENTIONS_HASHTAG: pgettext_lazy("service type", "Mentions Hashtag"),
+    T.MENTIONS_USER_FOLLOWERS: pgettext_lazy("service type", "Mentions User Followers"),
+    T.MENTIONS_MEDIA_LIKERS: pgettext_lazy("service type", "Mentions Media Likers"),
+    T.COMMENT_LIKES: pgettext_lazy("service type", "Comment Likes"),
+    T.COMMENT_REPLIES: pgettext_lazy("service type", "Comment Replies"),
+    T.POLL: pgettext_lazy("service type", "Poll"),
+    T.INVITES_FROM_GROUPS: pgettext_lazy("service type", "Invites from Groups"),
+    T.SEO: pgettext_lazy("service type", "SEO"),
+    T.SUBSCRIPTIONS: pgettext_lazy("service type", "Subscriptions"),
+}
+
+
 def _curl(endpoint: str, action: str, params: Mapping[str, str]) -> str:
     """A copy-paste curl command; list values use bash's $'…' so the line breaks are real."""
     parts = [f"curl -s {endpoint}", "-d key=$KEY", f"-d action={action}"]
@@ -502,7 +524,8 @@ def docs(request: HttpRequest) -> HttpResponse:
             {
                 "doc": t,
                 "code": t.type.value,
-                "name": t.type.label,
+                "name": str(TYPE_LABELS.get(t.type, t.type.label)),
+                "api_name": t.type.label,
                 "examples": [_curl(endpoints["v2"], "add", {"service": service, **ex}) for ex in t.examples],
                 "v2": _json(V2.added(23501)),
                 "v1": _json(V1.added(23501)),

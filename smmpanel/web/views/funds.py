@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, override
 from django.views.decorators.http import require_http_methods
 
 from smmpanel.accounts.models import User
@@ -32,6 +32,26 @@ KIND_LABELS = {
     Kind.REFUND: gettext_lazy("Refund"),
     Kind.ADJUSTMENT: gettext_lazy("Adjustment"),
 }
+
+# Memos the panel writes itself (smmpanel/accounts/services.py), stored in English: shown in the
+# reader's language. A memo an operator typed is shown as typed.
+PANEL_MEMOS = {
+    "Opening balance": gettext_lazy("Opening balance"),
+    "Adjustment": gettext_lazy("Adjustment"),
+}
+
+
+def memo_shown(memo: str) -> str:
+    """A ledger memo in the reader's language where the panel wrote it, else as stored."""
+    if memo in PANEL_MEMOS:
+        return str(PANEL_MEMOS[memo])
+    # A deposit's "<method> <reference>" (smmpanel/payments/services.py), stored in the panel's language.
+    method, _sep, reference = memo.rpartition(" ")
+    with override(settings.LANGUAGE_CODE):
+        stored = {str(label): label for label in Payment.Method.labels}
+    if method in stored and reference:
+        return f"{stored[method]} {reference}"
+    return memo
 
 
 def _customer(request: HttpRequest) -> User:
@@ -146,7 +166,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
             e.created_at,
             e.kind,
             str(KIND_LABELS.get(e.kind, e.kind)),
-            e.memo,
+            memo_shown(e.memo),
             e.order_id,
             e.amount,
             e.balance_after,
