@@ -1,17 +1,21 @@
 """Browser tests: Playwright driving Debian's headless Chromium against the real server.
 
-A test module imports the fixtures it uses:
+A test module imports the fixtures it uses, and the ones they use (pytest finds
+a fixture's fixtures by name in the test's module):
 
-    from browser import chromium, mail_dir, panel_server_env, tab  # noqa: F401  (fixtures)
+    from browser import chromium, mail_dir, panel_server_env, shots, tab  # noqa: F401  (fixtures)
     from server import panel_server  # noqa: F401  (a fixture)
 
     pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
-`tab` is a fresh browser context and page on `panel_server` (tests/server.py),
-which runs `smmpanel serve` on the test database, so a test commits what the
-page must see. Every `tab.shot("step")` saves a full-page screenshot to
+`tab` (1280 px wide) and `phone` (375 px) are fresh browser contexts on
+`panel_server` (tests/server.py), which runs `smmpanel serve` on the test
+database, so a test commits what the page must see. `panel_server_env` sends
+the server's mail to files in `mail_dir` and makes the simulated provider fast.
+Every `tab.shot("step")` saves a full-page screenshot to
 artifacts/<test name>/NN-step.png. A tab fails its test if the page logged a
-Content Security Policy violation, threw an uncaught error or opened an alert.
+Content Security Policy violation, threw an uncaught error, got a 5xx answer
+(htmx requests included) or opened an alert.
 
 The browser is Debian's /usr/bin/chromium (`make browser` installs it), never a
 downloaded one: `playwright install` is not used.
@@ -35,6 +39,7 @@ import pytest
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.hashers import make_password
+from django.utils import translation
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, Response, sync_playwright
 
 from smmpanel.accounts.models import User
@@ -261,7 +266,10 @@ def open_tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, 
 def _tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int], name: str) -> Iterator[Tab]:
     opened = open_tab(browser, base_url, shots, viewport)
     try:
-        yield opened
+        # What the test itself words (money(), e.g. "0.045 USD") is English like the
+        # browser, whatever language an earlier test left active in this thread.
+        with translation.override("en"):
+            yield opened
         with contextlib.suppress(Exception):  # the page as it was at the end, pass or fail
             opened.shot(f"{name}-end")
         opened.assert_clean()
