@@ -21,9 +21,10 @@ from conftest import Customer
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 import smmpanel
 from smmpanel.accounts.models import User
@@ -306,9 +307,9 @@ def _customer_pages(client: Client, shop: Shop) -> Iterator[tuple[str, str]]:
     client.force_login(shop.customer.user)
     services, orders = shop.services, shop.orders
 
-    def get(url: str, data: dict[str, str] | None = None, **extra: str) -> tuple[str, str]:
+    def get(url: str, data: dict[str, str] | None = None, status: int = 200, **extra: str) -> tuple[str, str]:
         response = client.get(url, data or {}, **extra)
-        assert response.status_code == 200, url
+        assert response.status_code == status, url
         return f"GET {url} {data or ''}", response.content.decode()
 
     def post(url: str, data: dict[str, str]) -> tuple[str, str]:
@@ -396,6 +397,7 @@ def _customer_pages(client: Client, shop: Shop) -> Iterator[tuple[str, str]]:
     yield get(reverse("services"), {"q": "zzz"})
     yield get(reverse("api_docs"))
     yield get(reverse("home"))
+    yield get(reverse("order_detail", args=[999999]), status=404)
 
 
 def _public_pages(client: Client) -> Iterator[tuple[str, str]]:
@@ -446,6 +448,13 @@ def _public_pages(client: Client) -> Iterator[tuple[str, str]]:
     yield post(reverse("password_reset"), {"email": "alice@example.com"})
     yield get(reverse("password_reset_confirm", args=["MQ", "bad-token"]))
     yield get(reverse("password_reset_complete"))
+    yield get("/no-such-page/", status=404)
+    bad_host = client.get(reverse("home"), HTTP_HOST="bad host")
+    assert bad_host.status_code == 400
+    yield "GET / from a bad host", bad_host.content.decode()
+    request = RequestFactory().get("/")
+    yield "403.html", render_to_string("403.html", request=request)
+    yield "500.html", render_to_string("500.html")  # rendered without a context, as Django does
     for message in mail.outbox:
         yield f"email {message.subject}", f"<p>{message.subject}</p><p>{message.body}</p>"
 
@@ -458,7 +467,8 @@ def test_every_page_is_wholly_in_the_readers_language(
     settings.SMMPANEL_LOGIN_BURST = 1  # the second sign-in attempt is refused, with its message
     settings.SMMPANEL_LOGIN_PER_MINUTE = 1
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
-    pages = list(_public_pages(client)) + list(_customer_pages(client, shop))
+    with translation.override(language):  # for the pages rendered outside a request
+        pages = list(_public_pages(client)) + list(_customer_pages(client, shop))
     wrong = ENGLISH if language == "es" else SPANISH
     found = {}
     for what, page in pages:
@@ -471,3 +481,73 @@ def test_every_page_is_wholly_in_the_readers_language(
         if words:
             found[what] = words
     assert not found, "\n".join(f"{what}: {words}" for what, words in found.items())
+
+
+# --- The glossary, the service types, the memos -----------------------------------------------------------
+
+GLOSSARY = {
+    "Create an account": "Crear una cuenta",
+    "Log in": "Iniciar sesión",
+    "Log out": "Cerrar sesión",
+    "Sign up": "Registrarse",
+    "Create your account": "Crea tu cuenta",
+    "Orders": "Pedidos",
+    "New order": "Nuevo pedido",
+    "Mass order": "Pedido masivo",
+    "Balance": "Saldo",
+    "Add funds": "Añadir fondos",
+    "Charge": "Cargo",
+    "Refund": "Reembolso",
+    "Transactions": "Movimientos",
+    "Dashboard": "Panel",
+    "Settings": "Ajustes",
+    "Your API key": "Tu clave API",
+    "Bank transfer": "Transferencia bancaria",
+    "Reference code": "Código de referencia",
+    "Runs": "Entregas",
+    "Link": "Enlace",
+    "Quantity": "Cantidad",
+    "Service": "Servicio",
+    "Category": "Categoría",
+    "Price per 1000": "Precio por 1000",
+    "Pending": "Pendiente",
+    "In progress": "En curso",
+    "Processing": "Procesando",
+    "Completed": "Completado",
+    "Partial": "Parcial",
+    "Canceled": "Cancelado",
+    "Active": "Activa",
+    "Paused": "Pausada",
+    "Expired": "Vencida",
+    "Confirmed": "Confirmado",
+    "Rejected": "Rechazado",
+}
+
+
+def test_the_glossary_is_kept() -> None:
+    with translation.override("es"):
+        assert {english: translation.gettext(english) for english in GLOSSARY} == GLOSSARY
+        assert translation.pgettext("service option", "Refill") == "Reposición"
+
+
+def test_every_service_type_has_a_translated_name_on_the_api_docs() -> None:
+    from smmpanel.web.views.apikeys import TYPE_LABELS
+
+    assert set(TYPE_LABELS) == set(ServiceType)
+    with translation.override("en"):
+        assert {t: str(TYPE_LABELS[t]) for t in ServiceType} == {t: t.label for t in ServiceType}
+    with translation.override("es"):
+        assert str(TYPE_LABELS[ServiceType.CUSTOM_COMMENTS]) == "Comentarios personalizados"
+
+
+def test_the_panels_own_memos_are_translated_and_an_operators_are_not() -> None:
+    from smmpanel.web.views.funds import memo_shown
+
+    with translation.override("es"):
+        assert memo_shown("Opening balance") == "Saldo inicial"
+        assert memo_shown("Adjustment") == "Ajuste"
+        assert memo_shown("Bank transfer SMM-7KQ4XZ2P") == "Transferencia bancaria SMM-7KQ4XZ2P"
+        assert memo_shown("Bank transfer") == "Bank transfer"  # typed by an operator: no reference
+        assert memo_shown("Welcome bonus") == "Welcome bonus"
+    with translation.override("en"):
+        assert memo_shown("Bank transfer SMM-7KQ4XZ2P") == "Bank transfer SMM-7KQ4XZ2P"
