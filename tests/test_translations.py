@@ -38,6 +38,7 @@ from smmpanel.orders.services import request_cancel, request_refill
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
 from smmpanel.web.forms.orders import offer
+from smmpanel.web.views import orders as order_views
 from smmpanel.web.views.account import confirmation_token
 
 PACKAGE = Path(smmpanel.__file__).resolve().parent
@@ -365,6 +366,7 @@ def _customer_pages(client: Client, shop: Shop) -> Iterator[tuple[str, str]]:
     ):
         yield get(reverse("orders"), {"status": status})
     yield get(reverse("orders"), {"q": "zzz"})
+    yield get(reverse("orders"), {"page": "2"})  # pages of 4 (see the test): Previous and Next
     for order in orders.values():
         yield get(reverse("order_detail", args=[order.pk]))
         yield get(reverse("order_detail", args=[order.pk]), HTTP_HX_REQUEST="true")
@@ -462,10 +464,11 @@ def _public_pages(client: Client) -> Iterator[tuple[str, str]]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_every_page_is_wholly_in_the_readers_language(
-    client: Client, shop: Shop, settings: Any, language: str
+    client: Client, shop: Shop, settings: Any, monkeypatch: pytest.MonkeyPatch, language: str
 ) -> None:
     settings.SMMPANEL_LOGIN_BURST = 1  # the second sign-in attempt is refused, with its message
     settings.SMMPANEL_LOGIN_PER_MINUTE = 1
+    monkeypatch.setattr(order_views, "PER_PAGE", 4)  # the orders list has pages
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
     with translation.override(language):  # for the pages rendered outside a request
         pages = list(_public_pages(client)) + list(_customer_pages(client, shop))
