@@ -89,7 +89,8 @@ def _client_address(request: HttpRequest) -> str:
     """The customer's address; behind N trusted proxies, the one the outermost proxy saw."""
     proxies = settings.SMMPANEL_TRUSTED_PROXIES
     if proxies > 0:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        hops = [hop.strip() for hop in header.split(",") if hop.strip()]
         # Each proxy appends the address it received from: the last N entries are the proxies' own
         # findings, anything before them the client could have written itself.
         if len(hops) >= proxies:
