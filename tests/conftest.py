@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.core import signals
 from django.db import close_old_connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer
@@ -44,6 +44,14 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def english_and_utc() -> Iterator[None]:
+    """A request in Spanish (or in a customer's time zone) leaves it active in the thread: reset it."""
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)
