@@ -33,7 +33,10 @@ messages: setup gettext
 demo: setup
 	$(BIN)/smmpanel demo
 
-test: setup browser gettext lint test-sqlite test-postgres
+# The SQLite and PostgreSQL suites run side by side (one per core); each one's output is
+# printed in one piece when it ends.
+test: setup browser gettext lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 # Debian's chromium for the browser tests, installed where missing (needs root and apt).
 browser:

@@ -13,7 +13,7 @@ a fixture's fixtures by name in the test's module):
 database, so a test commits what the page must see. `panel_server_env` sends
 the server's mail to files in `mail_dir` and makes the simulated provider fast.
 Every `tab.shot("step")` saves a full-page screenshot to
-artifacts/<test name>/NN-step.png. A tab fails its test if the page logged a
+artifacts/<database>/<test name>/NN-step.png. A tab fails its test if the page logged a
 Content Security Policy violation, threw an uncaught error, got a 5xx answer
 (htmx requests included) or opened an alert.
 
@@ -39,6 +39,7 @@ import pytest
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.hashers import make_password
+from django.db import connection
 from django.utils import translation
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, Response, sync_playwright
 
@@ -123,7 +124,7 @@ def _safe(name: str) -> str:
 
 @dataclass
 class Shots:
-    """A test's screenshots, numbered in order: artifacts/<test>/NN-<step>.png."""
+    """A test's screenshots, numbered in order: artifacts/<database>/<test>/NN-<step>.png."""
 
     folder: Path
     count: int = 0
@@ -137,7 +138,8 @@ class Shots:
 
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Shots:
-    folder = ARTIFACTS / _safe(request.node.name)
+    # Per database: `make test` runs the SQLite and PostgreSQL suites side by side.
+    folder = ARTIFACTS / connection.vendor / _safe(request.node.name)
     shutil.rmtree(folder, ignore_errors=True)  # the screenshots of this run only
     folder.mkdir(parents=True, exist_ok=True)
     return Shots(folder)
@@ -168,7 +170,7 @@ class Tab:
         assert response.status < 400, f"GET {path}: HTTP {response.status}\n{response.text()[:2000]}"
 
     def shot(self, step: str) -> Path:
-        """A full-page screenshot: artifacts/<test>/NN-<step>.png."""
+        """A full-page screenshot: artifacts/<database>/<test>/NN-<step>.png."""
         return self.shots.take(self.page, step)
 
     @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 Playwright drives Debian's headless Chromium against `smmpanel serve` on the
 test database (tests/browser.py, tests/server.py). Screenshots of every step
-are saved to artifacts/<test name>/.
+are saved to artifacts/<database>/<test name>/.
 """
 
 import re

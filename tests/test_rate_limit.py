@@ -64,8 +64,9 @@ def redis_store():
         client.ping()
     except redis.RedisError as exc:  # pragma: no cover - CI starts Redis
         pytest.fail(f"Redis is not answering at {REDIS_URL}: {exc}")
-    yield client
-    client.flushdb()
+    # No flushdb afterwards: the SQLite and PostgreSQL suites may run at once against this
+    # Redis. Every test uses fresh random keys, and the limiter's keys expire by themselves.
+    return client
 
 
 def test_redis_limiter_allows_the_burst_then_refuses(redis_store):
