@@ -231,10 +231,15 @@ class Tab:
         assert not alerts, alerts
 
 
-def open_tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int] = DESKTOP) -> Tab:
+def open_tab(
+    browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int] = DESKTOP, javascript: bool = True
+) -> Tab:
     """A new browser context (its own cookies) and page on the panel."""
     context = browser.new_context(
-        viewport={"width": viewport["width"], "height": viewport["height"]}, locale="en-US", timezone_id="UTC"
+        viewport={"width": viewport["width"], "height": viewport["height"]},
+        locale="en-US",
+        timezone_id="UTC",
+        java_script_enabled=javascript,
     )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -265,8 +270,15 @@ def open_tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, 
 
 
 @contextlib.contextmanager
-def _tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int], name: str) -> Iterator[Tab]:
-    opened = open_tab(browser, base_url, shots, viewport)
+def _tab(
+    browser: Browser,
+    base_url: str,
+    shots: Shots,
+    viewport: dict[str, int],
+    name: str,
+    javascript: bool = True,
+) -> Iterator[Tab]:
+    opened = open_tab(browser, base_url, shots, viewport, javascript)
     try:
         # What the test itself words (money(), e.g. "0.045 USD") is English like the
         # browser, whatever language an earlier test left active in this thread.
@@ -283,6 +295,13 @@ def _tab(browser: Browser, base_url: str, shots: Shots, viewport: dict[str, int]
 def tab(chromium: Browser, panel_server: str, shots: Shots) -> Iterator[Tab]:
     """A browser tab 1280 px wide on the server."""
     with _tab(chromium, panel_server, shots, DESKTOP, "desktop") as opened:
+        yield opened
+
+
+@pytest.fixture
+def no_js_tab(chromium: Browser, panel_server: str, shots: Shots) -> Iterator[Tab]:
+    """A browser tab 1280 px wide with JavaScript turned off."""
+    with _tab(chromium, panel_server, shots, DESKTOP, "no-js", javascript=False) as opened:
         yield opened
 
 
