@@ -199,6 +199,10 @@ SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK
 # this many a minute (shared between web processes through SMMPANEL_REDIS_URL).
 SMMPANEL_LOGIN_BURST = envint("SMMPANEL_LOGIN_BURST", 10)
 SMMPANEL_LOGIN_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_PER_MINUTE", "5") or 0)
+# Mail the site sends on request (sign-up, a new confirmation link, a password reset), per
+# client address and per recipient: a burst, then this many a minute.
+SMMPANEL_MAIL_BURST = envint("SMMPANEL_MAIL_BURST", 5)
+SMMPANEL_MAIL_PER_MINUTE = float(os.environ.get("SMMPANEL_MAIL_PER_MINUTE", "1") or 0)
 # How many reverse proxies (nginx ...) stand in front of the web processes and append to
 # X-Forwarded-For: the client's address is read from there. 0: REMOTE_ADDR, no proxy trusted.
 SMMPANEL_TRUSTED_PROXIES = envint("SMMPANEL_TRUSTED_PROXIES", 0)

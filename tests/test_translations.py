@@ -457,6 +457,9 @@ def _public_pages(client: Client) -> Iterator[tuple[str, str]]:
     request = RequestFactory().get("/")
     yield "403.html", render_to_string("403.html", request=request)
     yield "500.html", render_to_string("500.html")  # rendered without a context, as Django does
+    with override_settings(SMMPANEL_MAIL_BURST=1, SMMPANEL_MAIL_PER_MINUTE=1):  # too many mails
+        yield post(reverse("password_reset"), {"email": "alice@example.com"})
+        yield post(reverse("password_reset"), {"email": "alice@example.com"}, status=429)
     for message in mail.outbox:
         yield f"email {message.subject}", f"<p>{message.subject}</p><p>{message.body}</p>"
 

@@ -337,3 +337,42 @@ class TestClientAddressBehindProxies:
         # The client writes a new address each time; the proxy appends the real one (10.9.9.9).
         forged = [f"192.0.2.{n}, 10.9.9.9" for n in range(3)]
         assert self.attempts(forged) == [200, 200, 429]
+
+
+@pytest.mark.django_db
+class TestMailFloods:
+    """Forms that send mail are limited per client address and per recipient."""
+
+    def test_password_resets_to_one_address_are_limited(self, settings: Any) -> None:
+        User.objects.create_user("jo", "jo@example.com", PASSWORD)
+        settings.SMMPANEL_MAIL_BURST = 2
+        settings.SMMPANEL_MAIL_PER_MINUTE = 1
+        codes = [
+            Client(REMOTE_ADDR=f"10.1.0.{n}").post(reverse("password_reset"), {"email": "jo@example.com"})
+            for n in range(4)
+        ]
+        assert [response.status_code for response in codes] == [302, 302, 429, 429]
+        assert "This form was sent too often" in codes[-1].content.decode()
+        assert len(mail.outbox) == 2
+
+    def test_new_links_and_sign_ups_from_one_address_are_limited(self, client: Client, settings: Any) -> None:
+        settings.SMMPANEL_MAIL_BURST = 2
+        settings.SMMPANEL_MAIL_PER_MINUTE = 1
+        assert sign_up(client, username="k1", email="k1@example.com").status_code == 302
+        assert client.post(reverse("signup_resend"), {"email": "k1@example.com"}).status_code == 302
+        response = sign_up(client, username="k2", email="k2@example.com")
+        assert response.status_code == 429
+        assert not User.objects.filter(username="k2").exists()
+        assert len(mail.outbox) == 2
+
+    def test_looking_at_the_forms_or_making_mistakes_is_not_counted(
+        self, client: Client, settings: Any
+    ) -> None:
+        settings.SMMPANEL_MAIL_BURST = 1
+        settings.SMMPANEL_MAIL_PER_MINUTE = 1
+        for _ in range(3):
+            assert client.get(reverse("password_reset")).status_code == 200
+            assert client.get(reverse("signup")).status_code == 200
+            assert client.post(reverse("password_reset"), {"email": "not an address"}).status_code == 200
+            assert sign_up(client, email="").status_code == 200
+        assert sign_up(client).status_code == 302

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from smmpanel.web.forms.account import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from smmpanel.web.forms.account import PasswordChangeForm, SetPasswordForm
 from smmpanel.web.views import account, apikeys, dashboard, funds, orders, public
 
 urlpatterns = [
@@ -30,12 +30,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            form_class=PasswordResetForm,
-            template_name="web/account/password_reset.html",
-            email_template_name="web/account/email/password_reset.txt",
-            subject_template_name="web/account/email/password_reset_subject.txt",
-        ),
+        account.password_reset,
         name="password_reset",
     ),
     path(

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.core import signing
 from django.core.mail import send_mail
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -20,7 +21,7 @@ from django.views.i18n import set_language as django_set_language
 
 from smmpanel.accounts.models import User
 from smmpanel.api.ratelimit import limiter
-from smmpanel.web.forms.account import LoginForm, PreferencesForm, ResendForm, SignupForm
+from smmpanel.web.forms.account import LoginForm, PasswordResetForm, PreferencesForm, ResendForm, SignupForm
 from smmpanel.web.middleware import LANGUAGE_CODES
 
 log = logging.getLogger("smmpanel.web")
@@ -45,11 +46,45 @@ def send_confirmation(request: HttpRequest, user: User) -> None:
     )
 
 
+def _client_address(request: HttpRequest) -> str:
+    """The customer's address; behind N trusted proxies, the one the outermost proxy saw."""
+    proxies = settings.SMMPANEL_TRUSTED_PROXIES
+    if proxies > 0:
+        header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        hops = [hop.strip() for hop in header.split(",") if hop.strip()]
+        # Each proxy appends the address it received from: the last N entries are the proxies' own
+        # findings, anything before them the client could have written itself.
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def mail_allowed(request: HttpRequest) -> bool:
+    """One more mail (sign-up, a new link, a password reset) from this address and to this email
+    address, or refuse: nobody may flood an inbox through the panel. Forms with mistakes send
+    nothing and are not counted."""
+    per_minute = settings.SMMPANEL_MAIL_PER_MINUTE
+    if per_minute <= 0:
+        return True
+    store = limiter(per_minute / 60, settings.SMMPANEL_MAIL_BURST, settings.SMMPANEL_REDIS_URL)
+    email = request.POST.get("email", "").strip().lower()[:254]
+    by_address = store.allow(f"mail:address:{_client_address(request)}")
+    by_email = store.allow(f"mail:to:{email}")
+    return by_address and by_email
+
+
+def throttled(request: HttpRequest) -> HttpResponse:
+    log.warning("mail-sending forms limited for %s", _client_address(request))
+    return render(request, "web/account/throttled.html", status=429)
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not mail_allowed(request):
+            return throttled(request)
         user = form.save(commit=False)
         user.email_confirmed = False
         user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
@@ -78,24 +113,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 def resend(request: HttpRequest) -> HttpResponse:
     form = ResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not mail_allowed(request):
+            return throttled(request)
         for user in User.objects.filter(email__iexact=form.cleaned_data["email"], email_confirmed=False):
             send_confirmation(request, user)
         # The same answer whether or not the address is known: it reveals no accounts.
         return redirect("signup_sent")
     return render(request, "web/account/resend.html", {"form": form})
-
-
-def _client_address(request: HttpRequest) -> str:
-    """The customer's address; behind N trusted proxies, the one the outermost proxy saw."""
-    proxies = settings.SMMPANEL_TRUSTED_PROXIES
-    if proxies > 0:
-        header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
-        hops = [hop.strip() for hop in header.split(",") if hop.strip()]
-        # Each proxy appends the address it received from: the last N entries are the proxies' own
-        # findings, anything before them the client could have written itself.
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def login_allowed(request: HttpRequest) -> bool:
@@ -108,6 +132,21 @@ def login_allowed(request: HttpRequest) -> bool:
     by_address = store.allow(f"login:address:{_client_address(request)}")
     by_username = store.allow(f"login:user:{username}")
     return by_address and by_username
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
+    template_name = "web/account/password_reset.html"
+    email_template_name = "web/account/email/password_reset.txt"
+    subject_template_name = "web/account/email/password_reset_subject.txt"
+
+    def form_valid(self, form: DjangoPasswordResetForm) -> HttpResponse:
+        if not mail_allowed(self.request):
+            return throttled(self.request)
+        return super().form_valid(form)
+
+
+password_reset = PasswordResetView.as_view()
 
 
 class LoginView(auth_views.LoginView):
@@ -159,5 +198,3 @@ def set_language(request: HttpRequest) -> HttpResponseBase:
     if language in LANGUAGE_CODES and request.user.is_authenticated:
         User.objects.filter(pk=request.user.pk).update(language=language)
     return django_set_language(request)
-
-
