@@ -3,7 +3,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from smmpanel.web.forms.account import PasswordChangeForm, SetPasswordForm
 from smmpanel.web.views import account, apikeys, dashboard, funds, orders, public
 
 urlpatterns = [
@@ -22,7 +21,6 @@ urlpatterns = [
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(
-            form_class=PasswordChangeForm,
             template_name="web/account/password_change.html",
             success_url=reverse_lazy("settings"),
         ),
@@ -40,9 +38,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            form_class=SetPasswordForm, template_name="web/account/password_reset_confirm.html"
-        ),
+        auth_views.PasswordResetConfirmView.as_view(template_name="web/account/password_reset_confirm.html"),
         name="password_reset_confirm",
     ),
     path(

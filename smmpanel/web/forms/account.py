@@ -41,18 +41,6 @@ class ResendForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
 
 
-class PasswordResetForm(auth_forms.PasswordResetForm):
-    pass
-
-
-class SetPasswordForm(auth_forms.SetPasswordForm):  # type: ignore[type-arg]
-    pass
-
-
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
-    pass
-
-
 def _timezones() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 

@@ -6,8 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import signing
 from django.core.mail import send_mail
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -21,7 +20,7 @@ from django.views.i18n import set_language as django_set_language
 
 from smmpanel.accounts.models import User
 from smmpanel.api.ratelimit import limiter
-from smmpanel.web.forms.account import LoginForm, PasswordResetForm, PreferencesForm, ResendForm, SignupForm
+from smmpanel.web.forms.account import LoginForm, PreferencesForm, ResendForm, SignupForm
 from smmpanel.web.middleware import LANGUAGE_CODES
 
 log = logging.getLogger("smmpanel.web")
@@ -135,12 +134,11 @@ def login_allowed(request: HttpRequest) -> bool:
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    form_class = PasswordResetForm
     template_name = "web/account/password_reset.html"
     email_template_name = "web/account/email/password_reset.txt"
     subject_template_name = "web/account/email/password_reset_subject.txt"
 
-    def form_valid(self, form: DjangoPasswordResetForm) -> HttpResponse:
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         if not mail_allowed(self.request):
             return throttled(self.request)
         return super().form_valid(form)
