@@ -4,8 +4,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from smmpanel.accounts.models import User
@@ -124,22 +126,22 @@ class Mismatch:
     ledger_sum: Decimal
 
 
-def _ledger_sums() -> dict[int, Decimal]:
+def exact_sums(entries: QuerySet[LedgerEntry], by: str) -> dict[Any, Decimal]:
+    """The sum of the entries' amounts per value of the field `by`, exact on both databases."""
+    entries = entries.order_by()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT user_id, SUM(amount) FROM {_ENTRIES} GROUP BY user_id")
-            return {user_id: to_money(total) for user_id, total in cursor.fetchall()}
+        rows = entries.values(by).annotate(total=Sum("amount")).values_list(by, "total")
+        return {key: to_money(total) for key, total in rows}
     # SQLite would sum floats: add the exact values up in Python instead.
-    sums: dict[int, Decimal] = {}
-    rows = LedgerEntry.objects.values_list("user_id", "amount").order_by().iterator(chunk_size=5000)
-    for user_id, amount in rows:
-        sums[user_id] = sums.get(user_id, ZERO) + amount
+    sums: dict[Any, Decimal] = {}
+    for key, amount in entries.values_list(by, "amount").iterator(chunk_size=5000):
+        sums[key] = sums.get(key, ZERO) + amount
     return sums
 
 
 def mismatches() -> Iterator[Mismatch]:
     """Customers whose balance is not the sum of their ledger entries, or negative."""
-    sums = _ledger_sums()
+    sums = exact_sums(LedgerEntry.objects.all(), "user_id")
     for user_id, username, balance in User.objects.values_list("id", "username", "balance").order_by("id"):
         total = sums.get(user_id, ZERO)
         if balance != total or balance < 0:

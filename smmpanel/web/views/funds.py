@@ -8,8 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,7 +16,8 @@ from django.views.decorators.http import require_http_methods
 
 from smmpanel.accounts.models import User
 from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import ZERO, to_money
+from smmpanel.ledger.money import ZERO
+from smmpanel.ledger.services import exact_sums
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
 from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm
@@ -61,16 +60,8 @@ def _customer(request: HttpRequest) -> User:
 
 def ledger_totals(user_id: int) -> dict[str, Decimal]:
     """The sum of the customer's entries per kind (charges negative), exact on both databases."""
-    entries = LedgerEntry.objects.filter(user_id=user_id).order_by()
-    totals = {kind.value: ZERO for kind in Kind}
-    if connection.vendor == "postgresql":
-        for row in entries.values("kind").annotate(total=Sum("amount")):
-            totals[row["kind"]] = to_money(row["total"])
-    else:
-        # SQLite would sum binary floats: add the exact values up in Python instead.
-        for kind, amount in entries.values_list("kind", "amount").iterator(chunk_size=5000):
-            totals[kind] = totals.get(kind, ZERO) + amount
-    return totals
+    zeros = {kind.value: ZERO for kind in Kind}
+    return zeros | exact_sums(LedgerEntry.objects.filter(user_id=user_id), "kind")
 
 
 def spent(totals: dict[str, Decimal]) -> Decimal:
