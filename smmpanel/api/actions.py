@@ -79,7 +79,7 @@ def balance(request: Request) -> Any:
 
 def services(request: Request) -> Any:
     _key_id, user_id = authenticate(request)
-    custom = dict(CustomRate.objects.filter(user_id=user_id).values_list("service_id", "rate"))
+    custom = CustomRate.own_rates(user_id)
     rows = (
         Service.objects.filter(enabled=True, category__enabled=True)
         .order_by("category__sort_order", "category_id", "sort_order", "id")

@@ -95,7 +95,7 @@ def offers(user_id: int, *, category_id: int | None = None, search: str = "") ->
         rows = rows.filter(wanted)
     elif category_id is not None:
         rows = rows.filter(category_id=category_id)
-    custom = dict(CustomRate.objects.filter(user_id=user_id).values_list("service_id", "rate"))
+    custom = CustomRate.own_rates(user_id)
     ordered = rows.order_by("category__sort_order", "category_id", "sort_order", "id")
     return [
         Offer(sid, name, type_, cid, category, custom.get(sid, rate), min_, max_, drip, description)

@@ -47,7 +47,7 @@ def services(request: HttpRequest) -> HttpResponse:
         listed = listed.filter(_search(query))
     own: dict[int, Decimal] = {}
     if request.user.is_authenticated:
-        own = dict(CustomRate.objects.filter(user_id=request.user.pk).values_list("service_id", "rate"))
+        own = CustomRate.own_rates(request.user.pk)
     rows = [PriceRow(s, own.get(s.pk, s.rate), s.pk in own, s.type in PACKAGE_TYPES) for s in listed]
     groups = [(cat, list(items)) for cat, items in groupby(rows, key=lambda row: row.service.category)]
     context = {
