@@ -4,9 +4,10 @@ from django.conf import settings
 from django.db import models
 
 from smmpanel.catalog.types import ServiceType
+from smmpanel.saving import SavesChangedFields
 
 
-class Provider(models.Model):
+class Provider(SavesChangedFields):
     """An upstream panel (or the operator, or the simulator) that fulfils orders."""
 
     class Kind(models.TextChoices):
@@ -36,7 +37,7 @@ class Provider(models.Model):
         return self.name
 
 
-class ProviderService(models.Model):
+class ProviderService(SavesChangedFields):
     """A service as the provider lists it in its own `services` answer."""
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
@@ -63,7 +64,7 @@ class ProviderService(models.Model):
         return f"{self.provider} #{self.external_id} {self.name}"
 
 
-class Category(models.Model):
+class Category(SavesChangedFields):
     name = models.CharField(max_length=500, unique=True)
     sort_order = models.IntegerField(default=0)
     enabled = models.BooleanField(default=True)
@@ -76,7 +77,7 @@ class Category(models.Model):
         return self.name
 
 
-class Service(models.Model):
+class Service(SavesChangedFields):
     """A service the panel sells, at its own price."""
 
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
@@ -129,7 +130,7 @@ class Service(models.Model):
         return f"#{self.pk} {self.name}"
 
 
-class CustomRate(models.Model):
+class CustomRate(SavesChangedFields):
     """A customer's own price for one service, overriding the service's rate."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="custom_rates")

@@ -2,9 +2,10 @@ from django.conf import settings
 from django.db import models
 
 from smmpanel.catalog.models import Provider, Service
+from smmpanel.saving import SavesChangedFields
 
 
-class Order(models.Model):
+class Order(SavesChangedFields):
     """What a customer asked for, what it cost, and where it stands upstream."""
 
     class Kind(models.TextChoices):
@@ -138,7 +139,7 @@ class OrderEvent(models.Model):
         return f"{self.kind} on order #{self.order_id}"
 
 
-class Refill(models.Model):
+class Refill(SavesChangedFields):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         IN_PROGRESS = "in_progress", "In progress"
@@ -161,7 +162,7 @@ class Refill(models.Model):
         return f"Refill #{self.pk} of order #{self.order_id}"
 
 
-class IdempotencyKey(models.Model):
+class IdempotencyKey(SavesChangedFields):
     """An `Idempotency-Key` a customer sent with `add`: a retry gets the first order back."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from smmpanel.saving import SavesChangedFields
+
 # No 0/O, 1/I/L: a reference is read off a screen and typed into a bank's form.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 8
@@ -21,7 +23,7 @@ def new_reference() -> str:
     return REFERENCE_PREFIX + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-class Payment(models.Model):
+class Payment(SavesChangedFields):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", _("Bank transfer")
 
