@@ -388,7 +388,7 @@ def make_operator(username: str = "operator", *, password: str = PASSWORD) -> Us
 
 
 def balance_of(user: User) -> Decimal:
-    user.refresh_from_db(fields=["balance"])
+    user.refresh_from_db()
     return user.balance
 
 

@@ -29,7 +29,7 @@ class Customer:
     key: str
 
     def balance(self) -> Decimal:
-        self.user.refresh_from_db(fields=["balance"])
+        self.user.refresh_from_db()
         return self.user.balance
 
 

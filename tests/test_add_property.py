@@ -316,7 +316,7 @@ class Ledger:
     """What an `add` may change, read before and after it."""
 
     def __init__(self, user: User) -> None:
-        user.refresh_from_db(fields=["balance"])
+        user.refresh_from_db()
         self.balance = user.balance
         self.orders = Order.objects.count()
         self.entries = LedgerEntry.objects.count()
@@ -397,7 +397,7 @@ def test_add_answers_one_of_two_shapes_and_the_money_adds_up(api, seeded, dialec
     )
     def run(balance: Decimal, calls: list[tuple[dict[str, Any], str]]) -> None:
         with transaction.atomic():
-            user.refresh_from_db(fields=["balance"])
+            user.refresh_from_db()
             if balance != user.balance:
                 credit(user, balance - user.balance, memo="property test")
             for params, transport in calls:

@@ -114,7 +114,7 @@ def _race(client: httpx.Client, service: Service, customers: list[tuple[Any, str
         assert {o.charge for o in orders} == {Decimal("1.000000")}
         assert OrderEvent.objects.filter(order__user=user, kind="created").count() == AFFORDABLE
 
-        user.refresh_from_db(fields=["balance"])
+        user.refresh_from_db()
         assert user.balance == Decimal("0")
 
         charges = LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.CHARGE)

@@ -7,9 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from smmpanel.accounts.models import User
 from smmpanel.ledger import services as ledger
-from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.models import Account, LedgerEntry
 
 
 def post(customer, amount, reference):
@@ -87,7 +86,7 @@ def test_check_ledger_passes_when_balances_match(alice, bob, capsys):
 
 
 def test_check_ledger_catches_a_tampered_balance(alice, bob, capsys):
-    User.objects.filter(pk=bob.user.pk).update(balance=Decimal("500"))
+    Account.objects.filter(pk=bob.user.pk).update(balance=Decimal("500"))
     with pytest.raises(CommandError, match="1 customer"):
         call_command("check_ledger")
     err = capsys.readouterr().err
@@ -109,7 +108,7 @@ def test_a_balance_can_never_be_negative_in_the_database(alice):
     from django.db import IntegrityError
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.filter(pk=alice.user.pk).update(balance=Decimal("-1"))
+        Account.objects.filter(pk=alice.user.pk).update(balance=Decimal("-1"))
 
 
 def test_a_duplicate_without_savepoint_fails_the_whole_transaction(alice):

@@ -177,7 +177,7 @@ class World:
         return response.json()
 
     def balance(self) -> Decimal:
-        self.user.refresh_from_db(fields=["balance"])
+        self.user.refresh_from_db()
         return self.user.balance
 
     def orders(self) -> list[Order]:

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from smmpanel.accounts import services
 from smmpanel.accounts.models import ApiKey, User
-from smmpanel.ledger.money import MoneyError, parse_amount
-from smmpanel.ledger.services import InsufficientFunds
+from smmpanel.ledger.money import MAX_AMOUNT, MoneyError, parse_amount
+from smmpanel.ledger.services import BalanceLimit, InsufficientFunds
 from smmpanel.web.templatetags.money import amount_text
 
 
@@ -81,8 +81,14 @@ class UserAdmin(BaseUserAdmin):
             amount, memo = form.cleaned_data["amount"], form.cleaned_data["memo"].strip()
             try:
                 balance = services.credit(customer, amount, memo=memo, actor=request.user)
+            except BalanceLimit:
+                form.add_error(
+                    "amount",
+                    _("The credit would take the balance past the largest amount, %(max)s: nothing changed.")
+                    % {"max": amount_text(MAX_AMOUNT)},
+                )
             except InsufficientFunds:
-                customer.refresh_from_db(fields=["balance"])
+                customer.refresh_from_db()
                 form.add_error(
                     "amount",
                     _("The debit is larger than the balance (%(balance)s %(currency)s): nothing was changed.")

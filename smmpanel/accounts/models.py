@@ -1,16 +1,16 @@
 import hashlib
 import secrets
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from smmpanel.saving import SavesChangedFields
 
-class User(AbstractUser):
+
+class User(SavesChangedFields, AbstractUser):
     """A customer (or, with is_staff, an operator)."""
 
-    # A projection of the ledger: changed only by smmpanel.ledger.services,
-    # in the same transaction as the entry that explains the change.
-    balance = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     api_enabled = models.BooleanField(
         default=True, help_text="Off: every API key of this customer is refused."
     )
@@ -21,10 +21,13 @@ class User(AbstractUser):
     language = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=models.Q(balance__gte=0), name="user_balance_not_negative")
-        ]
+    @property
+    def balance(self) -> Decimal:
+        """The balance, read from the customer's ledger account (a row of its own that no save of
+        the user can write); 0 before their first ledger entry. Cached with the instance like any
+        related row: `refresh_from_db()` reads it again."""
+        account = getattr(self, "account", None)  # the reverse one-to-one of smmpanel.ledger.Account
+        return Decimal("0.000000") if account is None else account.balance
 
 
 def hash_api_key(raw: str) -> str:
@@ -33,7 +36,7 @@ def hash_api_key(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class ApiKey(models.Model):
+class ApiKey(SavesChangedFields):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to recognise a key.")

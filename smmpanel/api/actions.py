@@ -19,6 +19,7 @@ from smmpanel.api import dialects as d
 from smmpanel.api.dialects import Dialect, OrderView, ServiceView, SubscriptionView
 from smmpanel.catalog.models import Category, CustomRate, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.models import Account
 from smmpanel.ledger.money import ZERO, to_money
 from smmpanel.orders import drafting, placement
 from smmpanel.orders.models import Order
@@ -26,6 +27,7 @@ from smmpanel.orders.models import Order
 MAX_IDS = 100
 _KEYS = ApiKey._meta.db_table
 _USERS = User._meta.db_table
+_ACCOUNTS = Account._meta.db_table
 _ORDERS = Order._meta.db_table
 _SERVICES = Service._meta.db_table
 _CATEGORIES = Category._meta.db_table
@@ -70,11 +72,17 @@ def authenticate(request: Request) -> tuple[int, int]:
 
 def balance(request: Request) -> Any:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT u.balance {_CALLER}", [request.key_hash])
+        cursor.execute(
+            f"SELECT a.balance FROM {_KEYS} k JOIN {_USERS} u ON u.id = k.user_id "
+            f"LEFT JOIN {_ACCOUNTS} a ON a.user_id = u.id "
+            "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled",
+            [request.key_hash],
+        )
         row = cursor.fetchone()
     if row is None:
         raise ApiError(d.INVALID_KEY)
-    return request.dialect.balance(to_money(row[0]), settings.SMMPANEL_CURRENCY)
+    balance = ZERO if row[0] is None else to_money(row[0])  # no account before the first entry
+    return request.dialect.balance(balance, settings.SMMPANEL_CURRENCY)
 
 
 def services(request: Request) -> Any:

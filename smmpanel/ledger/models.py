@@ -3,6 +3,38 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from smmpanel.ledger.money import MAX_AMOUNT
+
+
+class Account(models.Model):
+    """A customer's balance, in a row of its own.
+
+    A projection of their ledger entries, changed only by ledger.services with a
+    conditional UPDATE in the same transaction as the entry that explains it. It
+    lives apart from the user row so that nothing that saves a user (a settings
+    form, Django's password views, the admin, a stale instance) can ever write
+    it; and it refuses to be saved at all. A customer has one from their first
+    ledger entry on; before that their balance is 0.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="account"
+    )
+    balance = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0, balance__lte=MAX_AMOUNT), name="account_balance_in_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.balance}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        raise ValueError("a balance changes only through smmpanel.ledger.services.post")
+
 
 class LedgerEntry(models.Model):
     """One change of one customer's balance. Append-only: the truth about money."""

@@ -8,8 +8,12 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 PLACES = Decimal("0.000001")
 ZERO = Decimal("0.000000")
-# The largest amount a DecimalField(max_digits=20, decimal_places=6) holds.
-MAX_AMOUNT = Decimal("99999999999999.999999")
+# The largest amount the panel accepts anywhere (a deposit, an adjustment, a price, a
+# rate, a charge, a balance). SQLite keeps a decimal column as a binary float, which
+# gives back exactly any decimal of at most 15 significant digits; with 6 places that
+# leaves 9 before the point. PostgreSQL's numeric(20, 6) holds more, but one range on
+# both databases keeps a panel free to move from one to the other.
+MAX_AMOUNT = Decimal("999999999.999999")
 
 
 class MoneyError(ValueError):

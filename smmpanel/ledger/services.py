@@ -11,10 +11,10 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from smmpanel.accounts.models import User
-from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import ZERO, to_money
+from smmpanel.ledger.models import Account, LedgerEntry
+from smmpanel.ledger.money import MAX_AMOUNT, ZERO, to_money
 
-_USERS = User._meta.db_table
+_ACCOUNTS = Account._meta.db_table
 _ENTRIES = LedgerEntry._meta.db_table
 
 
@@ -22,44 +22,70 @@ class InsufficientFunds(Exception):
     """The balance does not cover the debit; nothing was changed."""
 
 
+class BalanceLimit(Exception):
+    """The credit would take the balance past MAX_AMOUNT, the largest amount the panel keeps;
+    nothing was changed."""
+
+
 class DuplicateEntry(Exception):
     """An entry with this reference exists already; nothing was changed."""
 
 
-def _apply_postgresql(user_id: int, amount: Decimal) -> Decimal:
+def _apply_postgresql(user_id: int, amount: Decimal) -> Decimal | None:
     # Conditional update: the row lock serialises concurrent debits, and the
     # WHERE clause makes an overdraft impossible whatever the interleaving.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_USERS} SET balance = balance + %s "
-            "WHERE id = %s AND balance + %s >= 0 RETURNING balance",
-            [amount, user_id, amount],
+            f"UPDATE {_ACCOUNTS} SET balance = balance + %s "
+            "WHERE user_id = %s AND balance + %s BETWEEN 0 AND %s RETURNING balance",
+            [amount, user_id, amount, MAX_AMOUNT],
         )
         row = cursor.fetchone()
-    if row is None:
-        raise InsufficientFunds
-    return to_money(row[0])
+    return None if row is None else to_money(row[0])
 
 
-def _apply_sqlite(user_id: int, amount: Decimal) -> Decimal:
+def _apply_sqlite(user_id: int, amount: Decimal) -> Decimal | None:
     # SQLite keeps decimals as binary floats, so `balance + X` in SQL would not
     # be exact. The transaction began IMMEDIATE and holds the write lock, so
     # read, compute in Decimal, and write back with a compare-and-swap.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT balance FROM {_USERS} WHERE id = %s", [user_id])
+        cursor.execute(f"SELECT balance FROM {_ACCOUNTS} WHERE user_id = %s", [user_id])
         row = cursor.fetchone()
         if row is None:
-            raise InsufficientFunds
+            return None
         new_balance = to_money(row[0]) + amount
-        if new_balance < 0:
-            raise InsufficientFunds
+        if not ZERO <= new_balance <= MAX_AMOUNT:
+            return None
         cursor.execute(
-            f"UPDATE {_USERS} SET balance = %s WHERE id = %s AND balance = %s",
+            f"UPDATE {_ACCOUNTS} SET balance = %s WHERE user_id = %s AND balance = %s",
             [new_balance, user_id, row[0]],
         )
         if cursor.rowcount != 1:
             raise RuntimeError("balance changed under a held write lock")
     return new_balance
+
+
+def _apply(user_id: int, amount: Decimal) -> Decimal:
+    apply = _apply_postgresql if connection.vendor == "postgresql" else _apply_sqlite
+    balance = apply(user_id, amount)
+    if balance is not None:
+        return balance
+    # Refused, or the customer has no account yet: only now is it worth a second query.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT balance FROM {_ACCOUNTS} WHERE user_id = %s", [user_id])
+        row = cursor.fetchone()
+        if row is None:  # the first entry of this customer opens their account at 0
+            cursor.execute(
+                f"INSERT INTO {_ACCOUNTS} (user_id, balance) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [user_id, ZERO],
+            )
+            balance = apply(user_id, amount)
+            if balance is not None:
+                return balance
+            row = (ZERO,)
+    if to_money(row[0]) + amount < 0:
+        raise InsufficientFunds
+    raise BalanceLimit
 
 
 def post(
@@ -78,20 +104,24 @@ def post(
 
     Must run inside the caller's transaction, so the entry, the balance and
     whatever the money is for commit or roll back together. Raises
-    InsufficientFunds for a debit the balance does not cover, and
+    InsufficientFunds for a debit the balance does not cover, BalanceLimit for a
+    credit that would take the balance past MAX_AMOUNT, and
     DuplicateEntry (after rolling back this call's changes) when `reference`
     was used before.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.post must run inside transaction.atomic()")
+    if amount < -MAX_AMOUNT:
+        raise InsufficientFunds  # a debit beyond any balance there can be
+    if amount > MAX_AMOUNT:
+        raise BalanceLimit
     amount = to_money(amount)
-    apply = _apply_postgresql if connection.vendor == "postgresql" else _apply_sqlite
     created_at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     try:
         # savepoint=False: for a caller whose whole transaction fails with this entry anyway
         # (a new order's charge), the SAVEPOINT round trips are pure cost.
         with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
-            balance = apply(user_id, amount)
+            balance = _apply(user_id, amount)
             cursor.execute(
                 f"INSERT INTO {_ENTRIES} (user_id, kind, amount, balance_after, order_id, "
                 "actor_id, memo, reference, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -103,6 +133,12 @@ def post(
             raise DuplicateEntry(reference) from exc
         raise
     return balance
+
+
+def balance_of(user_id: int) -> Decimal:
+    """A customer's balance as committed now (0 before their first ledger entry)."""
+    found = Account.objects.filter(user_id=user_id).values_list("balance", flat=True).first()
+    return ZERO if found is None else found
 
 
 def adjust(user: User, amount: Decimal, *, actor: User | None, memo: str, reference: str) -> Decimal:
@@ -142,7 +178,9 @@ def exact_sums(entries: QuerySet[LedgerEntry], by: str) -> dict[Any, Decimal]:
 def mismatches() -> Iterator[Mismatch]:
     """Customers whose balance is not the sum of their ledger entries, or negative."""
     sums = exact_sums(LedgerEntry.objects.all(), "user_id")
-    for user_id, username, balance in User.objects.values_list("id", "username", "balance").order_by("id"):
+    balances = dict(Account.objects.values_list("user_id", "balance"))
+    for user_id, username in User.objects.values_list("id", "username").order_by("id"):
         total = sums.get(user_id, ZERO)
+        balance = balances.get(user_id, ZERO)  # no account yet: no entry yet either
         if balance != total or balance < 0:
             yield Mismatch(user_id, username, balance, total)

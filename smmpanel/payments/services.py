@@ -93,14 +93,20 @@ def confirm(payment_id: int, actor: User | None) -> bool:
         payment.decided_at = timezone.now()
         payment.decided_by = actor
         payment.save(update_fields=["status", "decided_at", "decided_by"])
-        ledger.post(
-            payment.user_id,
-            payment.amount,
-            LedgerEntry.Kind.DEPOSIT,
-            payment.deposit_reference,
-            actor_id=actor.pk if actor else None,
-            memo=_memo(payment),
-        )
+        try:
+            ledger.post(
+                payment.user_id,
+                payment.amount,
+                LedgerEntry.Kind.DEPOSIT,
+                payment.deposit_reference,
+                actor_id=actor.pk if actor else None,
+                memo=_memo(payment),
+            )
+        except ledger.BalanceLimit:  # raised inside the transaction: the confirmation is undone too
+            raise PaymentError(
+                str(_("This deposit would take the balance past the largest amount the panel keeps.")),
+                "balance_limit",
+            ) from None
     return True
 
 

@@ -282,7 +282,7 @@ def mass(request: HttpRequest) -> HttpResponse:
     results: list[LineResult] = []
     if form.is_valid():
         results = _place_mass(user.pk, form.cleaned_data["orders"], form.cleaned_data["form_token"])
-        user.refresh_from_db(fields=["balance"])  # the top bar shows the balance after these orders
+        user.refresh_from_db()  # the top bar shows the balance after these orders
         # A new form for the lines that failed: the ones placed are not offered again.
         failed = "\n".join(r.line.text for r in results if r.order_id is None)
         form = MassOrderForm(initial={"orders": failed})

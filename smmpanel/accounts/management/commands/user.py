@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer, credit
-from smmpanel.ledger.money import MoneyError, parse_amount
-from smmpanel.ledger.services import InsufficientFunds
+from smmpanel.ledger.money import MAX_AMOUNT, MoneyError, parse_amount
+from smmpanel.ledger.services import BalanceLimit, InsufficientFunds
 
 
 class Command(BaseCommand):
@@ -57,4 +57,6 @@ class Command(BaseCommand):
             balance = credit(user, amount, memo=options["memo"])
         except InsufficientFunds:
             raise CommandError(f"{user.username}'s balance cannot cover {amount}") from None
+        except BalanceLimit:
+            raise CommandError(f"{user.username}'s balance would pass {MAX_AMOUNT}") from None
         self.stdout.write(f"{user.username}: balance {balance}")
