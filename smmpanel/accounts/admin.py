@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from smmpanel.accounts import services
 from smmpanel.accounts.models import ApiKey, User
-from smmpanel.ledger.money import MAX_AMOUNT, MoneyError, parse_amount
+from smmpanel.ledger.money import MAX_AMOUNT, MoneyError, OutOfRange, parse_amount
 from smmpanel.ledger.services import BalanceLimit, InsufficientFunds
 from smmpanel.web.templatetags.money import amount_text
 
@@ -36,6 +36,10 @@ class AdjustBalanceForm(forms.Form):
     def clean_amount(self) -> Decimal:
         try:
             amount = parse_amount(self.cleaned_data["amount"])
+        except OutOfRange:
+            raise forms.ValidationError(
+                _("Enter an amount between -%(max)s and %(max)s.") % {"max": MAX_AMOUNT}, code="range"
+            ) from None
         except MoneyError:
             raise forms.ValidationError(
                 _("Enter an amount with at most 6 decimal places, such as 25 or -12.50."), code="invalid"

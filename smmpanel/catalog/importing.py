@@ -6,6 +6,7 @@ its price is flagged and, unless SMMPANEL_DISABLE_UNPROFITABLE is off, disabled:
 the panel never sells at a loss without being told.
 """
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,8 +15,10 @@ from django.conf import settings
 from django.db import transaction
 
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
-from smmpanel.ledger.money import PLACES
+from smmpanel.ledger.money import MAX_AMOUNT, PLACES
 from smmpanel.providers.client import UpstreamService
+
+log = logging.getLogger("smmpanel.catalog")
 
 
 @dataclass
@@ -108,6 +111,10 @@ def import_services(
     created = []
     with transaction.atomic():
         for upstream in provider.services.filter(available=True).exclude(pk__in=linked).order_by("id"):
+            rate = price(upstream.rate, markup_percent)
+            if rate > MAX_AMOUNT:  # a price the panel could not keep exactly: left for a person
+                log.warning("not imported: %s would sell at %s, past the largest amount", upstream, rate)
+                continue
             name = category_map.get(upstream.category, upstream.category) or provider.name
             category, _ = Category.objects.get_or_create(name=name[:500])
             created.append(
@@ -115,7 +122,7 @@ def import_services(
                     category=category,
                     name=upstream.name,
                     type=upstream.type,
-                    rate=price(upstream.rate, markup_percent),
+                    rate=rate,
                     min=upstream.min,
                     max=upstream.max,
                     dripfeed=upstream.dripfeed,

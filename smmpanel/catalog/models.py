@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.money import price_validators
 from smmpanel.saving import SavesChangedFields
 
 
@@ -45,7 +46,9 @@ class ProviderService(SavesChangedFields):
     name = models.CharField(max_length=500)
     type = models.CharField(max_length=40, choices=ServiceType.choices)
     category = models.CharField(max_length=500, blank=True)
-    rate = models.DecimalField(max_digits=20, decimal_places=6, help_text="Cost per 1000.")
+    rate = models.DecimalField(
+        max_digits=20, decimal_places=6, validators=price_validators(), help_text="Cost per 1000."
+    )
     min = models.PositiveBigIntegerField()
     max = models.PositiveBigIntegerField()
     dripfeed = models.BooleanField(default=False)
@@ -86,6 +89,7 @@ class Service(SavesChangedFields):
     rate = models.DecimalField(
         max_digits=20,
         decimal_places=6,
+        validators=price_validators(),
         help_text="Price per 1000 units; for package types, the price of one package.",
     )
     min = models.PositiveBigIntegerField(default=1)
@@ -135,7 +139,7 @@ class CustomRate(SavesChangedFields):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="custom_rates")
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="custom_rates")
-    rate = models.DecimalField(max_digits=20, decimal_places=6)
+    rate = models.DecimalField(max_digits=20, decimal_places=6, validators=price_validators())
 
     class Meta:
         constraints = [

@@ -6,6 +6,8 @@ rounded down, so the refunds of an order never exceed its charge.
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
+
 PLACES = Decimal("0.000001")
 ZERO = Decimal("0.000000")
 # The largest amount the panel accepts anywhere (a deposit, an adjustment, a price, a
@@ -20,6 +22,15 @@ class MoneyError(ValueError):
     """An amount that is not a valid money value."""
 
 
+class OutOfRange(MoneyError):
+    """An amount past MAX_AMOUNT either way."""
+
+
+def price_validators() -> list[BaseValidator]:
+    """For a rate or price field a person edits: from 0 to MAX_AMOUNT."""
+    return [MinValueValidator(ZERO), MaxValueValidator(MAX_AMOUNT)]
+
+
 def to_money(value: object) -> Decimal:
     """Exact Decimal with 6 places from a Decimal, int, str or a database float.
 
@@ -32,8 +43,10 @@ def to_money(value: object) -> Decimal:
         amount = Decimal(value).quantize(PLACES, rounding=ROUND_HALF_UP)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError) as exc:
         raise MoneyError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
-        raise MoneyError(f"amount out of range: {value!r}")
+    if not amount.is_finite():
+        raise MoneyError(f"not an amount: {value!r}")
+    if abs(amount) > MAX_AMOUNT:
+        raise OutOfRange(f"amount out of range: {value!r}")
     return amount
 
 

@@ -35,8 +35,14 @@ def minimum_deposit() -> Decimal:
 
 def check_deposit(amount: Decimal) -> Decimal:
     """The amount a customer may ask to deposit, or PaymentError saying why not."""
-    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+    if not amount.is_finite():
         raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid")
+    if amount > MAX_AMOUNT:
+        raise PaymentError(
+            str(_("The largest amount is %(maximum)s %(currency)s."))
+            % {"maximum": normalised(MAX_AMOUNT), "currency": settings.SMMPANEL_CURRENCY},
+            "above_maximum",
+        )
     if amount <= 0:
         raise PaymentError(str(_("Enter an amount greater than zero.")), "not_positive")
     if amount != amount.quantize(PLACES):

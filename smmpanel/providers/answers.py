@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.money import MoneyError, to_money
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,15 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _money(value: Any) -> Decimal | None:
+    # An amount the panel could not keep exactly (past MAX_AMOUNT) is as unreadable as a word.
+    number = _decimal(value)
+    try:
+        return None if number is None else to_money(number)
+    except MoneyError:
+        return None
+
+
 def _count(value: Any) -> int | None:
     number = _decimal(value)
     if number is None or number != number.to_integral_value() or abs(number) >= 10**18:
@@ -240,7 +250,7 @@ def read_answer(status: int, body: bytes, location: str = "") -> Any:
 def _service(item: Any) -> UpstreamService | None:
     if not isinstance(item, dict):
         return None
-    external_id, rate = _text(item.get("service")), _decimal(item.get("rate"))
+    external_id, rate = _text(item.get("service")), _money(item.get("rate"))
     low, high = _count(item.get("min")), _count(item.get("max"))
     if not external_id or rate is None or rate < 0 or low is None or high is None or low < 0:
         return None
@@ -277,7 +287,7 @@ def parse_services(data: Any) -> list[UpstreamService]:
 
 
 def parse_balance(data: Any) -> tuple[Decimal, str]:
-    amount = _decimal(data.get("balance")) if isinstance(data, dict) else None
+    amount = _money(data.get("balance")) if isinstance(data, dict) else None
     if amount is None:
         raise _shape_error("balance", data)
     return amount, _text(data.get("currency"))
@@ -295,7 +305,7 @@ def _order_status(item: dict[str, Any]) -> UpstreamStatus:
     remains = _count(item.get("remains"))
     return UpstreamStatus(
         status=ORDER_STATUSES.get(_squash(text)),
-        charge=_decimal(item.get("charge")),
+        charge=_money(item.get("charge")),
         start_count=_count(item.get("start_count")),
         remains=None if remains is None else max(remains, 0),
         currency=_text(item.get("currency")) or None,
