@@ -124,6 +124,19 @@ SESSION_COOKIE_SECURE = envbool("SMMPANEL_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# How many reverse proxies (nginx ...) stand in front of the web processes and append to
+# X-Forwarded-For: the client's address is read from there. 0: REMOTE_ADDR, no proxy trusted.
+SMMPANEL_TRUSTED_PROXIES = envint("SMMPANEL_TRUSTED_PROXIES", 0)
+# Behind a trusted proxy that terminates TLS, its X-Forwarded-Proto says whether the client
+# came over HTTPS (links in mails and pages, the redirect, HSTS). Without one, a client could
+# send the header itself, so it means nothing.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SMMPANEL_TRUSTED_PROXIES > 0 else None
+# Production over HTTPS only (README "Production"): plain HTTP is redirected, and browsers are
+# told to use nothing else for this long. Off by default: the demo serves plain HTTP.
+SECURE_SSL_REDIRECT = envbool("SMMPANEL_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = envint("SMMPANEL_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SMMPANEL_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = envbool("SMMPANEL_HSTS_PRELOAD")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -203,9 +216,6 @@ SMMPANEL_LOGIN_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_PER_MINUTE", "5
 # client address and per recipient: a burst, then this many a minute.
 SMMPANEL_MAIL_BURST = envint("SMMPANEL_MAIL_BURST", 5)
 SMMPANEL_MAIL_PER_MINUTE = float(os.environ.get("SMMPANEL_MAIL_PER_MINUTE", "1") or 0)
-# How many reverse proxies (nginx ...) stand in front of the web processes and append to
-# X-Forwarded-For: the client's address is read from there. 0: REMOTE_ADDR, no proxy trusted.
-SMMPANEL_TRUSTED_PROXIES = envint("SMMPANEL_TRUSTED_PROXIES", 0)
 # Add funds by bank transfer: what the customer is told (the account's details; empty: a
 # general explanation in the customer's language), and the smallest amount.
 SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get("SMMPANEL_BANK_TRANSFER_INSTRUCTIONS", "").strip()

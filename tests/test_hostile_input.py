@@ -9,6 +9,8 @@ balance moved.
 """
 
 import json
+import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+from links import ACCEPTED_LINKS, REFUSED_LINKS, link_params
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.accounts.models import ApiKey
@@ -25,6 +28,7 @@ from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType
 from smmpanel.ledger.models import LedgerEntry
+from smmpanel.orders.drafting import PlacementError, normalise_link
 from smmpanel.orders.models import Order, OrderEvent
 
 pytestmark = pytest.mark.django_db
@@ -317,6 +321,7 @@ CASES = [
     Case("link-bare-2041-chars", form(link="a" * 2041), BAD_LINK),  # 2049 with https://
     Case("link-100k-chars", form(link=LINK + "/" + "a" * 100_000), BAD_LINK),
     Case("link-empty", form(link=""), missing("link")),
+    *(Case(f"link-{name}", form(link=link), BAD_LINK) for name, link in REFUSED_LINKS),
     Case("link-absent", form(link=DROP), missing("link")),
     # key
     Case("key-absent", form(key=DROP), INVALID_KEY),
@@ -484,6 +489,25 @@ def test_the_longest_link_is_accepted(dialect: str, ctx: Context) -> None:
     assert len(link) == 2048
     body = json.loads(form(link=link)(ctx, f"/api/{dialect}").body)
     assert "order" in body, body
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("link", link_params(ACCEPTED_LINKS))
+def test_links_that_only_look_unusual_are_accepted(link: str, dialect: str, ctx: Context) -> None:
+    """The control of the link-cf-* and link-port-* cases: valid ports and non-Latin text pass."""
+    body = json.loads(form(link=link)(ctx, f"/api/{dialect}").body)
+    assert "order" in body, body
+
+
+def test_every_format_character_is_refused_in_a_link() -> None:
+    """Not only the few above: each of Unicode's format (Cf) characters, anywhere in a link."""
+    format_characters = [chr(n) for n in range(sys.maxunicode + 1) if unicodedata.category(chr(n)) == "Cf"]
+    assert len(format_characters) > 150
+    for char in format_characters:
+        for link in (f"https://instagram.com/p/{char}Cx1", f"https://insta{char}gram.com/p/Cx1"):
+            with pytest.raises(PlacementError) as refused:
+                normalise_link(link)
+            assert refused.value.code == PlacementError.BAD_LINK, hex(ord(char))
 
 
 @pytest.mark.server

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from links import REFUSED_LINKS
 
 from smmpanel.catalog import demo
 from smmpanel.ledger.models import LedgerEntry
@@ -103,6 +104,17 @@ def test_each_kind_of_bad_line_says_why(signed_in, alice, catalogue):
     ]
     assert not Order.objects.exists() and alice.balance() == Decimal("100")
     assert summary(response) == "0 orders placed, 8 failed, total charged 0.00 USD"
+
+
+def test_links_with_format_characters_or_bad_ports_fail_and_cost_nothing(signed_in, alice, catalogue):
+    lines = [f"{catalogue.default.pk}|{link}|100" for _name, link in REFUSED_LINKS]
+    response = send(signed_in, "\n".join(lines))
+    assert [(css, result) for css, _n, _typed, result in rows(response)] == [
+        ("failed", "Failed Incorrect link")
+    ] * len(lines)
+    assert not Order.objects.exists() and alice.balance() == Decimal("100")
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
+    assert summary(response) == f"0 orders placed, {len(lines)} failed, total charged 0.00 USD"
 
 
 def test_a_package_line_is_one_package(signed_in, alice, catalogue):

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from links import ACCEPTED_LINKS, REFUSED_LINKS, link_params
 
 from smmpanel.api import dialects
 from smmpanel.catalog import demo
@@ -301,6 +302,23 @@ def test_each_mistake_is_shown_next_to_its_field(signed_in, catalogue, fields, f
     assert response.status_code == 200
     assert field_error(response, field) == message
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("link", link_params(REFUSED_LINKS))
+def test_a_link_with_format_characters_or_a_bad_port_is_incorrect(signed_in, alice, catalogue, link):
+    response = post_order(signed_in, catalogue.default.pk, link=link, quantity="100")
+    assert response.status_code == 200
+    assert field_error(response, "link") == "Incorrect link"
+    assert not Order.objects.exists()
+    assert alice.balance() == Decimal("100")
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
+
+
+@pytest.mark.parametrize("link", link_params(ACCEPTED_LINKS))
+def test_a_link_with_a_valid_port_or_non_latin_text_is_placed(signed_in, alice, catalogue, link):
+    response = post_order(signed_in, catalogue.default.pk, link=link, quantity="100")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Order.objects.get().link.endswith(link.split("://")[-1])
 
 
 def test_runs_and_interval_count_only_when_drip_feed_is_ticked(signed_in, alice, catalogue):

@@ -5,6 +5,7 @@ code; each front end words them in its own language and dialect.
 """
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,6 +28,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_PORT = re.compile(r"[0-9]{1,5}")
 T = ServiceType
 
 
@@ -87,7 +89,7 @@ class Draft:
 def normalise_link(raw: str) -> str:
     """An http(s) URL, or raise BAD_LINK. A bare host/path gets https://."""
     link = raw.strip()
-    if not link or len(link) > MAX_LINK or _CONTROL.search(link):
+    if not link or len(link) > MAX_LINK or _CONTROL.search(link) or _has_format_character(link):
         raise PlacementError(PlacementError.BAD_LINK)
     scheme = _SCHEME.match(link)
     if scheme is None:
@@ -99,9 +101,25 @@ def normalise_link(raw: str) -> str:
         host = parts.hostname
     except ValueError as exc:
         raise PlacementError(PlacementError.BAD_LINK) from exc
-    if not host or len(link) > MAX_LINK or not parts.netloc.strip("@:"):
+    if not host or len(link) > MAX_LINK or not parts.netloc.strip("@:") or not _port_ok(parts.netloc):
         raise PlacementError(PlacementError.BAD_LINK)
     return link
+
+
+def _port_ok(netloc: str) -> bool:
+    """No port, or 1..65535 in ASCII digits. An empty one ("host:/x") is refused, as Django's
+    URLValidator does; urllib's own `.port` takes "+80" or non-ASCII digits on some Pythons."""
+    hostinfo = netloc.rpartition("@")[2]
+    if hostinfo.startswith("["):  # an IPv6 address: its colons are not the port's
+        hostinfo = hostinfo.partition("]")[2]
+    _host, colon, port = hostinfo.partition(":")
+    return not colon or (_PORT.fullmatch(port) is not None and 1 <= int(port) <= 65535)
+
+
+def _has_format_character(text: str) -> bool:
+    # Unicode format characters (Cf) are invisible: bidi overrides and isolates make a link read
+    # differently from where it leads, zero-width ones hide inside a host name.
+    return not text.isascii() and any(unicodedata.category(char) == "Cf" for char in text)
 
 
 def parse_count(text: str) -> int:
