@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 BENCH_USER = "bench"
-BENCH_BALANCE = Decimal(10**9)
+BENCH_BALANCE = Decimal(10**8)  # below the ledger's MAX_AMOUNT, and ample for any run
 OTHER_BALANCE = Decimal(10**6)
 PLATFORMS = ["Instagram", "TikTok", "YouTube", "Twitter", "Facebook",
              "Telegram", "Spotify", "Twitch", "LinkedIn", "Website"]
@@ -176,9 +176,9 @@ def seed(*, customers: int = 100, categories: int = 20, services: int = 1000,
         )
         cursor.execute(
             """
-            UPDATE accounts_user u SET balance = u.balance - t.total
+            UPDATE ledger_account a SET balance = a.balance - t.total
             FROM (SELECT user_id, SUM(charge) AS total FROM orders_order GROUP BY user_id) t
-            WHERE u.id = t.user_id
+            WHERE a.user_id = t.user_id
             """
         )
         cursor.execute(

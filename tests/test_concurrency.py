@@ -135,3 +135,27 @@ def test_five_customers_cannot_overspend_with_250_interleaved_orders(
     http: httpx.Client, service: Service
 ) -> None:
     _race(http, service, _customers(5))
+
+
+ACTIVE_LINK = {"error": "You have active order with this link. Please wait until order being completed."}
+
+
+def test_30_parallel_orders_for_one_link_place_exactly_one(http: httpx.Client, service: Service) -> None:
+    """The one-active-order-per-link rule holds when the second order arrives before the first commits."""
+    [(user, key)] = _customers(1)
+    form = {
+        "key": key,
+        "action": "add",
+        "service": str(service.pk),
+        "link": "https://instagram.com/racer0/one-post",
+        "quantity": "1000",
+    }
+    bodies = [response.json() for response in _fire(http, [form] * 30)]
+
+    placed = [body["order"] for body in bodies if list(body) == ["order"]]
+    assert len(placed) == 1, bodies
+    assert [body for body in bodies if body != {"order": placed[0]}] == [ACTIVE_LINK] * 29
+    assert list(Order.objects.filter(user=user).values_list("id", flat=True)) == placed
+    user.refresh_from_db()
+    assert user.balance == Decimal(AFFORDABLE - 1)
+    assert list(mismatches()) == []

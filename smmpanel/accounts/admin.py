@@ -66,6 +66,20 @@ class UserAdmin(BaseUserAdmin):
         url = reverse("admin:accounts_user_adjust", args=[obj.pk])
         return format_html('<a class="button" href="{}">{}</a>', url, _("Adjust balance"))
 
+    # Rights only a superuser hands out: with them, whoever may edit users could make
+    # themselves superuser, or grant themselves the right to move money.
+    RIGHTS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, *self.RIGHTS)
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # A superuser's account (and so its password) is changed by a superuser only.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_urls(self) -> list[URLPattern]:
         adjust = path(
             "<int:user_id>/adjust/",
@@ -77,9 +91,14 @@ class UserAdmin(BaseUserAdmin):
     def adjust_balance_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
         """A ledger adjustment by the operator (admin_view: staff only, CSRF-protected)."""
         customer = get_object_or_404(User, pk=user_id)
-        if not self.has_change_permission(request, customer):
+        if not request.user.has_perm("accounts.adjust_balance"):
             raise PermissionDenied
         assert isinstance(request.user, User)
+        if customer.pk == request.user.pk:
+            self.message_user(
+                request, _("You cannot adjust your own balance: another operator must."), messages.ERROR
+            )
+            return redirect("admin:accounts_user_change", customer.pk)
         form = AdjustBalanceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             amount, memo = form.cleaned_data["amount"], form.cleaned_data["memo"].strip()

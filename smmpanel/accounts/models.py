@@ -21,6 +21,10 @@ class User(SavesChangedFields, AbstractUser):
     language = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
 
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined,misc]  # django-stubs cannot see it
+        # Moving money is its own right: editing a customer's details does not grant it.
+        permissions = [("adjust_balance", "Can credit or debit a customer's balance")]
+
     @property
     def balance(self) -> Decimal:
         """The balance, read from the customer's ledger account (a row of its own that no save of

@@ -27,6 +27,10 @@ class BalanceLimit(Exception):
     nothing was changed."""
 
 
+class OwnBalance(Exception):
+    """An operator tried to adjust their own balance; nothing was changed."""
+
+
 class DuplicateEntry(Exception):
     """An entry with this reference exists already; nothing was changed."""
 
@@ -142,7 +146,9 @@ def balance_of(user_id: int) -> Decimal:
 
 
 def adjust(user: User, amount: Decimal, *, actor: User | None, memo: str, reference: str) -> Decimal:
-    """An operator's credit or debit of a customer's balance."""
+    """An operator's credit or debit of a customer's balance; never of their own (OwnBalance)."""
+    if actor is not None and actor.pk == user.pk:
+        raise OwnBalance
     with transaction.atomic():
         return post(
             user.pk,

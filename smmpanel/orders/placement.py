@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -24,6 +25,16 @@ _IDEMPOTENCY = IdempotencyKey._meta.db_table
 
 
 _UNFINISHED = ", ".join(f"'{status.value}'" for status in Order.UNFINISHED)
+
+
+def _take_turns(user_id: int) -> None:
+    """Lock the customer's row until this transaction ends.
+
+    Under READ COMMITTED two adds for one link would each find no unfinished order
+    before the other commits; holding this lock, the second waits and then sees the
+    first. (SQLite needs nothing: its write transactions already take turns.)
+    """
+    get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
 
 
 def _has_unfinished_order(user_id: int, service_id: int, link: str) -> bool:
@@ -72,10 +83,10 @@ def _insert(user_id: int, order: Draft, source: str, api_key_id: int | None, sta
 
 
 def _place(user_id: int, order: Draft, source: str, api_key_id: int | None, now: datetime) -> int:
-    if settings.SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK and _has_unfinished_order(
-        user_id, order.service.id, order.link
-    ):
-        raise PlacementError(PlacementError.ACTIVE_LINK)
+    if settings.SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK:
+        _take_turns(user_id)
+        if _has_unfinished_order(user_id, order.service.id, order.link):
+            raise PlacementError(PlacementError.ACTIVE_LINK)
     order_id = _insert(user_id, order, source, api_key_id, connection.ops.adapt_datetimefield_value(now))
     if not order.charge:
         return order_id  # a subscription: each post's order is charged when it is created

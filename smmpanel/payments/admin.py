@@ -51,31 +51,46 @@ class PaymentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # the record of what was asked and decided stays
 
-    @admin.action(description=gettext_lazy("Confirm selected payments"))
+    def has_confirm_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.confirm_payment")
+
+    def has_reject_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.reject_payment")
+
+    # permissions=[...]: Django offers an action, and runs a posted one, only to whoever has it.
+    @admin.action(description=gettext_lazy("Confirm selected payments"), permissions=["confirm"])
     def confirm_selected(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
-        done, refused = 0, []
+        done, refused = 0, Refusals()
         for payment in queryset.order_by("id"):
             try:
                 done += services.confirm(payment.pk, _operator(request))
-            except services.PaymentError:
-                refused.append(payment.reference)
+            except services.PaymentError as error:
+                refused.add(error, payment.reference)
         self._report(request, _("%(count)d payment(s) confirmed and credited.") % {"count": done}, refused)
 
-    @admin.action(description=gettext_lazy("Reject selected payments"))
+    @admin.action(description=gettext_lazy("Reject selected payments"), permissions=["reject"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
-        done, refused = 0, []
+        done, refused = 0, Refusals()
         for payment in queryset.order_by("id"):
             try:
                 done += services.reject(payment.pk, _operator(request), note=payment.note)
-            except services.PaymentError:
-                refused.append(payment.reference)
+            except services.PaymentError as error:
+                refused.add(error, payment.reference)
         self._report(request, _("%(count)d payment(s) rejected.") % {"count": done}, refused)
 
-    def _report(self, request: HttpRequest, text: str, refused: list[str]) -> None:
+    def _report(self, request: HttpRequest, text: str, refused: "Refusals") -> None:
         self.message_user(request, text, messages.SUCCESS)
-        if refused:
+        for reason, references in refused.items():
             self.message_user(
                 request,
-                _("Not pending, left as they were: %(references)s") % {"references": ", ".join(refused)},
+                _("%(reason)s Left as they were: %(references)s")
+                % {"reason": reason, "references": ", ".join(references)},
                 messages.WARNING,
             )
+
+
+class Refusals(dict[str, list[str]]):
+    """The references of the payments a service refused, by the reason it gave."""
+
+    def add(self, error: services.PaymentError, reference: str) -> None:
+        self.setdefault(error.message, []).append(reference)

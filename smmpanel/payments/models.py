@@ -52,6 +52,11 @@ class Payment(SavesChangedFields):
 
     class Meta:
         ordering = ["-id"]
+        # Deciding a payment is its own right, apart from viewing or annotating it.
+        permissions = [
+            ("confirm_payment", "Can confirm a payment (credits the customer's balance)"),
+            ("reject_payment", "Can reject a payment"),
+        ]
         indexes = [models.Index(fields=["user", "-id"], name="payment_user_recent")]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")

@@ -77,8 +77,15 @@ def request_bank_transfer(user: User, amount: Decimal) -> Payment:
     raise RuntimeError("could not draw a unique payment reference")
 
 
-def _locked(payment_id: int) -> Payment:
-    return Payment.objects.select_for_update().get(pk=payment_id)
+def _locked(payment_id: int, actor: User | None) -> Payment:
+    """The payment, locked, to be decided by `actor`: never one of their own."""
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if actor is not None and payment.user_id == actor.pk:
+        raise PaymentError(
+            str(_("You cannot confirm or reject a payment of your own: another operator must.")),
+            "own_payment",
+        )
+    return payment
 
 
 def _memo(payment: Payment) -> str:
@@ -90,7 +97,7 @@ def _memo(payment: Payment) -> str:
 def confirm(payment_id: int, actor: User | None) -> bool:
     """Mark the payment confirmed and credit its amount; False if it was confirmed already."""
     with transaction.atomic():
-        payment = _locked(payment_id)
+        payment = _locked(payment_id, actor)
         if payment.status == Status.CONFIRMED:
             return False
         if payment.status != Status.PENDING:
@@ -119,7 +126,7 @@ def confirm(payment_id: int, actor: User | None) -> bool:
 def reject(payment_id: int, actor: User | None, note: str = "") -> bool:
     """The money never came (or is refused); False if it was rejected already."""
     with transaction.atomic():
-        payment = _locked(payment_id)
+        payment = _locked(payment_id, actor)
         if payment.status == Status.REJECTED:
             return False
         if payment.status != Status.PENDING:
