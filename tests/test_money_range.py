@@ -229,7 +229,7 @@ def test_upstream_amounts_past_the_bound_are_unreadable() -> None:
             {"service": 3, "name": "Tiny", "rate": "0.0000004", "min": 10, "max": 100},
         ]
     )
-    assert [(s.external_id, s.rate) for s in services] == [("1", Decimal("1.5")), ("3", Decimal("0"))]
+    assert [(s.external_id, s.rate) for s in services] == [("1", Decimal("1.5")), ("3", Decimal("0.0000004"))]
     with pytest.raises(answers.Unreachable):
         answers.parse_balance({"balance": TOO_LARGE, "currency": "USD"})
     status = answers.parse_status({"status": "Completed", "charge": TOO_LARGE, "remains": 0})

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import MoneyError, to_money
+from smmpanel.ledger.money import MAX_AMOUNT
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +164,7 @@ def _decimal(value: Any) -> Decimal | None:
 def _money(value: Any) -> Decimal | None:
     # An amount the panel could not keep exactly (past MAX_AMOUNT) is as unreadable as a word.
     number = _decimal(value)
-    try:
-        return None if number is None else to_money(number)
-    except MoneyError:
-        return None
+    return None if number is None or abs(number) > MAX_AMOUNT else number
 
 
 def _count(value: Any) -> int | None:

@@ -1,3 +1,4 @@
+import functools
 import zoneinfo
 from typing import Any
 
@@ -41,7 +42,9 @@ class ResendForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
 
 
+@functools.cache
 def _timezones() -> list[tuple[str, str]]:
+    # Read once per process: listing them scans the whole time zone database on disk.
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
