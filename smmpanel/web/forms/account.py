@@ -7,6 +7,7 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from smmpanel.accounts.models import User
+from smmpanel.web.limits import LimitedAuthenticationForm
 
 
 class SignupForm(auth_forms.UserCreationForm):  # type: ignore[type-arg]
@@ -25,7 +26,7 @@ class SignupForm(auth_forms.UserCreationForm):  # type: ignore[type-arg]
         return email
 
 
-class LoginForm(auth_forms.AuthenticationForm):
+class LoginForm(LimitedAuthenticationForm):
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
         "unconfirmed": _("Confirm your email address first: follow the link we sent you."),
