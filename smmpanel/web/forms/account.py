@@ -19,11 +19,8 @@ class SignupForm(auth_forms.UserCreationForm):  # type: ignore[type-arg]
         model = User
         fields = ("username", "email")
 
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email address already exists."))
-        return email
+    # No check that the address is free: saying so would tell anyone who has an account. The view
+    # mails the owner instead (views.account.signup).
 
 
 class LoginForm(LimitedAuthenticationForm):

@@ -45,6 +45,22 @@ def send_confirmation(request: HttpRequest, user: User) -> None:
     )
 
 
+def send_signup_notice(request: HttpRequest, owner: User) -> None:
+    """Someone signed up with the address of an existing account: its owner is told, with the way in."""
+    context = {
+        "user": owner,
+        "login": request.build_absolute_uri(reverse("login")),
+        "reset": request.build_absolute_uri(reverse("password_reset")),
+    }
+    with translation.override(owner.language or translation.get_language()):
+        send_mail(
+            render_to_string("web/account/email/signup_known_subject.txt", context).strip(),
+            render_to_string("web/account/email/signup_known.txt", context),
+            None,
+            [owner.email],
+        )
+
+
 def throttled(request: HttpRequest) -> HttpResponse:
     log.warning("mail-sending forms limited for %s", client_address(request))
     return render(request, "web/account/throttled.html", status=429)
@@ -57,11 +73,17 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not mail_allowed(request):
             return throttled(request)
+        # Hashes the password whichever way it goes: a known address takes as long as a new one.
         user = form.save(commit=False)
-        user.email_confirmed = False
-        user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
-        user.save()
-        send_confirmation(request, user)
+        owners = list(User.objects.filter(email__iexact=user.email))
+        for owner in owners:
+            send_signup_notice(request, owner)
+        if not owners:
+            user.email_confirmed = False
+            user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
+            user.save()
+            send_confirmation(request, user)
+        # The same answer whether or not the address has an account: it reveals no accounts.
         return redirect("signup_sent")
     return render(request, "web/account/signup.html", {"form": form, "nav": "signup"})
 
