@@ -15,7 +15,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "smmpanel.apps.OperatorAdminConfig",  # Django's admin, with the site's sign-in limits
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -208,10 +208,13 @@ SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
 SMMPANEL_DISABLE_UNPROFITABLE = envbool("SMMPANEL_DISABLE_UNPROFITABLE", True)
 # Refuse a second active order for the same service and link (spec/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)
-# Sign-in attempts allowed per client address and per username: a burst, then
-# this many a minute (shared between web processes through SMMPANEL_REDIS_URL).
+# Sign-in attempts (the site's and the console's) allowed per client address, and per client
+# address and username: a burst, then this many a minute (shared between web processes through
+# SMMPANEL_REDIS_URL). Never per username alone: nobody can lock a customer out from elsewhere.
 SMMPANEL_LOGIN_BURST = envint("SMMPANEL_LOGIN_BURST", 10)
 SMMPANEL_LOGIN_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_PER_MINUTE", "5") or 0)
+SMMPANEL_LOGIN_USER_BURST = envint("SMMPANEL_LOGIN_USER_BURST", 5)
+SMMPANEL_LOGIN_USER_PER_MINUTE = float(os.environ.get("SMMPANEL_LOGIN_USER_PER_MINUTE", "2") or 0)
 # Mail the site sends on request (sign-up, a new confirmation link, a password reset), per
 # client address and per recipient: a burst, then this many a minute.
 SMMPANEL_MAIL_BURST = envint("SMMPANEL_MAIL_BURST", 5)

@@ -83,7 +83,9 @@ class RedisLimiter:
             return True
 
 
-@lru_cache(maxsize=4)
+# Room for every limit the panel keeps (the API's, sign-in per address and per address and
+# username, mail): an evicted in-memory limiter would forget its counts.
+@lru_cache(maxsize=16)
 def limiter(rate: float, burst: int, redis_url: str) -> Limiter:
     """The limiter for these settings, one per process."""
     if rate <= 0:

@@ -8,6 +8,7 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from smmpanel.accounts.models import User
+from smmpanel.web.limits import LimitedAuthenticationForm
 
 
 class SignupForm(auth_forms.UserCreationForm):  # type: ignore[type-arg]
@@ -19,14 +20,11 @@ class SignupForm(auth_forms.UserCreationForm):  # type: ignore[type-arg]
         model = User
         fields = ("username", "email")
 
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email address already exists."))
-        return email
+    # No check that the address is free: saying so would tell anyone who has an account. The view
+    # mails the owner instead (views.account.signup).
 
 
-class LoginForm(auth_forms.AuthenticationForm):
+class LoginForm(LimitedAuthenticationForm):
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
         "unconfirmed": _("Confirm your email address first: follow the link we sent you."),

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from smmpanel.accounts.models import User
-from smmpanel.api.ratelimit import limiter
 from smmpanel.web.forms.account import LoginForm, PreferencesForm, ResendForm, SignupForm
+from smmpanel.web.limits import client_address, mail_allowed, sign_in_status
 from smmpanel.web.middleware import LANGUAGE_CODES
 
 log = logging.getLogger("smmpanel.web")
@@ -45,35 +45,24 @@ def send_confirmation(request: HttpRequest, user: User) -> None:
     )
 
 
-def _client_address(request: HttpRequest) -> str:
-    """The customer's address; behind N trusted proxies, the one the outermost proxy saw."""
-    proxies = settings.SMMPANEL_TRUSTED_PROXIES
-    if proxies > 0:
-        header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
-        hops = [hop.strip() for hop in header.split(",") if hop.strip()]
-        # Each proxy appends the address it received from: the last N entries are the proxies' own
-        # findings, anything before them the client could have written itself.
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
-def mail_allowed(request: HttpRequest) -> bool:
-    """One more mail (sign-up, a new link, a password reset) from this address and to this email
-    address, or refuse: nobody may flood an inbox through the panel. Forms with mistakes send
-    nothing and are not counted."""
-    per_minute = settings.SMMPANEL_MAIL_PER_MINUTE
-    if per_minute <= 0:
-        return True
-    store = limiter(per_minute / 60, settings.SMMPANEL_MAIL_BURST, settings.SMMPANEL_REDIS_URL)
-    email = request.POST.get("email", "").strip().lower()[:254]
-    by_address = store.allow(f"mail:address:{_client_address(request)}")
-    by_email = store.allow(f"mail:to:{email}")
-    return by_address and by_email
+def send_signup_notice(request: HttpRequest, owner: User) -> None:
+    """Someone signed up with the address of an existing account: its owner is told, with the way in."""
+    context = {
+        "user": owner,
+        "login": request.build_absolute_uri(reverse("login")),
+        "reset": request.build_absolute_uri(reverse("password_reset")),
+    }
+    with translation.override(owner.language or translation.get_language()):
+        send_mail(
+            render_to_string("web/account/email/signup_known_subject.txt", context).strip(),
+            render_to_string("web/account/email/signup_known.txt", context),
+            None,
+            [owner.email],
+        )
 
 
 def throttled(request: HttpRequest) -> HttpResponse:
-    log.warning("mail-sending forms limited for %s", _client_address(request))
+    log.warning("mail-sending forms limited for %s", client_address(request))
     return render(request, "web/account/throttled.html", status=429)
 
 
@@ -84,11 +73,17 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not mail_allowed(request):
             return throttled(request)
+        # Hashes the password whichever way it goes: a known address takes as long as a new one.
         user = form.save(commit=False)
-        user.email_confirmed = False
-        user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
-        user.save()
-        send_confirmation(request, user)
+        owners = list(User.objects.filter(email__iexact=user.email))
+        for owner in owners:
+            send_signup_notice(request, owner)
+        if not owners:
+            user.email_confirmed = False
+            user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
+            user.save()
+            send_confirmation(request, user)
+        # The same answer whether or not the address has an account: it reveals no accounts.
         return redirect("signup_sent")
     return render(request, "web/account/signup.html", {"form": form, "nav": "signup"})
 
@@ -121,18 +116,6 @@ def resend(request: HttpRequest) -> HttpResponse:
     return render(request, "web/account/resend.html", {"form": form})
 
 
-def login_allowed(request: HttpRequest) -> bool:
-    """One more sign-in attempt from this address and for this username, or refuse."""
-    per_minute = settings.SMMPANEL_LOGIN_PER_MINUTE
-    if per_minute <= 0:
-        return True
-    store = limiter(per_minute / 60, settings.SMMPANEL_LOGIN_BURST, settings.SMMPANEL_REDIS_URL)
-    username = request.POST.get("username", "").strip().lower()[:150]
-    by_address = store.allow(f"login:address:{_client_address(request)}")
-    by_username = store.allow(f"login:user:{username}")
-    return by_address and by_username
-
-
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "web/account/password_reset.html"
     email_template_name = "web/account/email/password_reset.txt"
@@ -153,14 +136,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not login_allowed(request):
-            log.warning("sign-in attempts limited for %s", _client_address(request))
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, _("Too many sign-in attempts. Wait a minute and try again."))
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        response: HttpResponse = super().post(request, *args, **kwargs)
-        return response
+        return sign_in_status(request, super().post(request, *args, **kwargs))
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
