@@ -23,12 +23,16 @@ from browser import (  # noqa: F401  (chromium, mail_dir, panel_server_env, phon
     shots,
     tab,
 )
+from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 from server import panel_server  # noqa: F401  (a fixture)
 
+from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Service
-from smmpanel.ledger.money import charge_for
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import MAX_AMOUNT, charge_for
+from smmpanel.ledger.services import post
 from smmpanel.orders.models import Order
 from smmpanel.payments import services as payments
 from smmpanel.web.templatetags.money import money
@@ -248,3 +252,23 @@ def test_every_page_fits_a_phone(phone: Tab) -> None:  # noqa: F811
     phone.page.locator("#new-api-key").wait_for()
     phone.assert_no_horizontal_scroll()
     phone.shot("new-key")
+
+
+def test_the_largest_amounts_fit_a_phone_and_a_desktop_in_both_languages(
+    phone: Tab,  # noqa: F811
+    tab: Tab,  # noqa: F811
+) -> None:
+    customer = make_customer("rich", "100")
+    with transaction.atomic():
+        post(customer.pk, MAX_AMOUNT - 100, LedgerEntry.Kind.ADJUSTMENT, "test:largest", memo="Largest")
+    payment = payments.request_bank_transfer(customer, MAX_AMOUNT)
+    pages = ["/dashboard/", "/funds/", f"/funds/{payment.pk}/", "/transactions/"]
+    for language in ("en", "es"):
+        User.objects.filter(pk=customer.pk).update(language=language)
+        for device in (phone, tab):
+            device.sign_in_as(customer)
+            for path in pages:
+                device.go(path)
+                device.shot(f"{language}-{path.strip('/').replace('/', '-')}")
+                device.assert_no_horizontal_scroll()
+                assert "999" in device.balance_text()
