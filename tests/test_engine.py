@@ -304,3 +304,33 @@ def test_orders_of_services_without_a_provider_wait(api, alice, catalogue, worke
     placed.refresh_from_db()
     assert placed.provider_state == P.QUEUED
     assert dispatch.dispatch(worker.clock) == 0
+
+
+def test_a_completed_order_refunds_nothing_whatever_remains_the_provider_reports(
+    api, alice, catalogue, scripted, worker, clock
+):
+    # Some providers report Completed with remains left over (overdelivery, stale counters):
+    # Completed means delivered, so nothing goes back to the customer.
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.COMPLETED, 10, 300)
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.status, placed.remains) == (S.COMPLETED, 0)
+    assert refunds(placed) == 0
+    assert alice.balance() == Decimal(100) - placed.charge
+    assert list(mismatches()) == []
+
+
+def test_a_partial_with_nothing_left_refunds_nothing(api, alice, catalogue, scripted, worker, clock):
+    # remains 0 is an answer ("all delivered"), not a missing one: no refund, not a full refund.
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 0)
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.status, placed.remains) == (S.PARTIAL, 0)
+    assert refunds(placed) == 0
+    assert alice.balance() == Decimal(100) - placed.charge
