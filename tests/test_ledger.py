@@ -118,3 +118,18 @@ def test_a_duplicate_without_savepoint_fails_the_whole_transaction(alice):
     with pytest.raises(IntegrityError), transaction.atomic():
         ledger.post(alice.user.pk, Decimal("-1"), "adjustment", "t:dup", savepoint=False)
     assert alice.balance() == Decimal("99")
+
+
+def test_an_integrity_error_other_than_the_reference_is_not_a_duplicate(alice):
+    # A refund that fails on any other constraint must fail loudly: reported as a duplicate it
+    # would read as "refunded before" and the customer would silently lose the refund.
+    # memo=None (NOT NULL) stands for any violation that is not the reference's uniqueness.
+    from django.db import IntegrityError
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            ledger.post(alice.user.pk, Decimal("5"), "refund", "order:1:refund", memo=None)
+        # Only this call was rolled back: the same refund, written properly, still goes through.
+        assert ledger.post(alice.user.pk, Decimal("5"), "refund", "order:1:refund") == Decimal("105")
+    assert alice.balance() == Decimal("105")
+    assert LedgerEntry.objects.filter(reference="order:1:refund").count() == 1
