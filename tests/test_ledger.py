@@ -133,3 +133,19 @@ def test_an_integrity_error_other_than_the_reference_is_not_a_duplicate(alice):
         assert ledger.post(alice.user.pk, Decimal("5"), "refund", "order:1:refund") == Decimal("105")
     assert alice.balance() == Decimal("105")
     assert LedgerEntry.objects.filter(reference="order:1:refund").count() == 1
+
+
+def test_balance_of_reads_the_account_and_is_zero_before_any_entry(alice, django_user_model):
+    newcomer = django_user_model.objects.create_user("newcomer")
+    assert ledger.balance_of(newcomer.pk) == Decimal("0")
+    assert ledger.balance_of(alice.user.pk) == Decimal("100")
+    post(alice, "-2.5", "t:1")
+    assert ledger.balance_of(alice.user.pk) == Decimal("97.5")
+
+
+def test_an_account_cannot_be_saved(alice):
+    account = Account.objects.get(pk=alice.user.pk)
+    account.balance = Decimal("1000")
+    with pytest.raises(ValueError, match="only through smmpanel.ledger.services.post"):
+        account.save()
+    assert alice.balance() == Decimal("100")

@@ -388,3 +388,31 @@ def test_a_confirm_racing_a_reject_never_credits_a_rejected_payment(monkeypatch:
     assert Payment.objects.get(pk=payment.pk).status == "rejected"
     assert deposits(customer) == [] and customer.balance == Decimal("0")
     assert list(mismatches()) == []
+
+
+def test_a_decided_payment_refuses_another_decision_and_says_why(alice: Customer, operator: User) -> None:
+    confirmed = services.request_bank_transfer(alice.user, Decimal("10"))
+    services.confirm(confirmed.pk, operator)
+    with pytest.raises(PaymentError) as rejecting:
+        services.reject(confirmed.pk, operator, "")
+    with pytest.raises(PaymentError) as canceling:
+        services.cancel(confirmed.pk, alice.user)
+    assert (rejecting.value.code, rejecting.value.message) == (
+        "not_pending",
+        "Only a pending payment can be rejected.",
+    )
+    assert (canceling.value.code, canceling.value.message) == (
+        "not_pending",
+        "Only a pending payment can be canceled.",
+    )
+
+
+@pytest.mark.parametrize("decision", ["reject", "cancel"])
+def test_a_rejection_or_cancel_records_when(alice: Customer, operator: User, decision: str) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    if decision == "reject":
+        services.reject(payment.pk, operator, "no transfer")
+    else:
+        services.cancel(payment.pk, alice.user)
+    payment.refresh_from_db()
+    assert payment.decided_at is not None
