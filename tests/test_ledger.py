@@ -149,3 +149,14 @@ def test_an_account_cannot_be_saved(alice):
     with pytest.raises(ValueError, match="only through smmpanel.ledger.services.post"):
         account.save()
     assert alice.balance() == Decimal("100")
+
+
+def test_the_admin_shows_entries_but_never_adds_changes_or_deletes_them(alice, admin_client):
+    post(alice, "1", "t:1")
+    entry = LedgerEntry.objects.get(reference="t:1")
+    base = "/admin/ledger/ledgerentry/"
+    assert admin_client.get(base).status_code == 200
+    assert admin_client.get(f"{base}add/").status_code == 403
+    assert admin_client.post(f"{base}{entry.pk}/change/", {"amount": "1000"}).status_code == 403
+    assert admin_client.post(f"{base}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("1")
