@@ -411,8 +411,8 @@ def test_a_decided_payment_refuses_another_decision_and_says_why(alice: Customer
 def test_a_rejection_or_cancel_records_when(alice: Customer, operator: User, decision: str) -> None:
     payment = services.request_bank_transfer(alice.user, Decimal("10"))
     if decision == "reject":
-        services.reject(payment.pk, operator, "no transfer")
+        services.reject(payment.pk, operator)  # no note given: none recorded
     else:
         services.cancel(payment.pk, alice.user)
     payment.refresh_from_db()
-    assert payment.decided_at is not None
+    assert payment.decided_at is not None and payment.note == ""
