@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 # The browser tests drive Debian's headless Chromium (never a downloaded one).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser gettext messages demo test test-sqlite test-postgres lint bench clean
+.PHONY: setup browser gettext messages demo test test-sqlite test-postgres lint bench mutate clean
 
 setup: $(STAMP)
 
@@ -59,5 +59,24 @@ test-postgres: setup
 bench: setup
 	$(BIN)/python bench/api.py
 
+# Mutation testing of the money code ([tool.mutmut] in pyproject.toml; docs/mutation.md), on SQLite,
+# one test process at a time (the machine is shared). Not part of `make test`: it takes ~an hour.
+# Prints the surviving mutants (`.venv/bin/mutmut show NAME` shows one) and the score.
+MUTATE_STAMP := $(VENV)/.installed-mutate
+$(MUTATE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
+	touch $@
+
+mutate: $(MUTATE_STAMP)
+	SMMPANEL_DATA_DIR=$(CURDIR)/data/mutate DATABASE_URL= $(BIN)/mutmut run --max-children 1
+	@echo "Surviving mutants:"
+	@$(BIN)/mutmut results
+	@$(BIN)/mutmut export-cicd-stats > /dev/null
+	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	  caught = s['killed'] + s['timeout']; missed = s['survived'] + s['suspicious'] + s['no_tests']; \
+	  print(f'Mutation score: {caught}/{caught + missed} killed ({100 * caught / max(caught + missed, 1):.1f} %); ' \
+	        f\"{s['survived']} survived, {s['no_tests']} not reached by the tests, \" \
+	        f\"{s['total'] - caught - missed - s['skipped']} not checked yet\")"
+
 clean:
-	rm -rf $(VENV) data/test-sqlite data/test-postgres
+	rm -rf $(VENV) data/test-sqlite data/test-postgres mutants

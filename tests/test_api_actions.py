@@ -242,6 +242,29 @@ def test_two_orders_cannot_share_an_active_link(api, alice, catalogue):
     assert "order" in api.post("v2", **params)
 
 
+ACTIVE_LINK = "You have active order with this link. Please wait until order being completed."
+
+
+# Spelled out, not Order.UNFINISHED: a test built from the code's own list could not catch a shortened list.
+@pytest.mark.parametrize("status", ["pending", "in_progress", "processing", "active", "paused"])
+def test_every_unfinished_status_holds_the_link(api, alice, catalogue, status):
+    params = dict(key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100)
+    first = api.post("v2", **params)["order"]
+    Order.objects.filter(pk=first).update(status=status)
+    assert api.post("v2", **params) == {"error": ACTIVE_LINK}
+    assert Order.objects.count() == 1
+    assert alice.balance() == Decimal("99.91")
+
+
+@pytest.mark.parametrize("status", ["completed", "partial", "canceled", "expired"])
+def test_a_finished_order_frees_the_link(api, alice, catalogue, status):
+    params = dict(key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100)
+    first = api.post("v2", **params)["order"]
+    Order.objects.filter(pk=first).update(status=status)
+    assert "order" in api.post("v2", **params)
+    assert Order.objects.count() == 2
+
+
 def test_the_active_link_rule_can_be_turned_off(api, alice, catalogue, settings):
     settings.SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = False
     params = dict(key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100)

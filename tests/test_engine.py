@@ -304,3 +304,113 @@ def test_orders_of_services_without_a_provider_wait(api, alice, catalogue, worke
     placed.refresh_from_db()
     assert placed.provider_state == P.QUEUED
     assert dispatch.dispatch(worker.clock) == 0
+
+
+def test_a_completed_order_refunds_nothing_whatever_remains_the_provider_reports(
+    api, alice, catalogue, scripted, worker, clock
+):
+    # Some providers report Completed with remains left over (overdelivery, stale counters):
+    # Completed means delivered, so nothing goes back to the customer.
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.COMPLETED, 10, 300)
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.status, placed.remains) == (S.COMPLETED, 0)
+    assert refunds(placed) == 0
+    assert alice.balance() == Decimal(100) - placed.charge
+    assert list(mismatches()) == []
+
+
+def test_a_partial_with_nothing_left_refunds_nothing(api, alice, catalogue, scripted, worker, clock):
+    # remains 0 is an answer ("all delivered"), not a missing one: no refund, not a full refund.
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 0)
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.status, placed.remains) == (S.PARTIAL, 0)
+    assert refunds(placed) == 0
+    assert alice.balance() == Decimal(100) - placed.charge
+
+
+# Each transition on its own: what it sets, whether it says it moved, and the event it leaves
+# (the order's history is what the operator reads when a customer asks what happened).
+
+
+def last_event(o):
+    event = o.events.order_by("-id").first()
+    return event.kind, event.data
+
+
+def test_a_request_that_never_left_is_queued_again_later(api, alice, catalogue, clock):
+    placed = order(api, alice, catalogue)
+    assert transitions.claim(placed.pk, clock())
+    assert transitions.requeue(placed.pk, "no connection", clock(), delay=timedelta(minutes=2)) is True
+    assert transitions.requeue(placed.pk, "again", clock()) is False  # no longer sending
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.provider_error) == (P.QUEUED, "no connection")
+    assert placed.next_check_at == clock() + timedelta(minutes=2)
+    assert last_event(placed) == ("not_sent", {"reason": "no connection"})
+
+
+def test_a_refusal_keeps_its_reason_and_policy(api, alice, catalogue, clock):
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    reason = "r" * 3000
+    assert transitions.refused(placed.pk, reason, "hold", clock()) is True
+    assert transitions.refused(placed.pk, reason, "hold", clock()) is False  # no longer sending
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.provider_error) == (P.FAILED, "r" * 2000)
+    assert last_event(placed) == ("refused", {"reason": "r" * 500, "policy": "hold"})
+
+
+@pytest.mark.parametrize("in_doubt_first", [False, True], ids=["sending", "in-doubt"])
+def test_a_sent_order_records_the_providers_id_cost_and_first_check(
+    api, alice, catalogue, clock, in_doubt_first
+):
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    if in_doubt_first:
+        transitions.in_doubt(placed.pk, "timeout", clock())
+    assert transitions.sent(placed.pk, "up-7", Decimal("0.5"), clock()) is True
+    assert transitions.sent(placed.pk, "up-8", Decimal("0.6"), clock()) is False
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.provider_order_id, placed.cost, placed.provider_error) == (
+        P.SENT,
+        "up-7",
+        Decimal("0.5"),
+        "",
+    )
+    assert (placed.sent_at, placed.next_check_at) == (clock(), clock() + transitions.first_check())
+    assert last_event(placed) == ("sent", {"provider_order_id": "up-7"})
+
+
+def test_an_order_canceled_before_sending_says_so_once(api, alice, catalogue, clock):
+    placed = order(api, alice, catalogue)
+    assert transitions.cancel_before_sending(placed.pk, clock()) is True
+    assert transitions.cancel_before_sending(placed.pk, clock()) is False
+    placed.refresh_from_db()
+    assert (placed.status, placed.provider_state) == (S.CANCELED, P.FAILED)
+    assert placed.provider_error == "canceled before sending"
+    assert [e.kind for e in placed.events.order_by("id")][-2:] == ["canceled_before_sending", "finished"]
+    assert refunds(placed) == placed.charge
+
+
+@pytest.mark.parametrize("requeue", [True, False])
+def test_the_operators_verdict_on_an_order_in_doubt_is_recorded(api, alice, catalogue, clock, requeue):
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    transitions.in_doubt(placed.pk, "timeout", clock())
+    Order.objects.filter(pk=placed.pk).update(next_check_at=clock())
+    assert transitions.not_sent(placed.pk, clock(), requeue=requeue) is True
+    assert transitions.not_sent(placed.pk, clock(), requeue=requeue) is False
+    placed.refresh_from_db()
+    if requeue:
+        assert (placed.provider_state, placed.next_check_at, placed.status) == (P.QUEUED, None, S.PENDING)
+    else:
+        assert (placed.provider_state, placed.status) == (P.FAILED, S.CANCELED)
+    kinds = list(placed.events.filter(kind="reconciled_not_sent").values_list("data", flat=True))
+    assert kinds == [{"requeued": requeue}]

@@ -111,3 +111,18 @@ def test_twenty_parallel_retries_place_one_order(panel_server, catalogue):  # no
     user.refresh_from_db()
     assert user.balance == Decimal("9.1")
     assert list(mismatches()) == []
+
+
+@pytest.mark.parametrize(
+    "age, replayed",
+    [(timedelta(hours=23, minutes=59), True), (timedelta(hours=24, minutes=1), False)],
+    ids=["just-inside-24h", "just-outside-24h"],
+)
+def test_a_key_is_remembered_for_exactly_24_hours(api, alice, catalogue, age, replayed):
+    first = add(api, alice, catalogue, idempotency_key="k")
+    Order.objects.update(status=Order.Status.COMPLETED)  # the link is free again either way
+    IdempotencyKey.objects.update(created_at=IdempotencyKey.objects.get().created_at - age)
+    second = add(api, alice, catalogue, idempotency_key="k")
+    assert (second == first) is replayed
+    assert Order.objects.count() == (1 if replayed else 2)
+    assert LedgerEntry.objects.filter(kind="charge").count() == Order.objects.count()

@@ -118,3 +118,45 @@ def test_a_duplicate_without_savepoint_fails_the_whole_transaction(alice):
     with pytest.raises(IntegrityError), transaction.atomic():
         ledger.post(alice.user.pk, Decimal("-1"), "adjustment", "t:dup", savepoint=False)
     assert alice.balance() == Decimal("99")
+
+
+def test_an_integrity_error_other_than_the_reference_is_not_a_duplicate(alice):
+    # A refund that fails on any other constraint must fail loudly: reported as a duplicate it
+    # would read as "refunded before" and the customer would silently lose the refund.
+    # memo=None (NOT NULL) stands for any violation that is not the reference's uniqueness.
+    from django.db import IntegrityError
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            ledger.post(alice.user.pk, Decimal("5"), "refund", "order:1:refund", memo=None)
+        # Only this call was rolled back: the same refund, written properly, still goes through.
+        assert ledger.post(alice.user.pk, Decimal("5"), "refund", "order:1:refund") == Decimal("105")
+    assert alice.balance() == Decimal("105")
+    assert LedgerEntry.objects.filter(reference="order:1:refund").count() == 1
+
+
+def test_balance_of_reads_the_account_and_is_zero_before_any_entry(alice, django_user_model):
+    newcomer = django_user_model.objects.create_user("newcomer")
+    assert ledger.balance_of(newcomer.pk) == Decimal("0")
+    assert ledger.balance_of(alice.user.pk) == Decimal("100")
+    post(alice, "-2.5", "t:1")
+    assert ledger.balance_of(alice.user.pk) == Decimal("97.5")
+
+
+def test_an_account_cannot_be_saved(alice):
+    account = Account.objects.get(pk=alice.user.pk)
+    account.balance = Decimal("1000")
+    with pytest.raises(ValueError, match="only through smmpanel.ledger.services.post"):
+        account.save()
+    assert alice.balance() == Decimal("100")
+
+
+def test_the_admin_shows_entries_but_never_adds_changes_or_deletes_them(alice, admin_client):
+    post(alice, "1", "t:1")
+    entry = LedgerEntry.objects.get(reference="t:1")
+    base = "/admin/ledger/ledgerentry/"
+    assert admin_client.get(base).status_code == 200
+    assert admin_client.get(f"{base}add/").status_code == 403
+    assert admin_client.post(f"{base}{entry.pk}/change/", {"amount": "1000"}).status_code == 403
+    assert admin_client.post(f"{base}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("1")

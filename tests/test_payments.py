@@ -5,6 +5,7 @@ Also the operator's console: the payment actions and the balance adjustment on a
 
 import re
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -335,3 +336,83 @@ def test_the_adjustment_is_csrf_protected(operator: User, alice: Customer) -> No
     response = client.post(adjust_url(alice), {"amount": "10", "memo": "no token"})
     assert response.status_code == 403
     assert alice.balance() == Decimal("100")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirm_racing_a_reject_never_credits_a_rejected_payment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reject reads the pending payment and waits there; a confirm comes meanwhile.
+
+    The payment's row lock makes the confirm wait for the reject and then refuse it. Without
+    the lock (PostgreSQL) the confirm credits and commits, and the reject then overwrites the
+    status: a rejected payment whose money was credited. On SQLite every write transaction
+    begins IMMEDIATE, so the confirm waits at BEGIN whatever the lock: the same outcome.
+    """
+    customer, _key = create_customer("carol", balance=Decimal("0"))
+    staff = [create_customer(f"op{n}", staff=True)[0] for n in range(2)]
+    payment = services.request_bank_transfer(customer, Decimal("50"))
+    holding, confirm_done = threading.Event(), threading.Event()
+    locked = services._locked
+
+    def reject_pauses_after_reading(payment_id: int) -> Payment:
+        found = locked(payment_id)
+        if threading.current_thread().name == "reject":
+            holding.set()
+            confirm_done.wait(timeout=1)  # with the lock the confirm cannot finish meanwhile
+        return found
+
+    monkeypatch.setattr(services, "_locked", reject_pauses_after_reading)
+    results: dict[str, object] = {}
+
+    def run(name: str, call: Callable[[], object]) -> None:
+        try:
+            results[name] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            results[name] = exc
+        finally:
+            if name == "confirm":
+                confirm_done.set()
+            connection.close()
+
+    rejecting = lambda: services.reject(payment.pk, staff[0], "no transfer")  # noqa: E731
+    reject = threading.Thread(target=run, name="reject", args=("reject", rejecting))
+    reject.start()
+    assert holding.wait(timeout=10)
+    confirm = threading.Thread(
+        target=run, name="confirm", args=("confirm", lambda: services.confirm(payment.pk, staff[1]))
+    )
+    confirm.start()
+    reject.join()
+    confirm.join()
+    assert results["reject"] is True
+    assert isinstance(results["confirm"], PaymentError) and results["confirm"].code == "not_pending"
+    assert Payment.objects.get(pk=payment.pk).status == "rejected"
+    assert deposits(customer) == [] and customer.balance == Decimal("0")
+    assert list(mismatches()) == []
+
+
+def test_a_decided_payment_refuses_another_decision_and_says_why(alice: Customer, operator: User) -> None:
+    confirmed = services.request_bank_transfer(alice.user, Decimal("10"))
+    services.confirm(confirmed.pk, operator)
+    with pytest.raises(PaymentError) as rejecting:
+        services.reject(confirmed.pk, operator, "")
+    with pytest.raises(PaymentError) as canceling:
+        services.cancel(confirmed.pk, alice.user)
+    assert (rejecting.value.code, rejecting.value.message) == (
+        "not_pending",
+        "Only a pending payment can be rejected.",
+    )
+    assert (canceling.value.code, canceling.value.message) == (
+        "not_pending",
+        "Only a pending payment can be canceled.",
+    )
+
+
+@pytest.mark.parametrize("decision", ["reject", "cancel"])
+def test_a_rejection_or_cancel_records_when(alice: Customer, operator: User, decision: str) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("10"))
+    if decision == "reject":
+        services.reject(payment.pk, operator)  # no note given: none recorded
+    else:
+        services.cancel(payment.pk, alice.user)
+    payment.refresh_from_db()
+    assert payment.decided_at is not None and payment.note == ""
