@@ -353,8 +353,8 @@ def test_a_confirm_racing_a_reject_never_credits_a_rejected_payment(monkeypatch:
     holding, confirm_done = threading.Event(), threading.Event()
     locked = services._locked
 
-    def reject_pauses_after_reading(payment_id: int) -> Payment:
-        found = locked(payment_id)
+    def reject_pauses_after_reading(payment_id: int, actor: User | None) -> Payment:
+        found = locked(payment_id, actor)
         if threading.current_thread().name == "reject":
             holding.set()
             confirm_done.wait(timeout=1)  # with the lock the confirm cannot finish meanwhile
