@@ -416,3 +416,66 @@ def test_a_rejection_or_cancel_records_when(alice: Customer, operator: User, dec
         services.cancel(payment.pk, alice.user)
     payment.refresh_from_db()
     assert payment.decided_at is not None and payment.note == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "message"),
+    [
+        ("abc", "invalid", "Enter an amount, such as 25 or 12.50."),
+        ("99999999999999.999999", "above_maximum", "The largest amount is 999999999.999999 USD."),
+        ("1000000000", "above_maximum", "The largest amount is 999999999.999999 USD."),
+        ("0", "not_positive", "Enter an amount greater than zero."),
+        ("-1", "not_positive", "Enter an amount greater than zero."),
+        ("1.0000001", "decimals", "Use at most 6 decimal places."),
+        ("0.99", "below_minimum", "The smallest amount is 1 USD."),
+    ],
+)
+def test_each_refused_deposit_says_why_in_words(text: str, code: str, message: str) -> None:
+    with pytest.raises(PaymentError) as refused:
+        services.parse_deposit(text)
+    assert (refused.value.code, refused.value.message) == (code, message)
+
+
+@pytest.mark.parametrize("amount", ["999999999.999999", "1", "12.345678"])
+def test_the_bounds_themselves_are_accepted(amount: str) -> None:
+    assert services.parse_deposit(amount) == Decimal(amount)
+
+
+@pytest.mark.parametrize("amount", [Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN")])
+def test_an_amount_that_is_not_finite_is_not_an_amount(amount: Decimal) -> None:
+    with pytest.raises(PaymentError) as refused:
+        services.check_deposit(amount)
+    assert (refused.value.code, refused.value.message) == ("invalid", "Enter an amount, such as 25 or 12.50.")
+
+
+def test_a_refused_decision_says_why_in_words(alice: Customer) -> None:
+    operator = create_customer("olga", staff=True)[0]
+    own = services.request_bank_transfer(operator, Decimal("10"))
+    for decide in (services.confirm, services.reject):
+        with pytest.raises(PaymentError) as refused:
+            decide(own.pk, operator)
+        assert (refused.value.code, refused.value.message) == (
+            "own_payment",
+            "You cannot confirm or reject a payment of your own: another operator must.",
+        )
+    assert Payment.objects.get(pk=own.pk).status == "pending"
+
+    rejected = services.request_bank_transfer(alice.user, Decimal("10"))
+    services.reject(rejected.pk, operator)
+    with pytest.raises(PaymentError) as refused:
+        services.confirm(rejected.pk, operator)
+    assert (refused.value.code, refused.value.message) == (
+        "not_pending",
+        "Only a pending payment can be confirmed.",
+    )
+
+    too_much = services.request_bank_transfer(alice.user, Decimal("999999999"))
+    with pytest.raises(PaymentError) as refused:
+        services.confirm(too_much.pk, operator)
+    assert (refused.value.code, refused.value.message) == (
+        "balance_limit",
+        "This deposit would take the balance past the largest amount the panel keeps.",
+    )
+    assert Payment.objects.get(pk=too_much.pk).status == "pending"
+    assert alice.balance() == Decimal("100")
+    assert list(mismatches()) == []
