@@ -86,7 +86,7 @@ def _raw(row: Model, field: str) -> Any:
 
 
 @pytest.mark.django_db
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(amount=AMOUNTS)
 @example(amount=MAX_AMOUNT)
 @example(amount=-MAX_AMOUNT)
