@@ -1,20 +1,7 @@
 from django.contrib import admin
 
+from smmpanel.admin_base import ReadOnlyAdmin
 from smmpanel.orders.models import Order, OrderEvent, Refill
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that change state through the order services only (which check it and record why),
-    so the console reads them and offers no form or action that could write one."""
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 class OrderEventInline(admin.TabularInline):

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from smmpanel.admin_base import ReadOnlyAdmin
 from smmpanel.providers.models import UpstreamCall
 
 
 @admin.register(UpstreamCall)
-class UpstreamCallAdmin(admin.ModelAdmin):
+class UpstreamCallAdmin(ReadOnlyAdmin):
     """The record of every call to a provider: evidence, so the console only reads it."""
 
     list_display = ("created_at", "provider", "action", "outcome", "http_status", "latency_ms", "order")
@@ -16,12 +17,3 @@ class UpstreamCallAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     raw_id_fields = ("order",)
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
