@@ -1,13 +1,17 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from smmpanel.ledger.money import (
+    MAX_AMOUNT,
+    ZERO,
     MoneyError,
     charge_for,
     display,
     normalised,
     parse_amount,
+    price_validators,
     refund_for,
     to_money,
 )
@@ -70,7 +74,10 @@ def test_display_rounds_half_up(amount, places, expected):
     assert display(Decimal(amount), places) == expected
 
 
-@pytest.mark.parametrize(("rate", "expected"), [("0.90", "0.9"), ("12.000", "12"), ("10", "10"), ("0", "0")])
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [("0.90", "0.9"), ("12.000", "12"), ("10", "10"), ("0", "0"), ("-0", "0"), ("-0.000", "0")],
+)
 def test_rates_are_printed_without_trailing_zeros(rate, expected):
     assert normalised(Decimal(rate)) == expected
 
@@ -84,3 +91,14 @@ def test_database_floats_become_exact_decimals():
 def test_typed_amounts_must_be_plain_decimals(text):
     with pytest.raises(MoneyError):
         parse_amount(text)
+
+
+def test_a_price_field_takes_zero_to_the_maximum_and_nothing_beyond() -> None:
+    step = Decimal("0.000001")
+    for validator in price_validators():
+        validator(ZERO)
+        validator(MAX_AMOUNT)
+    for outside in (-step, MAX_AMOUNT + step):
+        with pytest.raises(ValidationError):
+            for validator in price_validators():
+                validator(outside)

@@ -13,6 +13,7 @@ from conftest import Customer
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer
@@ -125,6 +126,16 @@ def test_confirming_credits_the_amount_once_with_a_ledger_deposit(alice: Custome
     assert alice.balance() == Decimal("140.25")
     assert len(deposits(alice.user)) == 1
     assert list(mismatches()) == []
+
+
+def test_the_deposit_memo_is_stored_in_the_panels_language_not_the_operators(
+    alice: Customer, operator: User
+) -> None:
+    payment = services.request_bank_transfer(alice.user, Decimal("3"))
+    with translation.override("es"):
+        services.confirm(payment.pk, operator)
+    [entry] = deposits(alice.user)
+    assert entry.memo == f"Bank transfer {payment.reference}"
 
 
 @pytest.mark.parametrize("end", ["rejected", "canceled"])
@@ -246,6 +257,28 @@ def test_the_console_confirms_selected_payments_and_says_how_many(
     assert bob.balance() == Decimal("25")
     assert Payment.objects.get(pk=canceled.pk).status == "canceled"
     assert list(mismatches()) == []
+
+
+def test_the_console_reports_success_and_each_refusal_with_its_level(
+    console: Client, alice: Customer, operator: User
+) -> None:
+    good = services.request_bank_transfer(alice.user, Decimal("10"))
+    first = services.request_bank_transfer(alice.user, Decimal("7"))
+    second = services.request_bank_transfer(alice.user, Decimal("8"))
+    services.cancel(first.pk, alice.user)
+    services.cancel(second.pk, alice.user)
+    response = console.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "confirm_selected", "_selected_action": [good.pk, first.pk, second.pk]},
+        follow=True,
+    )
+    said = [(m.level_tag, m.message) for m in response.context["messages"]]
+    [(_, refusal)] = [(level, text) for level, text in said if level == "warning"]
+    assert said[0] == ("success", "1 payment(s) confirmed and credited.")
+    references = sorted([first.reference, second.reference])
+    shown = refusal.rsplit(": ", 1)[1].split(", ")
+    assert sorted(shown) == references
+    assert refusal.startswith("Only a pending payment can be confirmed. Left as they were: ")
 
 
 def test_the_console_rejects_selected_payments(console: Client, alice: Customer, operator: User) -> None:
