@@ -356,6 +356,28 @@ def test_a_request_that_never_left_is_queued_again_later(api, alice, catalogue, 
     assert last_event(placed) == ("not_sent", {"reason": "no connection"})
 
 
+def test_a_long_reason_for_queueing_again_is_cut_to_its_columns(api, alice, catalogue, clock):
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    assert transitions.requeue(placed.pk, "n" * 3000, clock()) is True
+    placed.refresh_from_db()
+    assert placed.provider_error == "n" * 2000
+    assert last_event(placed) == ("not_sent", {"reason": "n" * 500})
+
+
+def test_an_order_in_doubt_is_claimed_again_for_a_safe_resend(api, alice, catalogue, clock):
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    transitions.in_doubt(placed.pk, "timeout", clock())
+    placed.refresh_from_db()
+    attempts = placed.attempts
+    clock.advance(minutes=3)
+    assert transitions.reclaim(placed.pk, clock()) is True
+    assert transitions.reclaim(placed.pk, clock()) is False  # no longer in doubt
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.claimed_at, placed.attempts) == (P.SENDING, clock(), attempts + 1)
+
+
 def test_a_refusal_keeps_its_reason_and_policy(api, alice, catalogue, clock):
     placed = order(api, alice, catalogue)
     transitions.claim(placed.pk, clock())

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.utils import timezone
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.accounts.services import create_customer
@@ -126,3 +127,46 @@ def test_a_key_is_remembered_for_exactly_24_hours(api, alice, catalogue, age, re
     assert (second == first) is replayed
     assert Order.objects.count() == (1 if replayed else 2)
     assert LedgerEntry.objects.filter(kind="charge").count() == Order.objects.count()
+
+
+def test_the_replay_returns_the_order_id_not_the_keys_own(api, alice, catalogue):
+    # Orders and key records count apart: an order without a key first puts their ids out of step.
+    add(api, alice, catalogue, link="x.com/first")
+    first = add(api, alice, catalogue, idempotency_key="k")
+    assert IdempotencyKey.objects.get().pk != first["order"]
+    assert add(api, alice, catalogue, idempotency_key="k") == first
+
+
+def test_an_order_placed_with_a_key_records_the_api_key_it_came_with(api, alice, catalogue):
+    placed = add(api, alice, catalogue, idempotency_key="k")
+    assert Order.objects.get(pk=placed["order"]).api_key.user == alice.user
+
+
+def test_a_twin_committed_after_the_look_up_is_replayed_not_deleted(api, alice, catalogue, monkeypatch):
+    """The window between the look-up and the claim: a live key must make the claim fail."""
+    from smmpanel.orders import placement
+
+    first = add(api, alice, catalogue, idempotency_key="k")
+    looked_up = placement._replayed
+    calls = []
+
+    def missed_once(*args):  # the first look-up runs before the twin committed
+        calls.append(args)
+        return None if len(calls) == 1 else looked_up(*args)
+
+    monkeypatch.setattr(placement, "_replayed", missed_once)
+    assert add(api, alice, catalogue, idempotency_key="k") == first
+    assert Order.objects.count() == 1 and LedgerEntry.objects.filter(kind="charge").count() == 1
+    assert IdempotencyKey.objects.get().order_id == first["order"]
+
+
+def test_placing_clears_only_this_customers_expired_record_of_this_key(api, alice, bob, catalogue):
+    old = timezone.now() - timedelta(hours=25)
+    for customer, key in ((alice, "k"), (alice, "other"), (bob, "k")):
+        add(api, customer, catalogue, link=f"x.com/{customer.user.username}-{key}", idempotency_key=key)
+    Order.objects.update(status=Order.Status.COMPLETED)
+    IdempotencyKey.objects.update(created_at=old)
+    add(api, alice, catalogue, link="x.com/new", idempotency_key="k")
+    kept = {(k.user.username, k.created_at) for k in IdempotencyKey.objects.exclude(created_at__gt=old)}
+    assert kept == {("alice", old), ("bob", old)}
+    assert IdempotencyKey.objects.filter(user=alice.user, created_at__gt=old).count() == 1
