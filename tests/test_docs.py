@@ -248,3 +248,42 @@ def test_permissions_are_named_as_the_console_names_them(document: Path) -> None
     assert not unknown, "\n".join(unknown)
     if document.name == "operator.md":
         assert len(named) >= 3
+
+
+def section(text: str, heading: str) -> str:
+    """The text under `heading` up to the next heading of the same level."""
+    level = heading.split(" ", 1)[0]
+    body = text.split(f"\n{heading}\n", 1)[1]
+    return re.split(rf"\n{level} ", body, maxsplit=1)[0]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Each row of the Markdown tables in `text`, as its cells' first code span (or the bare cell)."""
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        rows.append([next(iter(_CODE_SPAN.findall(cell)), cell) for cell in cells])
+    return rows
+
+
+def test_the_api_guide_lists_every_error_string_of_both_dialects() -> None:
+    from smmpanel.api import dialects as d
+
+    placeholder = {d.MISSING: "NAME", d.BAD_PARAMETER: "NAME", d.BELOW_MIN: "N", d.ABOVE_MAX: "N"}
+    v1, v2 = d.DIALECTS["v1"], d.DIALECTS["v2"]
+    codes = [v for name, v in vars(d).items() if name.isupper() and isinstance(v, str) and v in d.V2._errors]
+    spoken = {(v2.error_text(c, placeholder.get(c)), v1.error_text(c, placeholder.get(c))) for c in codes}
+    spoken |= {(text, text) for text in (d.TOO_LARGE, d.RATE_LIMITED, d.INTERNAL)}
+    errors = section((ROOT / "docs" / "api.md").read_text(), "## Errors")
+    written = {(row[1], row[2] if row[2] != "the same" else row[1]) for row in table_rows(errors)[1:]}
+    assert written == spoken
+
+
+def test_the_api_guide_names_every_service_type_in_both_dialects() -> None:
+    from smmpanel.catalog.types import ServiceType
+
+    services = section((ROOT / "docs" / "api.md").read_text(), "### `services`: the price list")
+    written = {(row[0], row[1]) for row in table_rows(services)[1:]}
+    assert written == {(str(label), value) for value, label in ServiceType.choices}
