@@ -206,7 +206,7 @@ SMMPANEL_SIMULATOR_CANCEL_PERCENT = envint("SMMPANEL_SIMULATOR_CANCEL_PERCENT", 
 SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
 # A service whose provider cost rises above its price is disabled (off: only reported).
 SMMPANEL_DISABLE_UNPROFITABLE = envbool("SMMPANEL_DISABLE_UNPROFITABLE", True)
-# Refuse a second active order for the same service and link (spec/api.md).
+# Refuse a second active order for the same service and link (docs/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)
 # Sign-in attempts (the site's and the console's) allowed per client address, and per client
 # address and username: a burst, then this many a minute (shared between web processes through

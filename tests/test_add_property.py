@@ -12,7 +12,7 @@ example, so "Not enough funds on balance" is hit as well as successes.
 After every call:
 - HTTP 200, `Content-Type: application/json`, a JSON object that is exactly
   `{"order": int}` (v2) / `{"status": "success", "order": int}` (v1), or exactly
-  one non-empty "error" string, one of the texts spec/api.md words;
+  one non-empty "error" string, one of the texts docs/api.md words;
 - an order answered: exactly one new order, with that id, the caller's, and one
   new ledger entry that debits its charge; an error: no order, no ledger entry,
   no balance change;
@@ -50,7 +50,7 @@ EXAMPLES = 150  # per dialect; about 300 `add` calls, a few seconds on either da
 # a Default order of 100 costs 0.09, the package 4.50, the least SEO order 0.75.
 BALANCES = [Decimal(b) for b in ("0", "0.01", "0.09", "0.5", "3", "25")]
 
-# --- the texts an answer may carry (spec/api.md, "Error strings") ------------------
+# --- the texts an answer may carry (docs/api.md, "Error strings") ------------------
 
 PARAMETERS = (
     "service|link|quantity|comments|usernames|hashtags|hashtag|username|media|"
@@ -61,7 +61,7 @@ SHARED_ERRORS = [
     "Not enough funds on balance",
     "You have active order with this link. Please wait until order being completed.",
     "Incorrect subscription parameters",
-    # Not in spec/api.md's table: the panel's words for a control character in a
+    # Not in docs/api.md's table: the panel's words for a control character in a
     # one-line parameter or a bad answer_number.
     f"Incorrect parameter: (?:{PARAMETERS})",
 ]
@@ -192,7 +192,7 @@ HOSTILE: dict[str, st.SearchStrategy[Any]] = {
     | junk,
 }
 FIELDS = sorted(HOSTILE)
-# The parameters each type reads besides `service` (spec/api.md, the `add` table).
+# The parameters each type reads besides `service` (docs/api.md, the `add` table).
 TYPE_FIELDS = {
     "Default": ["link", "quantity", "runs", "interval"],
     "Package": ["link"],
@@ -347,7 +347,7 @@ def check_shape(dialect: str, body: Any, bounds: dict[int, tuple[int, int]], ser
     error = body["error"]
     assert isinstance(error, str) and error.strip(), body
     match = KNOWN_ERROR[dialect].fullmatch(error)
-    assert match, f"not an error text of spec/api.md: {error!r}"
+    assert match, f"not an error text of docs/api.md: {error!r}"
     limits = {k: int(v) for k, v in match.groupdict().items() if v is not None}
     if limits:
         # The bound quoted is the service's own.

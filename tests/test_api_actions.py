@@ -1,4 +1,4 @@
-"""The reseller API's actions, byte for byte, in both dialects (spec/api.md)."""
+"""The reseller API's actions, byte for byte, in both dialects (docs/api.md)."""
 
 import json
 from decimal import Decimal

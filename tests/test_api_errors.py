@@ -1,4 +1,4 @@
-"""Every error of spec/api.md that services, balance, add and status can hit, per dialect."""
+"""Every error of docs/api.md that services, balance, add and status can hit, per dialect."""
 
 import pytest
 

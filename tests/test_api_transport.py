@@ -1,4 +1,4 @@
-"""Every way clients send a request (spec/api.md, Transport), each reaching the same action."""
+"""Every way clients send a request (docs/api.md, Transport), each reaching the same action."""
 
 import json
 

@@ -1,7 +1,7 @@
 """The engine against a real HTTP upstream that misbehaves on demand.
 
 For every fault: no order is lost, none is placed twice upstream (the fake
-counts), refunds are exact, and the order ends where design.md says.
+counts), refunds are exact, and the order ends where docs/architecture.md says.
 """
 
 import socket

@@ -1,6 +1,6 @@
 """Several `smmpanel worker` processes on one queue, and workers killed mid-send.
 
-design.md, "The engine": several workers may run; each order is claimed by
+docs/architecture.md, "The engine": several workers may run; each order is claimed by
 exactly one of them; SIGTERM finishes the call in flight and exits; a crash at
 any point loses no order and sends none twice.
 

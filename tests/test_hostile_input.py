@@ -3,7 +3,7 @@
 Every case below is an otherwise valid `add` of alice's (which would place a
 0.09 order, see test_the_base_request_places_an_order) with one thing made
 hostile. For each, in both dialects: the exact HTTP status, a JSON body that
-is one non-empty "error" (the exact text where spec/api.md words it), sent as
+is one non-empty "error" (the exact text where docs/api.md words it), sent as
 application/json, and no order, order event or ledger entry written, no
 balance moved.
 """
@@ -38,7 +38,7 @@ LINK = "https://instagram.com/p/Cx1"
 QUANTITY = "100"  # service min 50, max 10000, rate 0.90: a 0.09 order
 MB = 1024 * 1024
 
-# spec/api.md, "Error strings": (v2, v1).
+# docs/api.md, "Error strings": (v2, v1).
 INVALID_KEY = ("Invalid API key", "API is Disable for this user or User Not Found! Contact the Support")
 BAD_ACTION = ("Incorrect request", "This action is Invalid")
 BAD_SERVICE = ("Incorrect service ID", "Service ID does not exists")

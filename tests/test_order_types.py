@@ -1,4 +1,4 @@
-"""`add` for every service type of spec/api.md: what each needs, charges and stores."""
+"""`add` for every service type of docs/api.md: what each needs, charges and stores."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -80,7 +80,7 @@ POSTS = 5  # the subscription ends after this many posts
 SUBSCRIPTION = "Subscriptions"
 
 
-# The money rules of design.md, written out again here rather than imported.
+# The money rules of docs/architecture.md, written out again here rather than imported.
 def charge_of(rate: Decimal, units: int, package: bool) -> Decimal:
     return (
         rate.quantize(SIX, ROUND_HALF_UP) if package else (rate * units / 1000).quantize(SIX, ROUND_HALF_UP)

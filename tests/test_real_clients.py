@@ -194,7 +194,7 @@ def added(dialect: str, order_id: int) -> dict[str, Any]:
 
 
 def order_status(dialect: str, order: Order, **more: Any) -> dict[str, Any]:
-    """The single-order `status` answer of spec/api.md for a fresh (pending) order."""
+    """The single-order `status` answer of docs/api.md for a fresh (pending) order."""
     if dialect == "v2":
         body = {
             "charge": display(order.charge, 5),

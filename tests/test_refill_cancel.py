@@ -1,4 +1,4 @@
-"""refill, refill_status and cancel: their rules, shapes and errors (spec/api.md)."""
+"""refill, refill_status and cancel: their rules, shapes and errors (docs/api.md)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""A fake upstream panel: spec/api.md v2 over real HTTP on 127.0.0.1, with faults on demand.
+"""A fake upstream panel: docs/api.md v2 over real HTTP on 127.0.0.1, with faults on demand.
 
 Tests use the fixture:
 

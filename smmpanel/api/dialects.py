@@ -1,7 +1,7 @@
 """The two dialects of the reseller API: their error strings and response shapes.
 
-v1 is the SmartPanel dialect (seed/api-page-es.txt), v2 the Perfect Panel one.
-Everything that differs between them is in this file; see spec/api.md.
+v1 is the SmartPanel dialect (docs/api.md), v2 the Perfect Panel one.
+Everything that differs between them is in this file; see docs/api.md.
 """
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The service types of the reseller API (spec/api.md, the `add` table).
+"""The service types of the reseller API (docs/api.md, the `add` table).
 
 The stored value is the v1 (snake_case) name; the label is the v2 name.
 """

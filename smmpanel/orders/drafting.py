@@ -1,4 +1,4 @@
-"""Validating an order request for its service's type (spec/api.md, the `add` table).
+"""Validating an order request for its service's type (docs/api.md, the `add` table).
 
 Shared by the reseller API and the website. Errors are PlacementError with a
 code; each front end words them in its own language and dialect.

@@ -37,7 +37,7 @@ def _locked_order(user_id: int, order_id: int) -> Order:
 
 
 def refill_allowed(order: Order, now: datetime) -> bool:
-    """The rule of spec/api.md: refill on, finished with delivery, in the window, none open."""
+    """The rule of docs/api.md: refill on, finished with delivery, in the window, none open."""
     if not order.service.refill or order.kind not in _REFILLABLE_KINDS:
         return False
     if order.status not in (Order.Status.COMPLETED, Order.Status.PARTIAL):

@@ -1,6 +1,6 @@
 """Adapters turn the panel's intentions (send this order, how far is it) into provider calls.
 
-- api_v2: any panel speaking spec/api.md (another smmpanel, or most panels in the field);
+- api_v2: any panel speaking docs/api.md (another smmpanel, or most panels in the field);
 - manual: the operator fulfils the order and records its progress by hand;
 - simulated: delivers over time without any network, for demos and tests only.
 """

@@ -224,7 +224,7 @@ def _http_error(status: int, text: str, location: str) -> Unreachable:
 def read_answer(status: int, body: bytes, location: str = "") -> Any:
     """The JSON of an answer; raises what it is when it is not a usable one.
 
-    Clients treat non-2xx as a network failure (spec/api.md), so it is
+    Clients treat non-2xx as a network failure (docs/api.md), so it is
     `Unreachable`, even a 429 with an error body: the caller may try again.
     """
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()

@@ -1,4 +1,4 @@
-"""The adapter for any provider speaking the reseller API (spec/api.md), e.g. another smmpanel."""
+"""The adapter for any provider speaking the reseller API (docs/api.md), e.g. another smmpanel."""
 
 import hashlib
 import threading

@@ -1,4 +1,4 @@
-"""The client for an upstream panel that speaks the reseller API (spec/api.md), either dialect.
+"""The client for an upstream panel that speaks the reseller API (docs/api.md), either dialect.
 
 Answers are read liberally (statuses in any case, numbers as strings or numbers,
 errors at top level or per item) by pure functions shared by the sync and the

@@ -1,6 +1,6 @@
 """How the website words the errors of placing an order and of acting on one.
 
-The English text is the API's (the v2 dialect of spec/api.md), so a customer
+The English text is the API's (the v2 dialect of docs/api.md), so a customer
 reads the same message on the site as in the API docs; Spanish comes from the
 translation catalogue.
 """

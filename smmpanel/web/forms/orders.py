@@ -66,7 +66,7 @@ class Offer:
 
     @property
     def offers_dripfeed(self) -> bool:
-        # Only the Default type takes runs and interval (spec/api.md, the add table).
+        # Only the Default type takes runs and interval (docs/api.md, the add table).
         return self.dripfeed and self.type == T.DEFAULT
 
 
