@@ -378,6 +378,40 @@ def test_an_order_in_doubt_is_claimed_again_for_a_safe_resend(api, alice, catalo
     assert (placed.provider_state, placed.claimed_at, placed.attempts) == (P.SENDING, clock(), attempts + 1)
 
 
+def test_an_answer_lost_on_the_way_leaves_the_order_in_doubt_with_its_reason(api, alice, catalogue, clock):
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    assert transitions.in_doubt(placed.pk, "t" * 3000, clock()) is True
+    assert transitions.in_doubt(placed.pk, "again", clock()) is False  # no longer sending
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.provider_error) == (P.UNKNOWN, "t" * 2000)
+    assert last_event(placed) == ("in_doubt", {"reason": "t" * 500})
+
+
+@pytest.mark.parametrize(
+    ("status", "reported", "remains", "refund"),
+    [
+        (S.PARTIAL, 400, 400, "0.360000"),
+        (S.COMPLETED, 400, 0, "0.000000"),
+        (S.CANCELED, 300, 1000, "0.900000"),  # Canceled: nothing delivered, whatever remains says
+        (S.PARTIAL, None, 1000, "0.900000"),  # no remains reported: treated as nothing delivered
+    ],
+)
+def test_finishing_records_status_remains_and_refund_in_its_event_and_ledger(
+    api, alice, catalogue, clock, status, reported, remains, refund
+):
+    placed = order(api, alice, catalogue)  # 1000 units at 0.90 per 1000: charge 0.90
+    clock.advance(minutes=7)
+    assert transitions.finish(placed.pk, status, reported, clock()) is True
+    assert transitions.finish(placed.pk, S.COMPLETED, 0, clock()) is False  # already final
+    placed.refresh_from_db()
+    assert (placed.status, placed.remains, placed.finished_at) == (status, remains, clock())
+    assert last_event(placed) == ("finished", {"status": status, "remains": remains, "refund": refund})
+    refunded = LedgerEntry.objects.filter(order=placed, kind="refund")
+    entries = list(refunded.values_list("amount", "created_at"))
+    assert entries == ([(Decimal(refund), clock())] if Decimal(refund) else [])
+
+
 def test_a_refusal_keeps_its_reason_and_policy(api, alice, catalogue, clock):
     placed = order(api, alice, catalogue)
     transitions.claim(placed.pk, clock())

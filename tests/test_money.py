@@ -102,3 +102,16 @@ def test_a_price_field_takes_zero_to_the_maximum_and_nothing_beyond() -> None:
         with pytest.raises(ValidationError):
             for validator in price_validators():
                 validator(outside)
+
+
+@pytest.mark.parametrize(
+    ("charge", "remains", "quantity", "expected"),
+    [
+        ("0.5", 1, 1, "0.5"),  # one unit, undelivered: all of it
+        ("0.5", -5, 100, "0"),  # a provider's negative remains refund nothing
+        ("0.5", 5, 0, "0"),  # no quantity, no refund (and no division by zero)
+        ("0.5", 0, 100, "0"),
+    ],
+)
+def test_refunds_at_the_edges(charge, remains, quantity, expected):
+    assert refund_for(Decimal(charge), remains, quantity) == Decimal(expected)
