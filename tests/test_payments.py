@@ -512,3 +512,41 @@ def test_a_refused_decision_says_why_in_words(alice: Customer) -> None:
     assert Payment.objects.get(pk=too_much.pk).status == "pending"
     assert alice.balance() == Decimal("100")
     assert list(mismatches()) == []
+
+
+def drawing(monkeypatch: pytest.MonkeyPatch, *codes: str) -> list[str]:
+    """Reference draws return these codes in turn (then the last one forever); returns the draws made."""
+    from smmpanel.payments import models
+
+    letters = iter("".join(codes))
+    last = codes[-1]
+    drawn: list[str] = []
+
+    def choice(alphabet: str) -> str:
+        letter = next(letters, None)
+        if letter is None:
+            letter = last[len(drawn) % len(last)]
+        drawn.append(letter)
+        return letter
+
+    monkeypatch.setattr(models.secrets, "choice", choice)
+    return drawn
+
+
+def test_a_reference_drawn_twice_is_drawn_again(alice: Customer, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = REFERENCE_ALPHABET[0] * 8, REFERENCE_ALPHABET[1] * 8
+    drawing(monkeypatch, a, a, b)
+    first = services.request_bank_transfer(alice.user, Decimal("10"))
+    second = services.request_bank_transfer(alice.user, Decimal("11"))
+    assert (first.reference, second.reference) == (f"SMM-{a}", f"SMM-{b}")
+    assert second.method == Payment.Method.BANK_TRANSFER
+
+
+def test_drawing_gives_up_after_five_collisions(alice: Customer, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = REFERENCE_ALPHABET[0] * 8
+    drawn = drawing(monkeypatch, a)
+    services.request_bank_transfer(alice.user, Decimal("10"))
+    with pytest.raises(RuntimeError, match="^could not draw a unique payment reference$"):
+        services.request_bank_transfer(alice.user, Decimal("11"))
+    assert len(drawn) == 8 * (1 + 5)
+    assert Payment.objects.count() == 1
