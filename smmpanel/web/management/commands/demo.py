@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from smmpanel.accounts.models import User
+from smmpanel.accounts.models import ApiKey, User, hash_api_key
+from smmpanel.accounts.services import rotate_api_key
 from smmpanel.catalog import demo
 from smmpanel.web import server
 
@@ -22,7 +23,7 @@ def _set_password(user: User, password: str) -> None:
 
 
 def _credentials(path: Path) -> dict[str, str]:
-    """The demo's logins, made on the first run and kept in the data dir (never in git)."""
+    """The demo's logins and API key, made on the first run and kept in the data dir (never in git)."""
     creds: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     if "password" not in creds:
         creds["password"] = secrets.token_urlsafe(12)
@@ -30,13 +31,40 @@ def _credentials(path: Path) -> dict[str, str]:
             username="operator", defaults={"is_staff": True, "is_superuser": True}
         )
         _set_password(operator, creds["password"])
-        creds |= {"operator": "operator", "api_key": demo.fresh_key()}
+        creds["operator"] = "operator"
+    customer = User.objects.get(username=demo.DEMO_CUSTOMER)
     if "customer" not in creds:  # the website's demo customer, same password
-        _set_password(User.objects.get(username=demo.DEMO_CUSTOMER), creds["password"])
+        _set_password(customer, creds["password"])
         creds["customer"] = demo.DEMO_CUSTOMER
+    if "api_key" not in creds:  # the customer's only active key: the one the demo prints
+        _key, creds["api_key"] = rotate_api_key(customer, name="demo")
     path.write_text(json.dumps(creds))
     path.chmod(0o600)
     return creds
+
+
+def _still_works(raw_key: str) -> bool:
+    """Whether the key is still one of the demo customer's active keys (rotating on the API page ends it)."""
+    return ApiKey.objects.filter(
+        user__username=demo.DEMO_CUSTOMER, key_hash=hash_api_key(raw_key), is_active=True
+    ).exists()
+
+
+def _api_lines(url: str, raw_key: str) -> str:
+    if _still_works(raw_key):
+        key, note = raw_key, ""
+    else:  # keys are stored hashed: the new one cannot be read back, only replaced
+        key = "YOUR_KEY"
+        note = (
+            f"  the demo's API key was rotated and no longer works; sign in as {demo.DEMO_CUSTOMER} and\n"
+            f"  make a new one on the API page, {url}/api/ (shown once: keys are stored hashed)\n"
+        )
+    return (
+        f"  API (v2):        {url}/api/v2   key {key}\n"
+        f"  API (v1):        {url}/api/v1\n"
+        f"{note}"
+        f"  try: curl -s {url}/api/v2 -d key={key} -d action=balance\n"
+    )
 
 
 class Command(BaseCommand):
@@ -58,15 +86,16 @@ class Command(BaseCommand):
             f"\nsmmpanel demo (simulated provider, data in {settings.DATA_DIR})\n"
             f"  website:         {url}/  login {creds['customer']} / {creds['password']}\n"
             f"  operator console {url}/admin/  login {creds['operator']} / {creds['password']}\n"
-            f"  API (v2):        {url}/api/v2   key {creds['api_key']}\n"
-            f"  API (v1):        {url}/api/v1\n"
-            f"  try: curl -s {url}/api/v2 -d key={creds['api_key']} -d action=balance\n"
+            + _api_lines(url, creds["api_key"])
         )
         self.stdout.write(
             "  a worker runs beside the server: orders reach the simulator and move by themselves\n"
         )
         self.stdout.flush()
         argv = server.command(server.DEFAULT_SERVER, host, port, workers=1, threads=4)
+        self._serve(argv)
+
+    def _serve(self, argv: list[str]) -> None:
         script = Path(sys.executable).with_name("smmpanel")
         worker = subprocess.Popen([str(script), "worker"])
         try:
