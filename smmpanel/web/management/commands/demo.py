@@ -3,8 +3,10 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from argparse import ArgumentParser
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +17,10 @@ from smmpanel.accounts.models import ApiKey, User, hash_api_key
 from smmpanel.accounts.services import rotate_api_key
 from smmpanel.catalog import demo
 from smmpanel.web import server
+
+STOP_TIMEOUT = 30  # seconds the worker may take to finish its calls in flight
+# Ctrl-C, `kill PID` and a closed terminal stop the whole demo, its server and worker too.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _set_password(user: User, password: str) -> None:
@@ -67,6 +73,19 @@ def _api_lines(url: str, raw_key: str) -> str:
     )
 
 
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each child (the server stops its own workers), then SIGKILL to any still there."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Command(BaseCommand):
     help = "Run the demo: migrate, seed the demo data once, and serve the panel on SQLite."
 
@@ -92,19 +111,24 @@ class Command(BaseCommand):
             "  a worker runs beside the server: orders reach the simulator and move by themselves\n"
         )
         self.stdout.flush()
-        argv = server.command(server.DEFAULT_SERVER, host, port, workers=1, threads=4)
-        self._serve(argv)
+        self._serve(server.command(server.DEFAULT_SERVER, host, port, workers=1, threads=4))
 
     def _serve(self, argv: list[str]) -> None:
+        """The server and a worker until either ends, or Ctrl-C, SIGTERM or SIGHUP: then both stop."""
         script = Path(sys.executable).with_name("smmpanel")
-        worker = subprocess.Popen([str(script), "worker"])
+        asked: list[int] = []  # a signal only sets this: the loop below stops the children
+
+        def stop_asked(signum: int, frame: FrameType | None) -> None:
+            asked.append(signum)
+
+        handlers = {sig: signal.signal(sig, stop_asked) for sig in STOP_SIGNALS}
+        children: list[subprocess.Popen[bytes]] = []
         try:
-            subprocess.run(argv, check=False)
-        except KeyboardInterrupt:
-            pass
+            children.append(subprocess.Popen(argv))
+            children.append(subprocess.Popen([str(script), "worker"]))
+            while not asked and all(child.poll() is None for child in children):
+                time.sleep(0.2)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop(children)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
