@@ -122,13 +122,17 @@ class Command(BaseCommand):
             asked.append(signum)
 
         handlers = {sig: signal.signal(sig, stop_asked) for sig in STOP_SIGNALS}
-        children: list[subprocess.Popen[bytes]] = []
+        children: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            children.append(subprocess.Popen(argv))
-            children.append(subprocess.Popen([str(script), "worker"]))
-            while not asked and all(child.poll() is None for child in children):
+            children["the server"] = subprocess.Popen(argv)
+            children["the worker"] = subprocess.Popen([str(script), "worker"])
+            while not asked and all(child.poll() is None for child in children.values()):
                 time.sleep(0.2)
+            ended = [(role, child.returncode) for role, child in children.items() if child.poll() is not None]
+            if ended and not asked:  # the other one stops too: a demo without either is no demo
+                role, code = ended[0]
+                raise CommandError(f"{role} exited with code {code}: the demo stops")
         finally:
-            _stop(children)
+            _stop(list(children.values()))
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
