@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Two stamps: what the panel needs to run (`make demo`), and the test tools on top (`make test`).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 # The PostgreSQL the test suite runs on (pytest-django makes its own test_* database there).
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
@@ -12,11 +14,17 @@ CHROMIUM ?= /usr/bin/chromium
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The panel and its runtime dependencies only (pyproject.toml's `dependencies`).
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# The test tools (the `dev` extra: pytest, mypy, ruff, Playwright ...), redone whenever the runtime is.
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@
 
 # GNU gettext: the translation tests extract the site's strings again (xgettext, msgmerge, msgfmt).
 gettext:
@@ -30,7 +38,7 @@ messages: setup gettext
 	  --locale es --no-obsolete --add-location file
 	cd smmpanel && SMMPANEL_DATA_DIR=$(CURDIR)/data/messages ../$(BIN)/smmpanel compilemessages --locale es
 
-demo: setup
+demo: $(RUN_STAMP)
 	$(BIN)/smmpanel demo
 
 # The SQLite and PostgreSQL suites run side by side (one per core); each one's output is

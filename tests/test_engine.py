@@ -271,6 +271,31 @@ def test_drip_feed_runs_are_released_on_schedule(api, alice, catalogue, scripted
     assert list(mismatches()) == []
 
 
+def test_a_drip_feed_parent_follows_its_runs(api, alice, catalogue, scripted, worker, clock):
+    parent = order(api, alice, catalogue, runs=3, interval=30)  # 3 runs of 1000
+    worker.run_once()
+    first = parent.children.get()
+    scripted.reports[first.pk] = transitions.Progress(S.IN_PROGRESS, 5000, 600)
+    clock.advance(minutes=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    # Its start count is its first run's; 600 of the first run and the two runs to come remain.
+    assert (parent.status, parent.start_count, parent.remains) == (S.IN_PROGRESS, 5000, 2600)
+    scripted.reports[first.pk] = transitions.Progress(S.COMPLETED, 5000, 0)
+    clock.advance(minutes=29)
+    worker.run_once()  # the first run completes, the second is released and sent
+    second = parent.children.exclude(pk=first.pk).get()
+    scripted.reports[second.pk] = transitions.Progress(S.IN_PROGRESS, 5400, 250)
+    clock.advance(minutes=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.start_count, parent.remains) == (S.IN_PROGRESS, 5000, 1250)
+    for dialect in ("v2", "v1"):
+        status = api.post(dialect, key=alice.key, action="status", order=parent.pk)
+        assert (status["start_count"], status["remains"], status["runs"]) == ("5000", "1250", "2")
+    assert refunds(parent) == 0 and list(mismatches()) == []
+
+
 def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalogue, scripted, worker, clock):
     parent = order(api, alice, catalogue, runs=4, interval=60)  # 3.6 in all, 0.9 a run
     worker.run_once()

@@ -10,10 +10,10 @@ from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import LedgerEntry
 
 
-def create_customer(
+def open_account(
     username: str, *, email: str = "", balance: Decimal = Decimal(0), staff: bool = False
-) -> tuple[User, str]:
-    """A new customer with an opening balance (a ledger deposit) and an API key."""
+) -> User:
+    """A new customer with an opening balance (a ledger deposit), and no API key yet."""
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, is_staff=staff)
         if balance:
@@ -24,6 +24,15 @@ def create_customer(
                 f"user:{user.pk}:opening-balance",
                 memo="Opening balance",
             )
+    return user
+
+
+def create_customer(
+    username: str, *, email: str = "", balance: Decimal = Decimal(0), staff: bool = False
+) -> tuple[User, str]:
+    """A new customer with an opening balance (a ledger deposit) and an API key."""
+    with transaction.atomic():
+        user = open_account(username, email=email, balance=balance, staff=staff)
         _key, raw = ApiKey.issue(user, name="default")
     return user, raw
 
@@ -35,10 +44,10 @@ def credit(user: User, amount: Decimal, *, memo: str, actor: User | None = None)
     )
 
 
-def rotate_api_key(user: User) -> tuple[ApiKey, str]:
+def rotate_api_key(user: User, name: str = "web") -> tuple[ApiKey, str]:
     """Deactivate every active key of the customer and issue a new one; the raw key is returned once."""
     with transaction.atomic():
         # The user row's lock serialises two rotations, so they never leave two active keys.
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         ApiKey.objects.filter(user=user, is_active=True).update(is_active=False)
-        return ApiKey.issue(user, name="web")
+        return ApiKey.issue(user, name=name)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from smmpanel.accounts.models import ApiKey, User
-from smmpanel.accounts.services import create_customer
+from smmpanel.accounts.services import open_account
 from smmpanel.catalog.models import Category, Provider, Service
 from smmpanel.catalog.types import ServiceType
 
@@ -65,7 +65,8 @@ def seed() -> dict[str, int]:
             )
             ids[ServiceType(service.type).label] = service.pk
         if not User.objects.filter(username=DEMO_CUSTOMER).exists():
-            create_customer(DEMO_CUSTOMER, email="demo@example.com", balance=DEMO_BALANCE)
+            # No API key here: `smmpanel demo` issues the one it prints, `seed-demo --json` one per call.
+            open_account(DEMO_CUSTOMER, email="demo@example.com", balance=DEMO_BALANCE)
     return ids
 
 

@@ -217,7 +217,9 @@ def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
         moving: list[Order] = []
         costs: dict[int, Decimal] = {}
         finished = 0
-        fields = ("id", "status", "start_count", "remains", "quantity", "unchanged_checks", "cost")
+        fields = (
+            "id", "kind", "parent", "status", "start_count", "remains", "quantity", "unchanged_checks", "cost"
+        )
         for order in orders.exclude(status__in=FINAL).only(*fields).order_by("id"):
             report = reports[order.pk]
             if report.cost is not None and report.cost != order.cost:
@@ -232,6 +234,8 @@ def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
         # A few statements for the whole batch, however many orders it holds.
         _set_by_id("cost", costs)
         _record_moves(moving, now)
+        for parent_id in sorted({o.parent_id for o in moving if o.kind == Order.Kind.RUN and o.parent_id}):
+            settle_dripfeed(parent_id, now)  # the drip-feed order follows its runs
         for checks, ids in still.items():
             Order.objects.filter(pk__in=ids).update(
                 unchanged_checks=checks, next_check_at=now + check_delay(checks), updated_at=now
@@ -324,16 +328,27 @@ def finish(
 
 
 def settle_dripfeed(parent_id: int, now: datetime) -> bool:
-    """A drip-feed order ends when all its runs are out and ended; its status sums theirs up."""
+    """A drip-feed order follows its runs, and ends when all of them are out and ended.
+
+    Its start count is its first run's; its remains are what is not delivered yet across its
+    runs, released or to come; its final status sums theirs up. Returns True when it ends.
+    (Each run refunds its own share: the parent moves no money here.)
+    """
     with transaction.atomic():
         parent = Order.objects.select_for_update().get(pk=parent_id)
-        if parent.status in FINAL or parent.provider_state != P.SENT:
-            return False  # still releasing runs (provider_state stays queued until the last)
-        runs = list(parent.children.values_list("status", "remains"))
-        if any(status not in FINAL for status, _ in runs):
+        if parent.status in FINAL:
             return False
-        statuses = {status for status, _ in runs}
-        unreleased = (parent.runs or 0) - len(runs)  # runs never released: the parent was canceled
+        runs = list(parent.children.order_by("id").values_list("status", "start_count", "remains"))
+        unreleased = (parent.runs or 0) - len(runs)  # runs to come, or never released if canceled
+        if runs:
+            parent.start_count = runs[0][1]
+        parent.remains = sum(remains for *_, remains in runs) + unreleased * parent.quantity
+        parent.updated_at = now
+        if parent.provider_state != P.SENT or any(status not in FINAL for status, *_ in runs):
+            # Still releasing runs (provider_state stays queued until the last) or waiting for them.
+            parent.save(update_fields=["start_count", "remains", "updated_at"])
+            return False
+        statuses = {status for status, *_ in runs}
         if unreleased > 0:
             statuses.add(S.CANCELED)
         if statuses == {S.COMPLETED}:
@@ -342,9 +357,8 @@ def settle_dripfeed(parent_id: int, now: datetime) -> bool:
             parent.status = S.CANCELED
         else:
             parent.status = S.PARTIAL
-        parent.remains = sum(remains for _, remains in runs) + unreleased * parent.quantity
-        parent.finished_at = parent.updated_at = now
-        parent.save(update_fields=["status", "remains", "finished_at", "updated_at"])
+        parent.finished_at = now
+        parent.save(update_fields=["status", "start_count", "remains", "finished_at", "updated_at"])
         _event(parent_id, "finished", now, status=parent.status, remains=parent.remains)
     return True
 

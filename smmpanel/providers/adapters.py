@@ -164,7 +164,9 @@ class SimulatedAdapter:
 
     Stateless: an order's progress is computed from its id and the time since it
     was sent, so it survives restarts and any number of workers. A share of
-    orders ends Partial or Canceled, as real ones do.
+    orders ends Partial or Canceled, as real ones do, and only as a provider
+    reports them: a Canceled order delivered nothing (it stays Pending until
+    then), a Partial one stopped short of its quantity.
     """
 
     resend_is_safe = True
@@ -181,24 +183,41 @@ class SimulatedAdapter:
         return {order.pk: self._progress(order, now) for order in orders if order.sent_at}
 
     def _progress(self, order: Order, now: datetime) -> Progress:
-        assert order.sent_at is not None
         luck = int(hashlib.sha256(f"sim-{order.pk}".encode()).hexdigest()[:8], 16)
         start_count = 100 + luck % 9900
-        done = (now - order.sent_at).total_seconds() / self.seconds
+        done = self._elapsed(order, now)
         units = order.quantity
-        if order.cancel_requested_at is not None and done < 1:
-            delivered = int(units * max(done, 0))
-            return Progress(S.PARTIAL if delivered else S.CANCELED, start_count, units - delivered)
-        if done < 0.1:
-            return Progress(S.PENDING, start_count, units)
+        outcome, final_remains = self._outcome(luck, units)
+
+        def delivered(at: float) -> int:  # only forward, and never past where the outcome ends it
+            return 0 if at < 0.1 else min(int(units * min(at, 1)), units - final_remains)
+
+        if order.cancel_requested_at is not None:
+            asked = min(self._elapsed(order, order.cancel_requested_at), done)
+            if asked < 1:  # delivery stops where it was when the customer asked to cancel
+                so_far = delivered(asked)
+                return Progress(S.PARTIAL if so_far else S.CANCELED, start_count, units - so_far)
         if done < 1:
-            return Progress(S.IN_PROGRESS, start_count, units - int(units * done))
+            waiting = done < 0.1 or outcome == S.CANCELED  # a canceled order never starts
+            return Progress(S.PENDING if waiting else S.IN_PROGRESS, start_count, units - delivered(done))
+        return Progress(outcome, start_count, final_remains)
+
+    def _elapsed(self, order: Order, moment: datetime) -> float:
+        """How far into its delivery time the order is at `moment` (1 = the time is over)."""
+        assert order.sent_at is not None
+        return (moment - order.sent_at).total_seconds() / self.seconds
+
+    def _outcome(self, luck: int, units: int) -> tuple[str, int]:
+        """How the order ends, and what remains undelivered then, as a real provider reports it.
+
+        Canceled: nothing was delivered. Partial: some was and some was not (so never for one unit).
+        """
         roll = luck % 100
         if roll < self.cancel_percent:
-            return Progress(S.CANCELED, start_count, units)
-        if roll < self.cancel_percent + self.partial_percent:
-            return Progress(S.PARTIAL, start_count, max(1, units * (10 + luck % 40) // 100))
-        return Progress(S.COMPLETED, start_count, 0)
+            return S.CANCELED, units
+        if roll < self.cancel_percent + self.partial_percent and units > 1:
+            return S.PARTIAL, min(max(1, units * (10 + luck % 40) // 100), units - 1)
+        return S.COMPLETED, 0
 
     def cancel(self, orders: Sequence[Order]) -> dict[int, str | None]:
         return {order.pk: None for order in orders}  # seen through cancel_requested_at
