@@ -296,6 +296,53 @@ def test_a_drip_feed_parent_follows_its_runs(api, alice, catalogue, scripted, wo
     assert refunds(parent) == 0 and list(mismatches()) == []
 
 
+@pytest.mark.parametrize(
+    ("outcomes", "status", "remains"),
+    [
+        ([(S.COMPLETED, 0), (S.COMPLETED, 0)], S.COMPLETED, 0),
+        ([(S.CANCELED, None), (S.CANCELED, None)], S.CANCELED, 2000),
+        ([(S.COMPLETED, 0), (S.PARTIAL, 400)], S.PARTIAL, 400),
+        ([(S.CANCELED, None), (S.COMPLETED, 0)], S.PARTIAL, 1000),
+    ],
+    ids=["all-completed", "all-canceled", "one-partial", "one-canceled"],
+)
+def test_a_drip_feed_order_ends_with_its_last_run_and_sums_their_outcomes(
+    api, alice, catalogue, scripted, worker, clock, outcomes, status, remains
+):
+    parent = order(api, alice, catalogue, runs=2, interval=30)  # 2 runs of 1000
+    worker.run_once()
+    clock.advance(minutes=30)
+    worker.run_once()  # the last run is out: the parent is sent
+    first, second = parent.children.order_by("id")
+    (first_status, first_remains), (second_status, second_remains) = outcomes
+    transitions.finish(first.pk, first_status, first_remains, clock())
+    parent.refresh_from_db()
+    assert parent.status not in (S.COMPLETED, S.PARTIAL, S.CANCELED) and parent.finished_at is None
+    clock.advance(minutes=5)
+    transitions.finish(second.pk, second_status, second_remains, clock())
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains, parent.finished_at) == (status, remains, clock())
+    assert last_event(parent) == ("finished", {"status": status, "remains": remains})
+    assert transitions.settle_dripfeed(parent.pk, clock()) is False  # ended once
+    assert list(mismatches()) == []
+
+
+def test_settling_a_drip_feed_says_whether_it_ended(api, alice, catalogue, scripted, worker, clock):
+    parent = order(api, alice, catalogue, runs=2, interval=30)
+    worker.run_once()
+    first = parent.children.get()
+    Order.objects.filter(pk=first.pk).update(status=S.COMPLETED, remains=0)
+    assert transitions.settle_dripfeed(parent.pk, clock()) is False  # a run still to come
+    clock.advance(minutes=30)
+    worker.run_once()
+    second = parent.children.exclude(pk=first.pk).get()
+    assert transitions.settle_dripfeed(parent.pk, clock()) is False  # the second run is not over
+    Order.objects.filter(pk=second.pk).update(status=S.COMPLETED, remains=0)
+    assert transitions.settle_dripfeed(parent.pk, clock()) is True
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains) == (S.COMPLETED, 0)
+
+
 def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalogue, scripted, worker, clock):
     parent = order(api, alice, catalogue, runs=4, interval=60)  # 3.6 in all, 0.9 a run
     worker.run_once()
@@ -312,6 +359,22 @@ def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalog
     parent.refresh_from_db()
     assert (parent.status, parent.remains) == (S.PARTIAL, 3000)
     assert alice.balance() == Decimal("99.1")
+    assert list(mismatches()) == []
+
+
+def test_a_canceled_drip_feed_whose_only_run_was_canceled_is_canceled(
+    api, alice, catalogue, scripted, worker, clock
+):
+    parent = order(api, alice, catalogue, runs=4, interval=60)
+    worker.run_once()
+    api.post("v2", key=alice.key, action="cancel", order=str(parent.pk))
+    clock.advance(minutes=61)
+    worker.run_once()
+    run = parent.children.get()
+    transitions.finish(run.pk, S.CANCELED, None, clock())
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains) == (S.CANCELED, 4000)
+    assert alice.balance() == Decimal("100")
     assert list(mismatches()) == []
 
 
