@@ -141,6 +141,19 @@ def visit(device: Tab, path: str, language: str, label: str) -> list[str]:
     return [f"[{language}] {problem}" for problem in device.past_the_edge()]
 
 
+def mass_results(device: Tab, shop: Shop, language: str, label: str) -> list[str]:
+    """The mass order's results: a line placed and a line refused, both with a long link."""
+    service = shop.dripfeed.service
+    device.go("/order/mass/")
+    link = f"{LONG_LINK}&mass={label}-{language}"  # one active order per link: a new link each time
+    device.page.fill("#id_orders", f"{service.pk}|{link}|{service.min}\n{service.pk}|{link}|0")
+    device.page.locator("#place-mass").click()
+    device.page.locator("#mass-results tr.ok").wait_for()
+    device.page.locator("#mass-results tr.failed").wait_for()
+    device.shot(f"{label}-{language}-mass-results")
+    return [f"[{language}] {problem}" for problem in device.past_the_edge()]
+
+
 @LAYOUT_ONLY
 def test_no_page_reaches_past_the_edge_on_a_phone_or_a_desktop_in_either_language(
     phone: Tab,  # noqa: F811
@@ -156,6 +169,7 @@ def test_no_page_reaches_past_the_edge_on_a_phone_or_a_desktop_in_either_languag
             device.sign_in_as(shop.customer)
             for path in shop.customer_pages():
                 problems += visit(device, path, language, label)
+            problems += mass_results(device, shop, language, label)
     assert not problems, "\n".join(problems)
     for device in (phone, tab):
         assert not device.console_errors, device.console_errors
@@ -271,23 +285,25 @@ def test_the_api_page_shows_whole_urls_and_curl_line_and_asks_before_rotating(
     assert active.evaluate("badge => getComputedStyle(badge).backgroundColor") != colours["pending"]
     assert len(set(colours.values())) == len(colours), colours
 
-    # Rotating asks first; "No" keeps the key.
+    # Rotating asks first; "No" keeps the key. On the phone: the question and the new key fit it too.
+    page = phone.page
     page.locator("#rotate-key").click()
     page.locator("#confirm-rotation").wait_for()
-    tab.shot("confirm-rotation")
+    phone.shot("confirm-rotation")
+    phone.assert_no_horizontal_scroll()
     assert page.locator("#new-api-key").count() == 0
     key.refresh_from_db()
     assert key.is_active, "nothing is rotated before the customer confirms"
     page.locator("#keep-key").click()
-    page.wait_for_url(tab.url("/api/"))
+    page.wait_for_url(phone.url("/api/"))
     assert page.locator("#confirm-rotation").count() == 0
     page.locator("#rotate-key").click()
     page.locator("#confirm-rotate").click()
     page.locator("#new-api-key").wait_for()
-    tab.shot("rotated")
+    phone.shot("rotated")
     key.refresh_from_db()
     assert not key.is_active
-    tab.assert_no_horizontal_scroll()
+    phone.assert_no_horizontal_scroll()
 
 
 # The top menu, the favicon, and a quiet console while the live price follows fast typing.
