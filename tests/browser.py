@@ -8,7 +8,7 @@ a fixture's fixtures by name in the test's module):
 
     pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
-`tab` (1280 px wide) and `phone` (375 px) are fresh browser contexts on
+`tab` (1366 px wide) and `phone` (375 px) are fresh browser contexts on
 `panel_server` (tests/server.py), which runs `smmpanel serve` on the test
 database, so a test commits what the page must see. `panel_server_env` sends
 the server's mail to files in `mail_dir` and makes the simulated provider fast.
@@ -61,8 +61,43 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PASSWORD = "correct horse battery 42"
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 375, "height": 740}
+# The class of a deliberate horizontal scroller (site.css): what is inside may be wider than the page.
+SCROLLER = "scroll-x"
+# Every drawn element's box and every line of text that reaches past the viewport's left or
+# right edge (half a pixel of rounding allowed), described for the failure message.
+OUTSIDE_THE_VIEWPORT = """scroller => {
+    const width = document.documentElement.clientWidth;
+    const skipped = element => element.closest(`.${scroller} *, .visually-hidden, script, style, template`);
+    const name = element => element.tagName.toLowerCase() + (element.id ? "#" + element.id : "")
+        + [...element.classList].map(c => "." + c).join("");
+    const outside = rect => rect.width > 0 && (rect.left < -0.5 || rect.right > width + 0.5);
+    const found = [];
+    for (const element of document.body.querySelectorAll("*")) {
+        if (skipped(element)) continue;
+        const rect = element.getBoundingClientRect();
+        if (outside(rect)) {
+            const text = (element.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 60);
+            const span = `from ${Math.round(rect.left)} to ${Math.round(rect.right)} px`;
+            found.push(`${name(element)} ${span}: ${text}`);
+        }
+    }
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim() || skipped(node.parentElement)) continue;
+        range.selectNodeContents(node);
+        for (const rect of range.getClientRects()) {
+            if (outside(rect)) {
+                const text = node.textContent.trim().slice(0, 60);
+                found.push(`text in ${name(node.parentElement)} to ${Math.round(rect.right)} px: ${text}`);
+                break;
+            }
+        }
+    }
+    return found.slice(0, 20);
+}"""
 # Playwright's default wait (ms); the live price and page loads are local and fast.
 TIMEOUT_MS = 10_000
 # How the real server and its worker run in browser tests: mail to files the test
@@ -155,6 +190,7 @@ class Tab:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)  # every 404 answer: a page, a script, an icon
     dialogs: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -218,9 +254,26 @@ class Tab:
         ]
 
     def assert_no_horizontal_scroll(self) -> None:
+        """Nothing on the page reaches past the viewport's left or right edge: the page does not
+        scroll sideways, and no element or line of text is cut off inside a card or a table.
+
+        Every element's box and every line of text is checked, not only the document's width
+        (a table that scrolls inside its card leaves the document's width alone). Skipped: what
+        is not drawn (no box), what is only for screen readers (`.visually-hidden`), and what is
+        inside a deliberate horizontal scroller, marked with the class `scroll-x` (site.css):
+        the scroller itself must fit, its content may be scrolled.
+        """
+        problems = self.past_the_edge()
+        assert not problems, "\n".join(problems)
+
+    def past_the_edge(self) -> list[str]:
+        """What assert_no_horizontal_scroll() finds on the page shown, in words (empty: it all fits)."""
         width = self.page.viewport_size["width"] if self.page.viewport_size else 0
         scroll = self.page.evaluate("document.documentElement.scrollWidth")
-        assert scroll <= width, f"{self.path()} scrolls sideways at {width} px: {scroll} px wide"
+        outside: list[str] = self.page.evaluate(OUTSIDE_THE_VIEWPORT, SCROLLER)
+        if scroll > width:
+            outside.insert(0, f"the page is {scroll} px wide")
+        return [f"{self.path()} at {width} px: {problem}" for problem in outside]
 
     def assert_clean(self) -> None:
         """No CSP violation, no uncaught script error, no server error (htmx requests too), no alert."""
@@ -261,6 +314,8 @@ def open_tab(
     def on_response(response: Response) -> None:
         if response.status >= 500:
             tab.server_errors.append(f"{response.status} {response.request.method} {response.url}")
+        if response.status == 404:
+            tab.not_found.append(f"{response.request.method} {response.url}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: tab.page_errors.append(str(error)))
@@ -293,14 +348,14 @@ def _tab(
 
 @pytest.fixture
 def tab(chromium: Browser, panel_server: str, shots: Shots) -> Iterator[Tab]:
-    """A browser tab 1280 px wide on the server."""
+    """A browser tab 1366 px wide on the server."""
     with _tab(chromium, panel_server, shots, DESKTOP, "desktop") as opened:
         yield opened
 
 
 @pytest.fixture
 def no_js_tab(chromium: Browser, panel_server: str, shots: Shots) -> Iterator[Tab]:
-    """A browser tab 1280 px wide with JavaScript turned off."""
+    """A browser tab 1366 px wide with JavaScript turned off."""
     with _tab(chromium, panel_server, shots, DESKTOP, "no-js", javascript=False) as opened:
         yield opened
 

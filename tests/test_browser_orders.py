@@ -24,7 +24,6 @@ from browser import (  # noqa: F401  (chromium, mail_dir, panel_server_env, phon
     tab,
 )
 from django.db import transaction
-from django.utils import timezone
 from playwright.sync_api import expect
 from server import panel_server  # noqa: F401  (a fixture)
 
@@ -212,46 +211,6 @@ def test_the_order_form_and_orders_list_on_a_phone(phone: Tab) -> None:  # noqa:
     phone.shot("orders")
     assert phone.page.locator(f"main a[href='/orders/{order.pk}/']").count() >= 1
     assert balance_of(customer) == Decimal(100) - request.charge()
-
-
-def test_every_page_fits_a_phone(phone: Tab) -> None:  # noqa: F811
-    shop = make_shop()
-    customer = make_customer("alice", "100")
-    order = Order.objects.create(
-        user=customer,
-        service=shop.comments,
-        link="https://instagram.com/p/" + "a-very-long-path-without-spaces" * 4,
-        quantity=2,
-        params={"comments": "First comment\nSecond comment"},
-        charge=charge_for(shop.comments.rate, 2),
-        created_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
-    payment = payments.request_bank_transfer(customer, Decimal("25"))
-    phone.sign_in_as(customer)
-    pages = [
-        "/dashboard/",
-        "/order/",
-        "/order/mass/",
-        "/orders/",
-        f"/orders/{order.pk}/",
-        "/funds/",
-        f"/funds/{payment.pk}/",
-        "/transactions/",
-        "/api/",
-        "/settings/",
-        "/services/",
-        "/api/docs/",
-    ]
-    for path in pages:
-        phone.go(path)
-        phone.shot(path.strip("/").replace("/", "-") or "home")
-        phone.assert_no_horizontal_scroll()
-    phone.go("/api/")
-    phone.page.locator("#rotate-key").click()
-    phone.page.locator("#new-api-key").wait_for()
-    phone.assert_no_horizontal_scroll()
-    phone.shot("new-key")
 
 
 def test_the_largest_amounts_fit_a_phone_and_a_desktop_in_both_languages(

@@ -25,6 +25,10 @@ def call(api: Api, dialect: str, **params: str) -> object:
     return api.post(dialect, **params)
 
 
+# Replacing a working key asks first: the confirming form sends confirm=yes.
+CONFIRMED = {"confirm": "yes"}
+
+
 def shown_key(text: str) -> str:
     found = re.search(r'id="new-api-key">([0-9a-f]+)<', text)
     assert found, "no new key on the page"
@@ -59,7 +63,7 @@ def test_rotating_shows_a_new_key_once_and_the_old_one_stops_working(
     as_alice: Client, alice: Customer, api: Api
 ) -> None:
     assert call(api, "v2", key=alice.key, action="balance")["balance"] == "100.00000"
-    response = as_alice.post(reverse("api_new_key"))
+    response = as_alice.post(reverse("api_new_key"), CONFIRMED)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     new = shown_key(page(response))
@@ -79,9 +83,26 @@ def test_rotating_shows_a_new_key_once_and_the_old_one_stops_working(
     assert new not in str(dict(as_alice.session))
 
 
+def test_rotating_asks_first_and_a_post_without_the_confirmation_changes_nothing(
+    as_alice: Client, alice: Customer, api: Api
+) -> None:
+    before = list(ApiKey.objects.filter(user=alice.user).values_list("pk", "is_active"))
+    for data in ({}, {"confirm": ""}, {"confirm": "no"}):
+        response = as_alice.post(reverse("api_new_key"), data)
+        assert response.status_code == 200
+        text = page(response)
+        assert 'id="confirm-rotation"' in text and 'name="confirm" value="yes"' in text
+        assert "Rotate your API key?" in text
+        assert 'id="new-api-key"' not in text
+        assert list(ApiKey.objects.filter(user=alice.user).values_list("pk", "is_active")) == before
+    assert call(api, "v2", key=alice.key, action="balance")["balance"] == "100.00000", "the key still works"
+    # The page itself does not ask until the customer asks to rotate.
+    assert 'id="confirm-rotation"' not in page(as_alice.get(reverse("api_page")))
+
+
 def test_rotating_twice_leaves_one_active_key(as_alice: Client, alice: Customer) -> None:
-    as_alice.post(reverse("api_new_key"))
-    latest = shown_key(page(as_alice.post(reverse("api_new_key"))))
+    as_alice.post(reverse("api_new_key"), CONFIRMED)
+    latest = shown_key(page(as_alice.post(reverse("api_new_key"), CONFIRMED)))
     active = ApiKey.objects.filter(user=alice.user, is_active=True)
     assert [key.key_hash for key in active] == [hash_api_key(latest)]
     assert ApiKey.objects.filter(user=alice.user).count() == 3
@@ -100,7 +121,7 @@ def test_a_customer_never_sees_anothers_key(client: Client, alice: Customer, bob
     client.force_login(bob.user)
     text = page(client.get(reverse("api_page")))
     assert alice.key[:8] not in text and bob.key[:8] in text
-    text = page(client.post(reverse("api_new_key")))
+    text = page(client.post(reverse("api_new_key"), CONFIRMED))
     assert alice.key[:8] not in text
     assert ApiKey.objects.get(user=alice.user).is_active  # bob's rotation leaves alice's key alone
 

@@ -104,7 +104,7 @@ def test_every_type_is_listed_with_its_type_rate(client: Client, db: None) -> No
         )
     text = page(client.get(reverse("services")))
     assert len(listed(text)) == len(ServiceType)
-    assert text.count('USD <span class="muted small-text">per package<') == 2
+    assert text.count('USD <span class="muted small-text stack-hidden">per package<') == 2
 
 
 def test_the_price_list_in_spanish(client: Client, catalogue: Catalogue) -> None:

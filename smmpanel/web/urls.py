@@ -1,14 +1,20 @@
 """The customer website's pages. /api/v1 and /api/v2 never reach Django (smmpanel/wsgi.py)."""
 
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path, reverse_lazy
+from django.views.generic import RedirectView
 
 from smmpanel.web.views import account, apikeys, dashboard, funds, orders, public
+
+FAVICON = "web/img/favicon.svg"
 
 urlpatterns = [
     path("", public.home, name="home"),
     path("services/", public.services, name="services"),
     path("api/docs/", apikeys.docs, name="api_docs"),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", RedirectView.as_view(url=static(FAVICON), permanent=True)),
     # Accounts
     path("signup/", account.signup, name="signup"),
     path("signup/sent/", account.signup_sent, name="signup_sent"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Min
+from django.db.models import Min, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -30,13 +30,18 @@ def _endpoints(request: HttpRequest) -> dict[str, str]:
     return {"v2": request.build_absolute_uri("/api/v2"), "v1": request.build_absolute_uri("/api/v1")}
 
 
-def _api_page(request: HttpRequest, new_key: str = "") -> HttpResponse:
+def _active_keys(user: User) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=user, is_active=True)
+
+
+def _api_page(request: HttpRequest, new_key: str = "", confirm_rotation: bool = False) -> HttpResponse:
     assert isinstance(request.user, User)
-    keys = ApiKey.objects.filter(user=request.user, is_active=True).order_by("-created_at", "-id")
+    keys = _active_keys(request.user).order_by("-created_at", "-id")
     context = {
         "nav": "api",
         "keys": list(keys.only("prefix", "created_at", "name")),
         "new_key": new_key,
+        "confirm_rotation": confirm_rotation,
         "api_enabled": request.user.api_enabled,
         "endpoints": _endpoints(request),
     }
@@ -55,8 +60,14 @@ def api_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def new_key(request: HttpRequest) -> HttpResponse:
-    """Deactivate the customer's keys and show a new one, once, in this response."""
+    """Deactivate the customer's keys and show a new one, once, in this response.
+
+    Replacing a key that works asks first (a second form, so without JavaScript too): the old key
+    stops at once, for every client using it. A customer without a key gets one straight away.
+    """
     assert isinstance(request.user, User)
+    if request.POST.get("confirm") != "yes" and _active_keys(request.user).exists():
+        return _api_page(request, confirm_rotation=True)
     _key, raw = rotate_api_key(request.user)
     return _api_page(request, new_key=raw)
 
