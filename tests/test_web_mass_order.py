@@ -68,7 +68,7 @@ def test_good_lines_are_placed_and_a_bad_one_costs_nothing(signed_in, alice, cat
     assert LedgerEntry.objects.filter(user=alice.user, kind=LedgerEntry.Kind.CHARGE).count() == 2
     assert rows(response) == [
         ("ok", "1", f"{default}|instagram.com/p/a|1000", f"Placed Order #{orders[0].pk} · 0.90 USD"),
-        ("failed", "3", f"{default}|instagram.com/p/b|10", "Failed Quantity less than minimal 50"),
+        ("failed", "3", f"{default}|instagram.com/p/b|10", "Failed The minimum for this service is 50."),
         ("ok", "4", f"{default}|instagram.com/p/c|500", f"Placed Order #{orders[1].pk} · 0.45 USD"),
     ]
     assert summary(response) == "2 orders placed, 1 failed, total charged 1.35 USD"
@@ -95,11 +95,11 @@ def test_each_kind_of_bad_line_says_why(signed_in, alice, catalogue):
     assert [result for _css, _n, _typed, result in rows(response)] == [
         "Failed Write each line as service_id|link|quantity",
         "Failed Write each line as service_id|link|quantity",
-        "Failed Incorrect service ID",
-        "Failed Incorrect service ID",
-        "Failed Incorrect link",
-        "Failed Incorrect quantity",
-        "Failed Quantity more than maximum 10000",
+        "Failed This service is not available: choose another one.",
+        "Failed This service is not available: choose another one.",
+        "Failed Enter a full web address, such as https://instagram.com/p/abc.",
+        "Failed Enter the quantity as a whole number, such as 1000.",
+        "Failed The maximum for this service is 10000.",
         "Failed This service needs more than a link and a quantity: use the order form",
     ]
     assert not Order.objects.exists() and alice.balance() == Decimal("100")
@@ -110,7 +110,7 @@ def test_links_with_format_characters_or_bad_ports_fail_and_cost_nothing(signed_
     lines = [f"{catalogue.default.pk}|{link}|100" for _name, link in REFUSED_LINKS]
     response = send(signed_in, "\n".join(lines))
     assert [(css, result) for css, _n, _typed, result in rows(response)] == [
-        ("failed", "Failed Incorrect link")
+        ("failed", "Failed Enter a full web address, such as https://instagram.com/p/abc.")
     ] * len(lines)
     assert not Order.objects.exists() and alice.balance() == Decimal("100")
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
@@ -134,8 +134,9 @@ def test_no_funds_and_active_links_fail_their_line_only(client, bob, catalogue):
     response = send(client, f"{default}|x.com/1|5000\n{default}|x.com/2|5000\n{default}|x.com/1|100")
     assert [r[3] for r in rows(response)] == [
         f"Placed Order #{Order.objects.get(link='https://x.com/1').pk} · 4.50 USD",
-        "Failed Not enough funds on balance",
-        "Failed You have active order with this link. Please wait until order being completed.",
+        "Failed Your balance does not cover this order: add funds first.",
+        "Failed You already have an unfinished order of this service for this link. "
+        "You can order it again when that one ends.",
     ]
     assert bob.balance() == Decimal("0.50")
 
@@ -157,7 +158,7 @@ def test_an_edited_resubmission_never_takes_one_lines_order_for_another(signed_i
     send(signed_in, f"{default}|x.com/1|100\n{default}|x.com/2|100", form_token)
     # Line 1 now holds what was line 2, and a new line 2: neither is the first order.
     response = send(signed_in, f"{default}|x.com/2|100\n{default}|x.com/3|100", form_token)
-    assert rows(response)[0][3].startswith("Failed You have active order with this link")
+    assert rows(response)[0][3].startswith("Failed You already have an unfinished order of this service")
     assert Order.objects.filter(link="https://x.com/3").exists()
     assert Order.objects.count() == 3
 
