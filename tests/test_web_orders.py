@@ -689,6 +689,47 @@ def test_the_detail_shows_the_order_and_its_history(signed_in, alice, catalogue)
     assert labels == ["Finished", "Delivery started", "Order placed"]  # newest first
 
 
+def history_lines(text: str) -> list[str]:
+    """The order's history as read, newest first, without the times."""
+    found = re.search(r'id="order-events".*?</ol>', text, re.S)
+    assert found
+    items = re.findall(r"<li>.*?</time>(.*?)</li>", found.group(0), re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", item)).split()) for item in items]
+
+
+def test_each_progress_line_says_what_remains_and_a_partial_order_its_refund(signed_in, alice, catalogue):
+    order = place(alice, catalogue.default.pk, quantity="300")  # 0.27 at 0.90 per 1000
+    now = timezone.now()
+    assert transitions.claim(order.pk, now) and transitions.sent(order.pk, "up-1", None, now)
+    for remains in (200, 100):
+        assert transitions.progress(order.pk, transitions.Progress(S.IN_PROGRESS, 1200, remains), now)
+    assert transitions.finish(order.pk, S.PARTIAL, 30, now)
+    text = signed_in.get(reverse("order_detail", args=[order.pk])).content.decode()
+    assert history_lines(text) == [
+        "Finished: Partial · remains 30 · start count 1,200 · 0.027 USD refunded",
+        "Progress: In progress · remains 100 · start count 1,200",
+        "Progress: In progress · remains 200 · start count 1,200",
+        "Delivery started",
+        "Order placed",
+    ]
+    assert 'id="order-refunded">0.027 USD<' in text  # 0.27 x 30 / 300
+    spanish = signed_in.get(reverse("order_detail", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="es")
+    assert "Avance: En curso · restan 100 · recuento inicial 1 200" in history_lines(spanish.content.decode())
+
+
+def test_a_canceled_order_shows_its_full_refund_and_a_completed_one_no_refund_line(
+    signed_in, alice, catalogue
+):
+    canceled = finish(place(alice, catalogue.default.pk), S.CANCELED)
+    text = signed_in.get(reverse("order_detail", args=[canceled.pk])).content.decode()
+    assert 'id="order-refunded">0.09 USD<' in text
+    assert history_lines(text)[0] == "Finished: Canceled · remains 100 · 0.09 USD refunded"
+    completed = finish(place(alice, catalogue.default.pk, link="https://x.com/2"))
+    text = signed_in.get(reverse("order_detail", args=[completed.pk])).content.decode()
+    assert 'id="order-refunded"' not in text
+    assert history_lines(text)[0] == "Finished: Completed · remains 0"
+
+
 def test_the_detail_shows_type_specific_parameters(signed_in, alice, types):
     post_order(
         signed_in,

@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -27,7 +27,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category
 from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import ZERO, charge_for
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import CHARGE, ZERO, charge_for
+from smmpanel.ledger.services import exact_sums
 from smmpanel.orders import placement
 from smmpanel.orders.drafting import Draft, PlacementError
 from smmpanel.orders.models import Order
@@ -53,6 +55,7 @@ from smmpanel.web.forms.orders import (
     offer,
     offers,
 )
+from smmpanel.web.templatetags.money import money
 
 PER_PAGE = 25
 # A link stands in for one not typed yet, so the live price shows as soon as it is known.
@@ -402,6 +405,7 @@ class Event:
     label: str
     status: str = ""  # the machine status it reached, if any
     status_label: str = ""
+    facts: list[str] = field(default_factory=list)  # what tells this step from the others
 
 
 @dataclass
@@ -411,13 +415,41 @@ class Param:
     items: list[str] = field(default_factory=list)  # a list parameter, one item a line
 
 
+def _count(value: object) -> str:
+    return formats.number_format(int(str(value)), use_l10n=True, force_grouping=True)
+
+
+def _facts(data: Mapping[str, Any]) -> list[str]:
+    """The numbers a progress or finish event holds: remains, start count, refund."""
+    facts = []
+    if data.get("remains") is not None:
+        facts.append(_("remains %(count)s") % {"count": _count(data["remains"])})
+    if data.get("start_count"):
+        facts.append(_("start count %(count)s") % {"count": _count(data["start_count"])})
+    if data.get("refund") and Decimal(str(data["refund"])) > 0:
+        facts.append(_("%(amount)s refunded") % {"amount": money(data["refund"], CHARGE)})
+    return facts
+
+
 def _events(order: Order) -> list[Event]:
     found = []
     for kind, data, created_at in order.events.order_by("-id").values_list("kind", "data", "created_at"):
-        status = str(data.get("status", "")) if isinstance(data, dict) else ""
+        data = data if isinstance(data, dict) else {}
+        status = str(data.get("status", ""))
         label = str(EVENT_LABELS.get(kind, gettext_lazy("Updated")))
-        found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, ""))))
+        facts = _facts(data) if kind in ("progress", "finished") else []
+        found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, "")), facts))
     return found
+
+
+def _refunded(order: Order) -> Decimal | None:
+    """What came back to the balance for a Partial or Canceled order (its runs' too), from the ledger."""
+    if order.status not in (S.PARTIAL, S.CANCELED):
+        return None
+    entries = LedgerEntry.objects.filter(
+        Q(order_id=order.pk) | Q(order__parent_id=order.pk), kind=LedgerEntry.Kind.REFUND
+    )
+    return exact_sums(entries, "kind").get(LedgerEntry.Kind.REFUND, ZERO)
 
 
 def _params(order: Order) -> list[Param]:
@@ -443,6 +475,7 @@ def _detail_context(order: Order) -> dict[str, Any]:
         "live": unfinished,
         "children": list(order.children.order_by("id")),
         "events": _events(order),
+        "refunded": _refunded(order),
         "refills": list(order.refills.order_by("-id")),
         "params": _params(order),
         "can_refill": refill_allowed(order, now),
