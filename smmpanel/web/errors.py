@@ -42,8 +42,9 @@ ORDER_ACTION: dict[str, Promise] = {
 }
 
 # The mass order form's own messages.
-MASS_FORMAT = _("Write each line as service_id|link|quantity")
-MASS_NEEDS_FORM = _("This service needs more than a link and a quantity: use the order form")
+MASS_FORMAT = _("Start the line with the service ID and a |, then write its service's fields (see below).")
+MASS_LINE = _("Write this service's lines as %(format)s")
+MASS_NEEDS_FORM = _("Subscriptions cannot be mass-ordered: use the order form.")
 MASS_TOO_MANY = _("At most %(limit)s lines at a time: this has %(count)s.")
 MASS_EMPTY = _("Write at least one line.")
 

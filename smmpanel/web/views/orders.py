@@ -26,7 +26,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category
-from smmpanel.catalog.types import ServiceType
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import CHARGE, ZERO, charge_for
 from smmpanel.ledger.services import exact_sums
@@ -44,6 +43,7 @@ from smmpanel.web import errors
 from smmpanel.web.forms.orders import (
     COUNTED_LIST,
     FIELDS,
+    MASS_FIELDS,
     MassLine,
     MassOrderForm,
     Offer,
@@ -52,10 +52,13 @@ from smmpanel.web.forms.orders import (
     category_id_of,
     draft_order,
     expiry_shown,
+    mass_format,
+    mass_params,
     offer,
     offers,
 )
 from smmpanel.web.templatetags.money import money
+from smmpanel.web.views.apikeys import TYPE_LABELS
 
 PER_PAGE = 25
 # A link stands in for one not typed yet, so the live price shows as soon as it is known.
@@ -228,7 +231,42 @@ def price(request: HttpRequest) -> HttpResponse:
 
 # --- Mass order -----------------------------------------------------------------
 
-MASS_TYPES = (ServiceType.DEFAULT, ServiceType.PACKAGE)
+# What each field looks like in the examples of the mass order page.
+MASS_EXAMPLES: dict[str, str | Promise] = {
+    "link": "https://instagram.com/p/abc",
+    "comments": gettext_lazy("Great shot!;Love this"),
+    "usernames": "@ann;@bob",
+    "hashtags": "#sunset;#travel",
+    "hashtag": "#sunset",
+    "username": "ann",
+    "media": "https://instagram.com/p/xyz",
+    "answer_number": "2",
+    "groups": "https://t.me/group1;https://t.me/group2",
+    "keywords": gettext_lazy("running shoes;trail shoes"),
+}
+
+
+@dataclass
+class MassFormat:
+    """How to write a line for one type of service on sale, with an example."""
+
+    type_name: str
+    line: str
+    example: str
+
+
+def _mass_formats(user_id: int) -> list[MassFormat]:
+    """One per type of service on sale that a mass order takes, in catalogue order."""
+    first: dict[str, Offer] = {}
+    for item in offers(user_id):
+        if item.type in MASS_FIELDS:
+            first.setdefault(item.type, item)
+    found = []
+    for service_type, item in first.items():
+        values = [str(MASS_EXAMPLES.get(name, item.min)) for name in MASS_FIELDS[service_type]]
+        name = str(TYPE_LABELS.get(service_type, service_type))
+        found.append(MassFormat(name, mass_format(service_type), "|".join([str(item.id), *values])))
+    return found
 
 
 @dataclass
@@ -249,15 +287,18 @@ def _line_key(token: str, line: MassLine) -> str:
 
 def _place_line(user_id: int, line: MassLine, token: str) -> LineResult:
     """One line, in its own transaction: a line that fails places nothing and costs nothing."""
-    if not line.well_formed:
+    if not line.well_formed or line.rest is None:
         return LineResult(line, error=str(errors.MASS_FORMAT))
     chosen = offer(user_id, line.service)
     if chosen is None:
         return LineResult(line, error=errors.placement_message(PlacementError(PlacementError.BAD_SERVICE)))
-    if chosen.type not in MASS_TYPES:
+    if chosen.type not in MASS_FIELDS:
         return LineResult(line, error=str(errors.MASS_NEEDS_FORM))
+    params = mass_params(chosen.type, line.rest)
+    if params is None:
+        return LineResult(line, error=str(errors.MASS_LINE) % {"format": mass_format(chosen.type)})
     try:
-        draft = draft_order(chosen, {"link": line.link, "quantity": line.quantity})
+        draft = draft_order(chosen, params)
         order_id = placement.place(
             user_id, draft, source=Order.Source.WEB, idempotency_key=_line_key(token, line)
         )
@@ -297,6 +338,7 @@ def mass(request: HttpRequest) -> HttpResponse:
         "placed": len(placed),
         "failed": len(results) - len(placed),
         "total": sum((r.charge for r in placed), ZERO),
+        "formats": _mass_formats(user.pk),
     }
     return render(request, "web/orders/mass.html", context)
 
