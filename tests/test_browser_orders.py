@@ -126,7 +126,7 @@ def test_orders_of_four_types_through_the_form_with_the_live_price(tab: Tab) -> 
     assert orders["package"].quantity == 1
     spent = sum((request.charge() for request in requests.values()), Decimal(0))
     assert balance_of(customer) == Decimal(100) - spent
-    assert tab.balance_text() == money(Decimal(100) - spent)
+    assert tab.balance_text() == money(Decimal(100) - spent, "balance")
 
     tab.go("/orders/")
     rows = tab.page.locator("main table tbody tr")
@@ -192,7 +192,7 @@ def test_mass_order_with_one_bad_line(tab: Tab) -> None:  # noqa: F811
     ]
     charged = charge_for(shop.default.rate, 100) + charge_for(shop.default.rate, 200)
     assert balance_of(customer) == Decimal(100) - charged
-    assert tab.balance_text() == money(Decimal(100) - charged), "the top bar shows the new balance"
+    assert tab.balance_text() == money(Decimal(100) - charged, "balance"), "the top bar shows the new balance"
     for order in placed:
         assert ok.locator(f"a[href='/orders/{order.pk}/']").count() == 1, f"no link to order {order.pk}"
 

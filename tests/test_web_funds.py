@@ -239,7 +239,7 @@ def test_the_ledger_shows_signs_balances_and_totals(as_alice: Client, alice: Cus
         ("debit", "−12.50 USD"),
         ("credit", "+100.00 USD"),
     ]
-    assert "104.71 USD" in rows[0][1]  # balance after the newest entry (104.705), to the cent
+    assert "104.70 USD" in rows[0][1]  # balance after the newest entry (104.705), cut to the cent
     assert "Correction &lt;script&gt;" in text
     assert payment.reference in text  # the deposit's memo names the payment
     assert 'id="total-deposits">120.00 USD<' in text

@@ -173,9 +173,9 @@ def test_every_type_whose_parameters_fit_a_line_is_placed_with_them(signed_in, a
 def test_the_page_says_how_to_write_each_line_and_what_cannot_be_mass_ordered(signed_in, alice):
     types = demo.seed()
     text = html.unescape(signed_in.get(reverse("order_mass")).content.decode())
-    table = re.search(r'id="mass-format-table".*?</table>', text, re.S)
+    table = re.search(r'id="mass-format-list".*?</dl>', text, re.S)
     assert table
-    shown = re.findall(r"<tr>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*><code>(.*?)</code>", table.group(0), re.S)
+    shown = re.findall(r"<dt>(.*?)</dt>\s*<dd><code>(.*?)</code>", table.group(0), re.S)
     assert len(shown) == len(EVERY_TYPE)
     assert ("Mentions with Hashtags", "ID|link|quantity|usernames|hashtags") in shown
     assert ("Poll", "ID|link|quantity|answer number") in shown

@@ -1,7 +1,7 @@
 """How the site shows money (docs/money.md): one filter, one rule, in the reader's number format.
 
-Balances and totals: two decimals. A rate: up to four. One charge or refund below 1: up to four.
-A non-zero amount never reads as zero. Rounding is half-up.
+Balances and totals: two decimals (a balance cut, the rest half-up). A rate: up to four. One
+charge or refund below 1: up to four. A non-zero amount never reads as zero.
 """
 
 from decimal import Decimal
@@ -21,7 +21,12 @@ from smmpanel.web.templatetags.money import money
 @pytest.mark.parametrize(
     "amount, reading, shown",
     [
-        # Balances and totals: always the cents, rounded half-up.
+        # A balance: the cents, cut, so the balance shown is always there to spend.
+        ("1070.294567", "balance", "1,070.29 USD"),
+        ("5.9994", "balance", "5.99 USD"),
+        (str(MAX_AMOUNT), "balance", "999,999,999.99 USD"),
+        ("0.004", "balance", "0.004 USD"),
+        # Totals: the cents, rounded half-up.
         ("1070.294567", "total", "1,070.29 USD"),
         ("5.9994", "total", "6.00 USD"),
         ("0.125", "total", "0.13 USD"),
@@ -84,8 +89,8 @@ def test_the_filter_in_a_template() -> None:
 def test_the_top_bar_shows_cents_after_an_operators_adjustment(
     client: Client, alice: Customer, language: str, shown: str
 ) -> None:
-    credit(alice.user, Decimal("970.294567"), memo="")
+    credit(alice.user, Decimal("970.295567"), memo="")  # 1070.295567: cut, not rounded up
     client.force_login(alice.user)
     text = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert f'title="{"Saldo" if language == "es" else "Balance"}">{shown}</a>' in text
-    assert "294567" not in text
+    assert "295567" not in text and "1,070.30" not in text

@@ -85,17 +85,19 @@ def display(amount: Decimal, places: int) -> str:
 
 
 # How an amount reads on the website (docs/money.md), by what the amount is.
-TOTAL = "total"  # a balance, a total, a deposit: two decimals
+BALANCE = "balance"  # a customer's balance: two decimals, cut (never shown larger than it is)
+TOTAL = "total"  # a total (spent, deposits, a mass order's charge): two decimals
 RATE = "rate"  # a price per 1000 units or per package: up to four decimals
 CHARGE = "charge"  # one charge or refund: up to four decimals below 1, else two
 EXACT = "exact"  # every decimal it has: a payment to make, a limit, the operator's own pages
-READINGS = (TOTAL, RATE, CHARGE, EXACT)
+READINGS = (BALANCE, TOTAL, RATE, CHARGE, EXACT)
 
 
 def for_reading(amount: Decimal, reading: str = TOTAL) -> Decimal:
-    """`amount` rounded half-up for a person to read, without trailing zeros past the cents.
+    """`amount` rounded for a person to read, without trailing zeros past the cents.
 
-    A non-zero amount never reads as zero: one that would keeps all its decimals.
+    Half-up, but a balance is cut: what a customer sees is there to spend. A non-zero
+    amount never reads as zero: one that would keeps all its decimals.
     """
     if reading not in READINGS:
         raise ValueError(f"no such reading of an amount: {reading!r}")
@@ -103,7 +105,8 @@ def for_reading(amount: Decimal, reading: str = TOTAL) -> Decimal:
     places = 6 if reading == EXACT else 2
     if reading == RATE or (reading == CHARGE and abs(amount) < 1):
         places = 4
-    shown = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    rounding = ROUND_DOWN if reading == BALANCE else ROUND_HALF_UP
+    shown = amount.quantize(Decimal(1).scaleb(-places), rounding=rounding)
     if shown.is_zero() and not amount.is_zero():
         shown = amount
     return _cents_at_least(abs(shown) if shown.is_zero() else shown)

@@ -1,8 +1,9 @@
 """How the site shows money: one rule (docs/money.md), exact (no float), in the reader's number format.
 
-`{{ amount|money }}` for a balance or a total, `|money:"rate"` for a price per 1000 or
-per package, `|money:"charge"` for one order's charge or refund, `|money:"exact"` for a
-payment, a limit or the operator's own pages. The rounding is `ledger.money.for_reading`.
+`{{ amount|money }}` for a total, `|money:"balance"` for a balance, `|money:"rate"` for a
+price per 1000 or per package, `|money:"charge"` for one order's charge or refund,
+`|money:"exact"` for a payment, a limit or the operator's own pages. The rounding is
+`ledger.money.for_reading`.
 """
 
 from decimal import Decimal
