@@ -111,6 +111,8 @@ LANGUAGE_CODE = "en"
 # The panel's first market is Spanish-speaking; every page exists in both.
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per language across the site (smmpanel/formats/).
+FORMAT_MODULE_PATH = ["smmpanel.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -449,7 +449,7 @@ def balance_of(user: User) -> Decimal:
 
 def price_text(rate: Decimal, units: int, *, package: bool = False) -> str:
     """A charge as the site shows it, e.g. "0.045 USD"."""
-    return money(charge_for(rate, units, package=package))
+    return money(charge_for(rate, units, package=package), "charge")
 
 
 # Mail written by the server's file-based backend.

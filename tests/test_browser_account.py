@@ -69,7 +69,7 @@ def test_sign_up_confirm_by_email_and_log_in(tab: Tab, mail_dir: Path) -> None: 
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(tab.url("/dashboard/"))
     assert page.locator(".topbar .account").get_by_text("carol").count() == 1
-    assert tab.balance_text() == money(Decimal(0))
+    assert tab.balance_text() == money(Decimal(0), "balance")
     tab.shot("dashboard")
 
 
@@ -102,7 +102,7 @@ def test_operator_credits_the_balance_and_the_customer_sees_it(tab: Tab) -> None
     # The customer, in another browser session, sees the new balance in the top bar.
     page.context.clear_cookies()
     tab.log_in("dave")
-    assert tab.balance_text() == money(Decimal(50)) == "50.00 USD"
+    assert tab.balance_text() == money(Decimal(50), "balance") == "50.00 USD"
     tab.shot("customer-balance")
 
 
@@ -144,7 +144,7 @@ def test_switch_to_spanish(tab: Tab) -> None:  # noqa: F811
     page.locator("#order-form [name=link]").fill("https://instagram.com/p/Es1")
     page.locator("#order-form [name=quantity]").fill("50")
     with translation.override("es"):
-        expected = money(charge_for(shop.default.rate, 50))
+        expected = money(charge_for(shop.default.rate, 50), "charge")
     assert expected == "0,045 USD"
     expect(page.locator("#order-charge")).to_contain_text(expected)
     tab.shot("spanish-live-price")

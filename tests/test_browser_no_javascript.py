@@ -58,7 +58,7 @@ def test_a_customer_without_javascript_orders_and_follows_orders(no_js_tab: Tab)
     page.fill("#order-form [name=quantity]", "50")
     page.locator("#place-order").click()
     page.wait_for_load_state()
-    assert "Quantity less than minimal 100" in page.locator("#order-form").inner_text()
+    assert "The minimum for this service is 100." in page.locator("#order-form").inner_text()
     assert page.input_value("#order-form [name=link]") == "https://www.tiktok.com/@someone/video/1"
     tab.shot("refused")
     page.fill("#order-form [name=quantity]", "5000")

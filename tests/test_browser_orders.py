@@ -83,7 +83,7 @@ def place_through_form(tab: Tab, request: Request, label: str) -> Order:  # noqa
         page.check("#id_dripfeed")
         form.locator("[name=runs]").fill(str(request.runs))
         form.locator("[name=interval]").fill(str(request.interval or 1))
-    expected = money(request.charge())
+    expected = money(request.charge(), "charge")
     expect(page.locator("#order-charge")).to_contain_text(expected, timeout=TIMEOUT_MS)
     tab.shot(f"{label}-form")
     page.locator("#place-order").click()
@@ -114,7 +114,7 @@ def test_orders_of_four_types_through_the_form_with_the_live_price(tab: Tab) -> 
             shop.comments, "https://instagram.com/p/Comments1", comments=["Great shot!", "Love it", "Wow"]
         ),
     }
-    assert money(requests["default"].charge()) == "0.045 USD"  # the example of the brief
+    assert money(requests["default"].charge(), "charge") == "0.045 USD"  # the example of the brief
     assert requests["dripfeed"].charge() == Decimal("0.27")  # 0.90 x 100 x 3 runs / 1000
     assert requests["comments"].charge() == Decimal("0.036")  # 12.00 x 3 comments / 1000
     orders = {label: place_through_form(tab, request, label) for label, request in requests.items()}
@@ -125,7 +125,7 @@ def test_orders_of_four_types_through_the_form_with_the_live_price(tab: Tab) -> 
     assert orders["package"].quantity == 1
     spent = sum((request.charge() for request in requests.values()), Decimal(0))
     assert balance_of(customer) == Decimal(100) - spent
-    assert tab.balance_text() == money(Decimal(100) - spent)
+    assert tab.balance_text() == money(Decimal(100) - spent, "balance")
 
     tab.go("/orders/")
     rows = tab.page.locator("main table tbody tr")
@@ -145,7 +145,7 @@ def test_live_price_follows_the_typing_and_errors_are_shown(tab: Tab) -> None:  
     page.locator("[name=link]").fill("https://instagram.com/p/Live1")
     for quantity in (50, 1000, 2345):
         page.locator("[name=quantity]").fill(str(quantity))
-        expected = money(charge_for(shop.default.rate, quantity))
+        expected = money(charge_for(shop.default.rate, quantity), "charge")
         expect(page.locator("#order-charge")).to_contain_text(expected, timeout=TIMEOUT_MS)
     tab.shot("live-price")
 
@@ -191,7 +191,7 @@ def test_mass_order_with_one_bad_line(tab: Tab) -> None:  # noqa: F811
     ]
     charged = charge_for(shop.default.rate, 100) + charge_for(shop.default.rate, 200)
     assert balance_of(customer) == Decimal(100) - charged
-    assert tab.balance_text() == money(Decimal(100) - charged), "the top bar shows the new balance"
+    assert tab.balance_text() == money(Decimal(100) - charged, "balance"), "the top bar shows the new balance"
     for order in placed:
         assert ok.locator(f"a[href='/orders/{order.pk}/']").count() == 1, f"no link to order {order.pk}"
 

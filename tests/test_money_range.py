@@ -130,7 +130,7 @@ def as_alice(client: Client, alice: Customer) -> Client:
 def test_a_deposit_past_the_largest_amount_is_refused_clearly(as_alice: Client) -> None:
     response = as_alice.post(reverse("funds"), {"amount": TOO_LARGE})
     assert response.status_code == 200
-    assert "The largest amount is 999999999.999999 USD." in response.content.decode()
+    assert "The largest amount is 999,999,999.999999 USD." in response.content.decode()
     assert not Payment.objects.exists()
 
 

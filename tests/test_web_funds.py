@@ -24,6 +24,9 @@ def as_alice(client: Client, alice: Customer) -> Client:
     return client
 
 
+DOT_DECIMALS = "Write the amount with a dot for decimals and no thousands separator, such as 1250 or 12.50."
+
+
 def page(response: object) -> str:
     return response.content.decode()  # type: ignore[attr-defined]
 
@@ -80,9 +83,21 @@ def test_asking_for_funds_creates_a_pending_payment_and_shows_its_reference(
         ("", "Enter the amount you want to add."),
         ("   ", "Enter the amount you want to add."),
         ("ten", "Enter an amount, such as 25 or 12.50."),
-        ("1,000", "Enter an amount, such as 25 or 12.50."),
+        (
+            "1,000",
+            DOT_DECIMALS,
+        ),
+        (
+            "12,50",
+            DOT_DECIMALS,
+        ),
+        (
+            "1,250.50",
+            DOT_DECIMALS,
+        ),
+        ("1.250.000", "Write the amount without a thousands separator, such as 1250.50."),
         ("1e3", "Enter an amount, such as 25 or 12.50."),
-        ("0.99", "The smallest amount is 1 USD."),
+        ("0.99", "The smallest amount is 1.00 USD."),
         ("10.1234567", "Use at most 6 decimal places."),
         ("-5", "Enter an amount greater than zero."),
         ("0", "Enter an amount greater than zero."),
@@ -99,7 +114,7 @@ def test_every_bad_amount_is_explained(as_alice: Client, amount: str, message: s
 
 def test_the_minimum_follows_the_setting(as_alice: Client, settings: object) -> None:
     settings.SMMPANEL_MIN_DEPOSIT = "10.5"  # type: ignore[attr-defined]
-    assert "The smallest amount is 10.5 USD." in page(as_alice.post(reverse("funds"), {"amount": "10"}))
+    assert "The smallest amount is 10.50 USD." in page(as_alice.post(reverse("funds"), {"amount": "10"}))
     assert as_alice.post(reverse("funds"), {"amount": "10.5"}).status_code == 302
 
 
@@ -145,6 +160,42 @@ def test_a_rejected_payment_shows_the_operators_note_escaped(as_alice: Client, a
     assert "&lt;b&gt;No transfer&lt;/b&gt; arrived" in text
 
 
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("12,50", "12.5"), ("12.50", "12.5"), ("1,1255", "1.1255"), ("1250", "1250"), (" 7,5 ", "7.5")],
+)
+def test_a_spanish_speaker_writes_decimals_with_a_comma(as_alice: Client, typed: str, amount: str) -> None:
+    response = as_alice.post(reverse("funds"), {"amount": typed}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 302, page(response)
+    assert Payment.objects.get().amount == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("1.250", "1.250 puede ser 1250 o 1,25: escríbelo sin separador de miles."),
+        ("12,500", "12,500 puede ser 12500 o 12,5: escríbelo sin separador de miles."),
+        ("1.250,50", "Escribe el importe sin separador de miles, como 1250,50."),
+        ("1,2,3", "Escribe el importe sin separador de miles, como 1250,50."),
+        ("0,99", "El monto mínimo es 1,00 USD."),
+        ("doce", "Ingresa un monto, como 25 o 12,50."),
+    ],
+)
+def test_what_could_be_read_two_ways_in_spanish_is_refused_clearly(
+    as_alice: Client, typed: str, message: str
+) -> None:
+    response = as_alice.post(reverse("funds"), {"amount": typed}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 200
+    assert message in page(response)
+    assert not Payment.objects.exists()
+
+
+def test_the_minimum_is_written_as_the_reader_writes_numbers(as_alice: Client, settings: object) -> None:
+    settings.SMMPANEL_MIN_DEPOSIT = "10.5"  # type: ignore[attr-defined]
+    assert "En USD, como mínimo 10,50." in page(as_alice.get(reverse("funds"), HTTP_ACCEPT_LANGUAGE="es"))
+    assert "In USD, at least 10.50." in page(as_alice.get(reverse("funds")))
+
+
 def test_the_funds_page_in_spanish(as_alice: Client) -> None:
     response = as_alice.get(reverse("funds"), HTTP_ACCEPT_LANGUAGE="es")
     assert response.status_code == 200
@@ -188,11 +239,11 @@ def test_the_ledger_shows_signs_balances_and_totals(as_alice: Client, alice: Cus
         ("debit", "−12.50 USD"),
         ("credit", "+100.00 USD"),
     ]
-    assert "104.705 USD" in rows[0][1]  # balance after the newest entry
+    assert "104.70 USD" in rows[0][1]  # balance after the newest entry (104.705), cut to the cent
     assert "Correction &lt;script&gt;" in text
     assert payment.reference in text  # the deposit's memo names the payment
     assert 'id="total-deposits">120.00 USD<' in text
-    assert 'id="total-spent">10.295 USD<' in text  # 12.5 + 0.045 - 2.25
+    assert 'id="total-spent">10.30 USD<' in text  # 12.5 + 0.045 - 2.25 = 10.295, to the cent
     assert alice.balance() == Decimal("104.705")
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from links import ACCEPTED_LINKS, REFUSED_LINKS, link_params
 
 from smmpanel.api import dialects
@@ -27,6 +27,9 @@ from smmpanel.web import errors
 from smmpanel.web.forms.orders import offer
 
 S = Order.Status
+WHOLE_NUMBER = "Enter the quantity as a whole number, such as 1000."
+RUNS = "For drip-feed, enter at least 2 runs and the minutes between them."
+UNAVAILABLE = "This service is not available: choose another one."
 LINK = "https://instagram.com/p/abc"
 SCRIPT = "<script>alert(1)</script>"
 QUOTES = "\"'><img src=x onerror=alert(1)>"
@@ -246,55 +249,129 @@ def test_disabled_or_unknown_services_are_incorrect(signed_in, catalogue):
     for service in (catalogue.disabled.pk, 999999, "abc"):
         response = post_order(signed_in, service, link=LINK, quantity="5")
         assert response.status_code == 200
-        assert b"Incorrect service ID" in response.content
+        assert b"This service is not available: choose another one." in response.content
         shown = signed_in.get(reverse("order_new"), {"service": service})
-        assert b"Incorrect service ID" in shown.content
+        assert b"This service is not available: choose another one." in shown.content
     Category.objects.filter(pk=catalogue.default.category_id).update(enabled=False)
     response = post_order(signed_in, catalogue.default.pk, link=LINK, quantity="100")
-    assert b"Incorrect service ID" in response.content
+    assert b"This service is not available: choose another one." in response.content
     assert not Order.objects.exists()
 
 
-# --- Validation: the API's rules, the API's words --------------------------------
+# --- Validation: the API's rules, the site's own words ---------------------------
 
 
-def test_every_placement_message_is_the_apis_v2_text():
+def test_every_error_the_site_can_show_has_its_own_words_not_the_apis():
     values = {PlacementError.MISSING: "link", PlacementError.BELOW_MIN: 50, PlacementError.ABOVE_MAX: 10000}
     values[PlacementError.BAD_PARAMETER] = "answer_number"
     codes = {value for name, value in vars(PlacementError).items() if name.isupper()}
     assert codes == set(errors.PLACEMENT)
     for code in codes:
         value = values.get(code)
-        assert errors.placement_message(PlacementError(code, value)) == dialects._V2[code].format(value)
-    assert (
-        errors.placement_message(PlacementError(PlacementError.BELOW_MIN, 50))
-        == "Quantity less than minimal 50"
-    )
+        shown = errors.placement_message(PlacementError(code, value))
+        for dialect in (dialects._V1, dialects._V2):
+            assert shown != dialect[code].format(value), code
+        with translation.override("es"):
+            spanish = errors.placement_message(PlacementError(code, value))
+        assert spanish != shown, f"{code} is not in Spanish"
     for code in (OrderActionError.BAD_ORDER, OrderActionError.NO_REFILL, OrderActionError.NO_CANCEL):
-        assert errors.action_message(OrderActionError(code)) == dialects._V2[code]
+        shown = errors.action_message(OrderActionError(code))
+        assert shown not in (dialects._V1[code], dialects._V2[code]), code
+        with translation.override("es"):
+            assert errors.action_message(OrderActionError(code)) != shown, f"{code} is not in Spanish"
+
+
+def test_a_missing_or_bad_parameter_is_named_as_its_field_reads():
+    missing = PlacementError(PlacementError.MISSING, "answer_number")
+    assert errors.placement_message(missing) == "Fill in the answer number."
+    bad = PlacementError(PlacementError.BAD_PARAMETER, "media")
+    assert errors.placement_message(bad) == "Check the media link: it cannot be used as written."
+    with translation.override("es"):
+        assert errors.placement_message(missing) == "Completa el campo «número de respuesta»."
+
+
+@pytest.mark.parametrize(
+    "language, below, active, funds",
+    [
+        (
+            "en",
+            "The minimum for this service is 50.",
+            "You already have an unfinished order of this service for this link.",
+            "Your balance does not cover this order: add funds first.",
+        ),
+        (
+            "es",
+            "El mínimo de este servicio es 50.",
+            "Ya tienes un pedido sin terminar de este servicio para este enlace.",
+            "Tu saldo no cubre este pedido: añade fondos primero.",
+        ),
+    ],
+)
+def test_the_site_speaks_plainly_while_the_api_keeps_its_strings(
+    client, api, bob, catalogue, language, below, active, funds
+):
+    client.force_login(bob.user)  # bob has 5.00: 0.90 per 1000 buys at most 5555
+    ask = {"service": catalogue.default.pk, "link": LINK}
+
+    def on_site(**fields):
+        data = {**ask, "form_token": token(), **fields}
+        return form_text(client.post(reverse("order_new"), data, HTTP_ACCEPT_LANGUAGE=language))
+
+    def by_api(dialect, **fields):
+        return api.post(dialect, key=bob.key, action="add", **ask, **fields)["error"]
+
+    assert below in on_site(quantity="10")
+    assert by_api("v2", quantity="10") == "Quantity less than minimal 50"
+    assert by_api("v1", quantity="10") == "Quantity must to be greater than or equal to minimum amount 50"
+    assert funds in on_site(quantity="9000")
+    assert by_api("v2", quantity="9000") == by_api("v1", quantity="9000") == "Not enough funds on balance"
+    assert Order.objects.get(pk=placement.place(bob.user.pk, draft_of(catalogue, bob))).link == LINK
+    assert active in on_site(quantity="100")
+    assert (
+        by_api("v2", quantity="100")
+        == by_api("v1", quantity="100")
+        == "You have active order with this link. Please wait until order being completed."
+    )
+
+
+def draft_of(catalogue, customer):
+    terms = offer(customer.user.pk, catalogue.default.pk)
+    assert terms is not None
+    return drafting.draft(terms.terms, {"link": LINK, "quantity": "100"})
+
+
+def form_text(response) -> str:
+    """Every error the order form shows, fields and form alike."""
+    assert response.status_code == 200
+    found = re.findall(r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode(), re.S)
+    return html.unescape(" ".join(found))
 
 
 @pytest.mark.parametrize(
     "fields, field, message",
     [
-        ({"quantity": "100"}, "link", "Missing required parameter: link"),
-        ({"link": "javascript:alert(1)", "quantity": "100"}, "link", "Incorrect link"),
-        ({"link": LINK, "quantity": "10"}, "quantity", "Quantity less than minimal 50"),
-        ({"link": LINK, "quantity": "10001"}, "quantity", "Quantity more than maximum 10000"),
-        ({"link": LINK, "quantity": "12.5"}, "quantity", "Incorrect quantity"),
-        ({"link": LINK, "quantity": "-3"}, "quantity", "Incorrect quantity"),
-        ({"link": LINK}, "quantity", "Missing required parameter: quantity"),
+        ({"quantity": "100"}, "link", "Fill in the link."),
+        (
+            {"link": "javascript:alert(1)", "quantity": "100"},
+            "link",
+            "Enter a full web address, such as https://instagram.com/p/abc.",
+        ),
+        ({"link": LINK, "quantity": "10"}, "quantity", "The minimum for this service is 50."),
+        ({"link": LINK, "quantity": "10001"}, "quantity", "The maximum for this service is 10000."),
+        ({"link": LINK, "quantity": "12.5"}, "quantity", WHOLE_NUMBER),
+        ({"link": LINK, "quantity": "-3"}, "quantity", WHOLE_NUMBER),
+        ({"link": LINK}, "quantity", "Fill in the quantity."),
         (
             {"link": LINK, "quantity": "100", "dripfeed": "on", "runs": "1", "interval": "5"},
             "runs",
-            "Incorrect runs or interval",
+            "For drip-feed, enter at least 2 runs and the minutes between them.",
         ),
         (
             {"link": LINK, "quantity": "100", "dripfeed": "on", "runs": "3", "interval": "x"},
             "runs",
-            "Incorrect runs or interval",
+            "For drip-feed, enter at least 2 runs and the minutes between them.",
         ),
-        ({"link": LINK, "quantity": "100", "dripfeed": "on"}, "runs", "Incorrect runs or interval"),
+        ({"link": LINK, "quantity": "100", "dripfeed": "on"}, "runs", RUNS),
     ],
 )
 def test_each_mistake_is_shown_next_to_its_field(signed_in, catalogue, fields, field, message):
@@ -308,7 +385,7 @@ def test_each_mistake_is_shown_next_to_its_field(signed_in, catalogue, fields, f
 def test_a_link_with_format_characters_or_a_bad_port_is_incorrect(signed_in, alice, catalogue, link):
     response = post_order(signed_in, catalogue.default.pk, link=link, quantity="100")
     assert response.status_code == 200
-    assert field_error(response, "link") == "Incorrect link"
+    assert field_error(response, "link") == "Enter a full web address, such as https://instagram.com/p/abc."
     assert not Order.objects.exists()
     assert alice.balance() == Decimal("100")
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
@@ -334,20 +411,20 @@ def test_drip_feed_is_refused_on_a_service_without_it(signed_in, catalogue):
     response = post_order(
         signed_in, catalogue.default.pk, link=LINK, quantity="100", dripfeed="on", runs="3", interval="5"
     )
-    assert "Drip-feed is not supported for this service" in form_errors(response)
+    assert "This service does not offer drip-feed." in form_errors(response)
     assert not Order.objects.exists()
 
 
 def test_missing_comments(signed_in, types):
     response = post_order(signed_in, types["Custom Comments"], link=LINK, comments="\n \n")
-    assert field_error(response, "comments") == "Missing required parameter: comments"
+    assert field_error(response, "comments") == "Fill in the comments."
     fewer = post_order(signed_in, types["Custom Comments"], link=LINK, comments="one\ntwo")
-    assert field_error(fewer, "comments") == "Quantity less than minimal 5"
+    assert field_error(fewer, "comments") == "The minimum for this service is 5."
 
 
 def test_bad_poll_answer(signed_in, types):
     response = post_order(signed_in, types["Poll"], link=LINK, quantity="100", answer_number="first")
-    assert field_error(response, "answer_number") == "Incorrect parameter: answer_number"
+    assert field_error(response, "answer_number") == "Check the answer number: it cannot be used as written."
 
 
 @pytest.mark.parametrize(
@@ -361,7 +438,7 @@ def test_bad_poll_answer(signed_in, types):
 )
 def test_bad_subscription(signed_in, types, fields):
     response = post_order(signed_in, types["Subscriptions"], **fields)
-    assert "Incorrect subscription parameters" in form_errors(response)
+    assert "Check the subscription:" in form_errors(response)
     assert not Order.objects.exists()
 
 
@@ -387,7 +464,7 @@ def test_a_subscription_is_placed_with_its_expiry_from_the_date_input(signed_in,
 def test_not_enough_funds_is_a_form_error_and_the_charge_is_shown(client, bob, catalogue):
     client.force_login(bob.user)
     response = post_order(client, catalogue.default.pk, link=LINK, quantity="10000")
-    assert "Not enough funds on balance" in form_errors(response)
+    assert "Your balance does not cover this order: add funds first." in form_errors(response)
     assert charge_box(response) == ("9.00 USD", "")
     assert not Order.objects.exists() and bob.balance() == Decimal("5")
 
@@ -395,7 +472,7 @@ def test_not_enough_funds_is_a_form_error_and_the_charge_is_shown(client, bob, c
 def test_an_active_order_for_the_same_link_is_a_form_error(signed_in, alice, catalogue):
     place(alice, catalogue.default.pk)
     response = post_order(signed_in, catalogue.default.pk, link=LINK, quantity="100")
-    assert "You have active order with this link" in form_errors(response)
+    assert "You already have an unfinished order of this service for this link" in form_errors(response)
     assert Order.objects.count() == 1
 
 
@@ -441,14 +518,14 @@ def test_the_live_price_of_a_subscription_is_per_post(signed_in, types):
 def test_the_live_price_shows_the_first_mistake_instead(signed_in, catalogue):
     assert charge_box(price(signed_in, catalogue.default.pk, quantity="10")) == (
         "",
-        "Quantity less than minimal 50",
+        "The minimum for this service is 50.",
     )
     assert charge_box(price(signed_in, catalogue.default.pk, link="javascript:x", quantity="100")) == (
         "",
-        "Incorrect link",
+        "Enter a full web address, such as https://instagram.com/p/abc.",
     )
-    assert charge_box(price(signed_in, catalogue.default.pk)) == ("", "Missing required parameter: quantity")
-    assert charge_box(price(signed_in, catalogue.disabled.pk, quantity="5")) == ("", "Incorrect service ID")
+    assert charge_box(price(signed_in, catalogue.default.pk)) == ("", "Fill in the quantity.")
+    assert charge_box(price(signed_in, catalogue.disabled.pk, quantity="5")) == ("", UNAVAILABLE)
 
 
 def test_the_live_price_warns_when_the_balance_is_short(client, bob, catalogue):
@@ -612,6 +689,47 @@ def test_the_detail_shows_the_order_and_its_history(signed_in, alice, catalogue)
     assert labels == ["Finished", "Delivery started", "Order placed"]  # newest first
 
 
+def history_lines(text: str) -> list[str]:
+    """The order's history as read, newest first, without the times."""
+    found = re.search(r'id="order-events".*?</ol>', text, re.S)
+    assert found
+    items = re.findall(r"<li>.*?</time>(.*?)</li>", found.group(0), re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", item)).split()) for item in items]
+
+
+def test_each_progress_line_says_what_remains_and_a_partial_order_its_refund(signed_in, alice, catalogue):
+    order = place(alice, catalogue.default.pk, quantity="300")  # 0.27 at 0.90 per 1000
+    now = timezone.now()
+    assert transitions.claim(order.pk, now) and transitions.sent(order.pk, "up-1", None, now)
+    for remains in (200, 100):
+        assert transitions.progress(order.pk, transitions.Progress(S.IN_PROGRESS, 1200, remains), now)
+    assert transitions.finish(order.pk, S.PARTIAL, 30, now)
+    text = signed_in.get(reverse("order_detail", args=[order.pk])).content.decode()
+    assert history_lines(text) == [
+        "Finished: Partial · remains 30 · start count 1,200 · 0.027 USD refunded",
+        "Progress: In progress · remains 100 · start count 1,200",
+        "Progress: In progress · remains 200 · start count 1,200",
+        "Delivery started",
+        "Order placed",
+    ]
+    assert 'id="order-refunded">0.027 USD<' in text  # 0.27 x 30 / 300
+    spanish = signed_in.get(reverse("order_detail", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="es")
+    assert "Avance: En curso · restan 100 · recuento inicial 1 200" in history_lines(spanish.content.decode())
+
+
+def test_a_canceled_order_shows_its_full_refund_and_a_completed_one_no_refund_line(
+    signed_in, alice, catalogue
+):
+    canceled = finish(place(alice, catalogue.default.pk), S.CANCELED)
+    text = signed_in.get(reverse("order_detail", args=[canceled.pk])).content.decode()
+    assert 'id="order-refunded">0.09 USD<' in text
+    assert history_lines(text)[0] == "Finished: Canceled · remains 100 · 0.09 USD refunded"
+    completed = finish(place(alice, catalogue.default.pk, link="https://x.com/2"))
+    text = signed_in.get(reverse("order_detail", args=[completed.pk])).content.decode()
+    assert 'id="order-refunded"' not in text
+    assert history_lines(text)[0] == "Finished: Completed · remains 0"
+
+
 def test_the_detail_shows_type_specific_parameters(signed_in, alice, types):
     post_order(
         signed_in,
@@ -707,7 +825,7 @@ def test_a_refill_is_requested_once(signed_in, alice, catalogue):
     assert "Refill requested." in text and 'id="refills-table"' in text and "Refill requested</span>" in text
     assert 'id="refill-button"' not in text  # one refill open at a time
     again = signed_in.post(reverse("order_refill", args=[done.pk]), follow=True)
-    assert b"Refill is not available for this order" in again.content
+    assert b"This order cannot be refilled now." in again.content
     assert Refill.objects.count() == 1
 
 
@@ -725,7 +843,7 @@ def test_a_cancel_is_requested_and_then_shown_as_requested(signed_in, alice, cat
 def test_a_cancel_that_is_not_allowed_says_so(signed_in, alice, catalogue):
     done = finish(place(alice, catalogue.default.pk))
     response = signed_in.post(reverse("order_cancel", args=[done.pk]), follow=True)
-    assert b"Cancel is not available for this order" in response.content
+    assert b"This order can no longer be canceled." in response.content
 
 
 # --- Hostile input ------------------------------------------------------------------

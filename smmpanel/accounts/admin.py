@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from smmpanel.accounts import services
 from smmpanel.accounts.models import ApiKey, User
-from smmpanel.ledger.money import MAX_AMOUNT, MoneyError, OutOfRange, parse_amount
+from smmpanel.ledger.money import EXACT, MAX_AMOUNT, MoneyError, OutOfRange, parse_amount
 from smmpanel.ledger.services import BalanceLimit, InsufficientFunds
 from smmpanel.web.templatetags.money import amount_text
 
@@ -108,14 +108,17 @@ class UserAdmin(BaseUserAdmin):
                 form.add_error(
                     "amount",
                     _("The credit would take the balance past the largest amount, %(max)s: nothing changed.")
-                    % {"max": amount_text(MAX_AMOUNT)},
+                    % {"max": amount_text(MAX_AMOUNT, EXACT)},
                 )
             except InsufficientFunds:
                 customer.refresh_from_db()
                 form.add_error(
                     "amount",
                     _("The debit is larger than the balance (%(balance)s %(currency)s): nothing was changed.")
-                    % {"balance": amount_text(customer.balance), "currency": settings.SMMPANEL_CURRENCY},
+                    % {
+                        "balance": amount_text(customer.balance, EXACT),
+                        "currency": settings.SMMPANEL_CURRENCY,
+                    },
                 )
             else:
                 self.message_user(
@@ -123,7 +126,7 @@ class UserAdmin(BaseUserAdmin):
                     _("The balance of %(name)s is now %(balance)s %(currency)s.")
                     % {
                         "name": customer.username,
-                        "balance": amount_text(balance),
+                        "balance": amount_text(balance, EXACT),
                         "currency": settings.SMMPANEL_CURRENCY,
                     },
                     messages.SUCCESS,

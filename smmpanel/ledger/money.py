@@ -84,6 +84,42 @@ def display(amount: Decimal, places: int) -> str:
     return str(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
+# How an amount reads on the website (docs/money.md), by what the amount is.
+BALANCE = "balance"  # a customer's balance: two decimals, cut (never shown larger than it is)
+TOTAL = "total"  # a total (spent, deposits, a mass order's charge): two decimals
+RATE = "rate"  # a price per 1000 units or per package: up to four decimals
+CHARGE = "charge"  # one charge or refund: up to four decimals below 1, else two
+EXACT = "exact"  # every decimal it has: a payment to make, a limit, the operator's own pages
+READINGS = (BALANCE, TOTAL, RATE, CHARGE, EXACT)
+
+
+def for_reading(amount: Decimal, reading: str = TOTAL) -> Decimal:
+    """`amount` rounded for a person to read, without trailing zeros past the cents.
+
+    Half-up, but a balance is cut: what a customer sees is there to spend. A non-zero
+    amount never reads as zero: one that would keeps all its decimals.
+    """
+    if reading not in READINGS:
+        raise ValueError(f"no such reading of an amount: {reading!r}")
+    amount = to_money(amount)
+    places = 6 if reading == EXACT else 2
+    if reading == RATE or (reading == CHARGE and abs(amount) < 1):
+        places = 4
+    rounding = ROUND_DOWN if reading == BALANCE else ROUND_HALF_UP
+    shown = amount.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+    if shown.is_zero() and not amount.is_zero():
+        shown = amount
+    return _cents_at_least(abs(shown) if shown.is_zero() else shown)
+
+
+def _cents_at_least(amount: Decimal) -> Decimal:
+    """12.500000 -> 12.50, 0.045000 -> 0.045, 3 -> 3.00."""
+    trimmed = amount.normalize()
+    exponent = trimmed.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return amount.quantize(Decimal(1).scaleb(min(-2, exponent)))
+
+
 def normalised(amount: Decimal) -> str:
     """A rate without trailing zeros: 0.90 -> "0.9", 12.000 -> "12"."""
     text = format(amount.normalize(), "f")

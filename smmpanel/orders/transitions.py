@@ -282,7 +282,10 @@ def _record_moves(orders: list[Order], now: datetime) -> None:
     )
     OrderEvent.objects.bulk_create(
         OrderEvent(
-            order_id=o.pk, kind="progress", data={"status": o.status, "remains": o.remains}, created_at=now
+            order_id=o.pk,
+            kind="progress",
+            data={"status": o.status, "remains": o.remains, "start_count": o.start_count},
+            created_at=now,
         )
         for o in orders
     )
@@ -321,7 +324,8 @@ def finish(
             update_fields=["status", "remains", "finished_at", "updated_at", "next_check_at", "start_count"]
         )
         refund = _refund(order, units, now)
-        _event(order_id, "finished", now, status=status, remains=order.remains, refund=str(refund))
+        facts = dict(status=status, remains=order.remains, start_count=order.start_count, refund=str(refund))
+        _event(order_id, "finished", now, **facts)
         if order.parent_id is not None and order.kind == Order.Kind.RUN:
             settle_dripfeed(order.parent_id, now)
     return True

@@ -357,45 +357,70 @@ def expiry_shown(params: Mapping[str, object]) -> date | None:
 
 # --- A mass order ---------------------------------------------------------------
 
+# A line is the service ID, then the fields of its type (FIELDS, in that order), separated
+# by |; the items of a list are separated by ;. A link may hold a |: it takes whatever the
+# other fields leave. Subscriptions have no link and seven settings: the order form only.
+MASS_LIST_SEPARATOR = ";"
+LIST_FIELDS = frozenset({"comments", "usernames", "hashtags", "groups", "keywords"})
+MASS_FIELDS: dict[str, tuple[str, ...]] = {t: f for t, f in FIELDS.items() if t != T.SUBSCRIPTIONS}
+
 
 @dataclass(frozen=True)
 class MassLine:
-    """One non-blank line of a mass order, as typed, and what it asks for."""
+    """One non-blank line of a mass order, as typed: the service ID and the rest of the line."""
 
     number: int
     text: str
     service: str = ""
-    link: str = ""
-    quantity: str = ""
+    rest: str | None = None  # what follows the first |; None if the line has none
 
     @property
     def well_formed(self) -> bool:
-        return bool(self.service)
+        return bool(self.service) and self.rest is not None
 
 
 def mass_lines(text: str) -> list[MassLine]:
-    """service_id|link|quantity per line; the link may itself hold a |."""
     found = []
     for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         line = raw.strip()
         if not line:
             continue
-        service, _sep, rest = line.partition("|")
-        link, sep, quantity = rest.rpartition("|")
+        service, sep, rest = line.partition("|")
         if not sep or not service.strip():
             found.append(MassLine(number, line))
         else:
-            found.append(MassLine(number, line, service.strip(), link.strip(), quantity.strip()))
+            found.append(MassLine(number, line, service.strip(), rest))
     return found
+
+
+def mass_params(service_type: str, rest: str) -> dict[str, str] | None:
+    """The API parameters a line holds after its service ID; None if it has too few fields."""
+    fields = MASS_FIELDS[service_type]
+    parts = rest.split("|")
+    if service_type == T.PACKAGE and len(parts) > 1 and parts[-1].strip().isdigit():
+        parts.pop()  # a quantity written out of habit: a package is one package
+    extra = len(parts) - len(fields)
+    if extra < 0:
+        return None
+    values = ["|".join(parts[: extra + 1]), *parts[extra + 1 :]]
+    params = {}
+    for name, value in zip(fields, values, strict=True):
+        if name in LIST_FIELDS:
+            value = "\n".join(item.strip() for item in value.split(MASS_LIST_SEPARATOR))
+        params[name] = value.strip()
+    return params
+
+
+def mass_format(service_type: str) -> str:
+    """How a line of this type reads, e.g. "ID|link|quantity|usernames"."""
+    names = [errors.field_label(name) for name in MASS_FIELDS[service_type]]
+    return "|".join([str(_("ID")), *names])
 
 
 class MassOrderForm(forms.Form):
     orders = forms.CharField(
         label=_("Orders"),
-        help_text=_(
-            "One order a line: service_id|link|quantity. For a package, the quantity is ignored: "
-            "each line is one package."
-        ),
+        help_text=_("One order a line, written as its service's line below."),
         strip=False,
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "autocomplete": "off"}),
         error_messages={"required": errors.MASS_EMPTY},

@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -26,8 +26,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category
-from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import ZERO, charge_for
+from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.money import CHARGE, ZERO, charge_for
+from smmpanel.ledger.services import exact_sums
 from smmpanel.orders import placement
 from smmpanel.orders.drafting import Draft, PlacementError
 from smmpanel.orders.models import Order
@@ -42,6 +43,7 @@ from smmpanel.web import errors
 from smmpanel.web.forms.orders import (
     COUNTED_LIST,
     FIELDS,
+    MASS_FIELDS,
     MassLine,
     MassOrderForm,
     Offer,
@@ -50,9 +52,13 @@ from smmpanel.web.forms.orders import (
     category_id_of,
     draft_order,
     expiry_shown,
+    mass_format,
+    mass_params,
     offer,
     offers,
 )
+from smmpanel.web.templatetags.money import money
+from smmpanel.web.views.apikeys import TYPE_LABELS
 
 PER_PAGE = 25
 # A link stands in for one not typed yet, so the live price shows as soon as it is known.
@@ -225,7 +231,42 @@ def price(request: HttpRequest) -> HttpResponse:
 
 # --- Mass order -----------------------------------------------------------------
 
-MASS_TYPES = (ServiceType.DEFAULT, ServiceType.PACKAGE)
+# What each field looks like in the examples of the mass order page.
+MASS_EXAMPLES: dict[str, str | Promise] = {
+    "link": "https://instagram.com/p/abc",
+    "comments": gettext_lazy("Great shot!;Love this"),
+    "usernames": "@ann;@bob",
+    "hashtags": "#sunset;#travel",
+    "hashtag": "#sunset",
+    "username": "ann",
+    "media": "https://instagram.com/p/xyz",
+    "answer_number": "2",
+    "groups": "https://t.me/group1;https://t.me/group2",
+    "keywords": gettext_lazy("running shoes;trail shoes"),
+}
+
+
+@dataclass
+class MassFormat:
+    """How to write a line for one type of service on sale, with an example."""
+
+    type_name: str
+    line: str
+    example: str
+
+
+def _mass_formats(user_id: int) -> list[MassFormat]:
+    """One per type of service on sale that a mass order takes, in catalogue order."""
+    first: dict[str, Offer] = {}
+    for item in offers(user_id):
+        if item.type in MASS_FIELDS:
+            first.setdefault(item.type, item)
+    found = []
+    for service_type, item in first.items():
+        values = [str(MASS_EXAMPLES.get(name, item.min)) for name in MASS_FIELDS[service_type]]
+        name = str(TYPE_LABELS.get(service_type, service_type))
+        found.append(MassFormat(name, mass_format(service_type), "|".join([str(item.id), *values])))
+    return found
 
 
 @dataclass
@@ -246,15 +287,18 @@ def _line_key(token: str, line: MassLine) -> str:
 
 def _place_line(user_id: int, line: MassLine, token: str) -> LineResult:
     """One line, in its own transaction: a line that fails places nothing and costs nothing."""
-    if not line.well_formed:
+    if not line.well_formed or line.rest is None:
         return LineResult(line, error=str(errors.MASS_FORMAT))
     chosen = offer(user_id, line.service)
     if chosen is None:
         return LineResult(line, error=errors.placement_message(PlacementError(PlacementError.BAD_SERVICE)))
-    if chosen.type not in MASS_TYPES:
+    if chosen.type not in MASS_FIELDS:
         return LineResult(line, error=str(errors.MASS_NEEDS_FORM))
+    params = mass_params(chosen.type, line.rest)
+    if params is None:
+        return LineResult(line, error=str(errors.MASS_LINE) % {"format": mass_format(chosen.type)})
     try:
-        draft = draft_order(chosen, {"link": line.link, "quantity": line.quantity})
+        draft = draft_order(chosen, params)
         order_id = placement.place(
             user_id, draft, source=Order.Source.WEB, idempotency_key=_line_key(token, line)
         )
@@ -294,6 +338,7 @@ def mass(request: HttpRequest) -> HttpResponse:
         "placed": len(placed),
         "failed": len(results) - len(placed),
         "total": sum((r.charge for r in placed), ZERO),
+        "formats": _mass_formats(user.pk),
     }
     return render(request, "web/orders/mass.html", context)
 
@@ -402,6 +447,7 @@ class Event:
     label: str
     status: str = ""  # the machine status it reached, if any
     status_label: str = ""
+    facts: list[str] = field(default_factory=list)  # what tells this step from the others
 
 
 @dataclass
@@ -411,13 +457,41 @@ class Param:
     items: list[str] = field(default_factory=list)  # a list parameter, one item a line
 
 
+def _count(value: object) -> str:
+    return formats.number_format(int(str(value)), use_l10n=True, force_grouping=True)
+
+
+def _facts(data: Mapping[str, Any]) -> list[str]:
+    """The numbers a progress or finish event holds: remains, start count, refund."""
+    facts = []
+    if data.get("remains") is not None:
+        facts.append(_("remains %(count)s") % {"count": _count(data["remains"])})
+    if data.get("start_count"):
+        facts.append(_("start count %(count)s") % {"count": _count(data["start_count"])})
+    if data.get("refund") and Decimal(str(data["refund"])) > 0:
+        facts.append(_("%(amount)s refunded") % {"amount": money(data["refund"], CHARGE)})
+    return facts
+
+
 def _events(order: Order) -> list[Event]:
     found = []
     for kind, data, created_at in order.events.order_by("-id").values_list("kind", "data", "created_at"):
-        status = str(data.get("status", "")) if isinstance(data, dict) else ""
+        data = data if isinstance(data, dict) else {}
+        status = str(data.get("status", ""))
         label = str(EVENT_LABELS.get(kind, gettext_lazy("Updated")))
-        found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, ""))))
+        facts = _facts(data) if kind in ("progress", "finished") else []
+        found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, "")), facts))
     return found
+
+
+def _refunded(order: Order) -> Decimal | None:
+    """What came back to the balance for a Partial or Canceled order (its runs' too), from the ledger."""
+    if order.status not in (S.PARTIAL, S.CANCELED):
+        return None
+    entries = LedgerEntry.objects.filter(
+        Q(order_id=order.pk) | Q(order__parent_id=order.pk), kind=LedgerEntry.Kind.REFUND
+    )
+    return exact_sums(entries, "kind").get(LedgerEntry.Kind.REFUND, ZERO)
 
 
 def _params(order: Order) -> list[Param]:
@@ -443,6 +517,7 @@ def _detail_context(order: Order) -> dict[str, Any]:
         "live": unfinished,
         "children": list(order.children.order_by("id")),
         "events": _events(order),
+        "refunded": _refunded(order),
         "refills": list(order.refills.order_by("-id")),
         "params": _params(order),
         "can_refill": refill_allowed(order, now),
