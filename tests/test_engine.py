@@ -490,11 +490,13 @@ def test_finishing_records_status_remains_and_refund_in_its_event_and_ledger(
 ):
     placed = order(api, alice, catalogue)  # 1000 units at 0.90 per 1000: charge 0.90
     clock.advance(minutes=7)
-    assert transitions.finish(placed.pk, status, reported, clock()) is True
+    assert transitions.finish(placed.pk, status, reported, clock(), start_count=1234) is True
     assert transitions.finish(placed.pk, S.COMPLETED, 0, clock()) is False  # already final
     placed.refresh_from_db()
     assert (placed.status, placed.remains, placed.finished_at) == (status, remains, clock())
-    assert last_event(placed) == ("finished", {"status": status, "remains": remains, "refund": refund})
+    assert placed.start_count == 1234
+    facts = {"status": status, "remains": remains, "start_count": 1234, "refund": refund}
+    assert last_event(placed) == ("finished", facts)
     refunded = LedgerEntry.objects.filter(order=placed, kind="refund")
     entries = list(refunded.values_list("amount", "created_at"))
     assert entries == ([(Decimal(refund), clock())] if Decimal(refund) else [])
