@@ -6,6 +6,7 @@ test database (tests/browser.py, tests/server.py). Screenshots of every page
 are saved to artifacts/<database>/<test name>/.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -133,12 +134,43 @@ def show_in(device: Tab, language: str, customer: User) -> None:
     )
 
 
+# Anything on a page that reads as a date, in any form Django's locales write one, and the one
+# form each language's pages use (issue 10: never "Dec. 2, 2026, 4:52 a.m." next to "12/02/2026").
+A_DATE = re.compile(
+    r"[A-Z][a-z]{2}\.? \d{1,2}, \d{4}(?:, \d{1,2}(?::\d{2})? ?[ap]\.m\.|, \d{1,2}:\d{2})?"
+    r"|\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2}(?: [ap]\.m\.)?)?"
+    r"|\d{1,2} de \w+ de \d{4}(?: a las \d{1,2}:\d{2})?"
+)
+ONE_DATE_FORM = {
+    "en": re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4}(?:, \d{2}:\d{2})?"),
+    "es": re.compile(r"\d{2}/\d{2}/\d{4}(?: \d{2}:\d{2})?"),
+}
+
+
+def dates_off_form(device: Tab, language: str, path: str) -> list[str]:
+    """The dates the page shows that are not written the language's one way (code is the API's
+    wire format, d/m/Y in both languages, and is left out)."""
+    text = device.page.evaluate(
+        """() => { const body = document.body.cloneNode(true);
+                   body.querySelectorAll("pre, code").forEach(el => el.remove());
+                   return body.textContent; }"""
+    )
+    return [
+        f"[{language}] {path}: the date {match.group(0)!r} is not written the {language} way"
+        for match in A_DATE.finditer(text)
+        if not ONE_DATE_FORM[language].fullmatch(match.group(0))
+    ]
+
+
 def visit(device: Tab, path: str, language: str, label: str) -> list[str]:
-    """Show `path`, take its picture; what reaches past the page's edges, in words."""
+    """Show `path`, take its picture; what reaches past the page's edges, and dates written
+    another way than the language's, in words."""
     device.go(path)
     assert device.page.locator("html").get_attribute("lang") == language, path
     device.shot(f"{label}-{language}-{path.strip('/').replace('/', '-').replace('?', '-') or 'home'}")
-    return [f"[{language}] {problem}" for problem in device.past_the_edge()]
+    return [f"[{language}] {problem}" for problem in device.past_the_edge()] + dates_off_form(
+        device, language, path
+    )
 
 
 def mass_results(device: Tab, shop: Shop, language: str, label: str) -> list[str]:
