@@ -5,10 +5,12 @@ has a Default service with drip-feed (rate 0.90, 50..10000) and a Package
 service (flat 4.50).
 """
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,12 @@ from django.db import close_old_connections
 from django.utils import timezone, translation
 
 from smmpanel.accounts.models import User
+
+# Every process the tests start (servers, the demo, `smmpanel` commands) inherits the suite's
+# settings module (tests/suite_settings.py, the fast test hasher): let it import them.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")])
+)
 from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType

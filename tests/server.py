@@ -41,10 +41,6 @@ def server_env() -> dict[str, str]:
     db = connection.settings_dict
     env = dict(os.environ)
     env["SMMPANEL_DATA_DIR"] = str(settings.DATA_DIR)
-    # The suite's settings module (tests/suite_settings.py: the fast test hasher) in the server too.
-    env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
-    tests_dir = str(Path(__file__).resolve().parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [tests_dir, env.get("PYTHONPATH", "")]))
     env.pop("SMMPANEL_SQLITE_PATH", None)
     if db["ENGINE"] == "django.db.backends.postgresql":
         user = quote(db["USER"] or "", safe="")
