@@ -186,6 +186,23 @@ def mass_results(device: Tab, shop: Shop, language: str, label: str) -> list[str
     return [f"[{language}] {problem}" for problem in device.past_the_edge()]
 
 
+# Each mass-order line format (ID|link|quantity ...): its height and line height on the page.
+FORMAT_LINES = """() => [...document.querySelectorAll("#mass-format-list dd > code:first-child")]
+    .map(code => ({text: code.innerText, height: code.getBoundingClientRect().height,
+                   line: parseFloat(getComputedStyle(code).lineHeight)}))"""
+
+
+def formats_broken(device: Tab, language: str) -> list[str]:
+    """On a desktop each line format of the mass order reads on one line, never cut mid-word."""
+    lines = device.page.evaluate(FORMAT_LINES)
+    assert lines, "the mass order lists no line format"
+    return [
+        f"[{language}] /order/mass/: the format {line['text']!r} is broken over lines"
+        for line in lines
+        if line["height"] > 1.5 * line["line"]
+    ]
+
+
 @LAYOUT_ONLY
 def test_no_page_reaches_past_the_edge_on_a_phone_or_a_desktop_in_either_language(
     phone: Tab,  # noqa: F811
@@ -201,6 +218,8 @@ def test_no_page_reaches_past_the_edge_on_a_phone_or_a_desktop_in_either_languag
             device.sign_in_as(shop.customer)
             for path in shop.customer_pages():
                 problems += visit(device, path, language, label)
+                if path == "/order/mass/" and label == "desktop":
+                    problems += formats_broken(device, language)
             problems += mass_results(device, shop, language, label)
     assert not problems, "\n".join(problems)
     for device in (phone, tab):
