@@ -560,3 +560,24 @@ def test_the_operators_verdict_on_an_order_in_doubt_is_recorded(api, alice, cata
         assert (placed.provider_state, placed.status) == (P.FAILED, S.CANCELED)
     kinds = list(placed.events.filter(kind="reconciled_not_sent").values_list("data", flat=True))
     assert kinds == [{"requeued": requeue}]
+
+
+def test_the_back_off_doubles_at_most_ten_times_and_never_passes_an_hour(settings):
+    settings.SMMPANEL_FIRST_CHECK_SECONDS = 1
+    assert [transitions.check_delay(n).total_seconds() for n in (0, 1, 9, 10, 11, 50)] == [
+        1, 2, 512, 1024, 1024, 1024
+    ]
+    settings.SMMPANEL_FIRST_CHECK_SECONDS = 30
+    assert transitions.check_delay(10) == transitions.check_delay(500) == timedelta(hours=1)
+
+
+def test_a_provider_reporting_nothing_left_of_an_order_in_progress_shows_zero(
+    api, alice, catalogue, scripted, worker, clock
+):
+    placed = order(api, alice, catalogue)
+    worker.run_once()
+    scripted.reports[placed.pk] = transitions.Progress(S.IN_PROGRESS, 10, 0)
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert (placed.status, placed.start_count, placed.remains) == (S.IN_PROGRESS, 10, 0)

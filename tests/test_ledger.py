@@ -160,3 +160,23 @@ def test_the_admin_shows_entries_but_never_adds_changes_or_deletes_them(alice, a
     assert admin_client.post(f"{base}{entry.pk}/change/", {"amount": "1000"}).status_code == 403
     assert admin_client.post(f"{base}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("1")
+
+
+def test_sums_stay_exact_beyond_what_a_float_holds(django_user_model):
+    # 20 balances at the maximum: 19999999999.99998 has more digits than a float keeps.
+    top = Decimal("999999999.999999")
+    for n in range(20):
+        user = django_user_model.objects.create(username=f"rich{n}")
+        with transaction.atomic():
+            ledger.post(user.pk, top, "deposit", f"t:{n}")
+    deposits = LedgerEntry.objects.filter(kind="deposit", reference__startswith="t:")
+    assert ledger.exact_sums(deposits, "kind") == {"deposit": top * 20}
+    assert list(ledger.mismatches()) == []
+
+
+def test_a_mismatch_names_its_customer(alice, bob):
+    Account.objects.filter(pk=bob.user.pk).update(balance=Decimal("7"))
+    [mismatch] = ledger.mismatches()
+    assert (mismatch.user_id, mismatch.username, mismatch.balance, mismatch.ledger_sum) == (
+        bob.user.pk, "bob", Decimal("7"), Decimal("5")
+    )

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -115,3 +116,17 @@ def test_a_price_field_takes_zero_to_the_maximum_and_nothing_beyond() -> None:
 )
 def test_refunds_at_the_edges(charge, remains, quantity, expected):
     assert refund_for(Decimal(charge), remains, quantity) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("12,5", "not an amount: '12,5'"),
+        ("inf", "not an amount: 'inf'"),
+        ("1e3", "not an amount: '1e3'"),
+        ("1.1234567", "at most 6 decimal places: '1.1234567'"),
+    ],
+)
+def test_a_refused_amount_says_what_was_typed(text, message):
+    with pytest.raises(MoneyError, match=f"^{re.escape(message)}$"):
+        parse_amount(text)

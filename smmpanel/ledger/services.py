@@ -172,8 +172,10 @@ def exact_sums(entries: QuerySet[LedgerEntry], by: str) -> dict[Any, Decimal]:
     """The sum of the entries' amounts per value of the field `by`, exact on both databases."""
     entries = entries.order_by()
     if connection.vendor == "postgresql":
+        # numeric sums are exact Decimals; a total may pass MAX_AMOUNT (lifetime deposits, all
+        # customers together), which bounds one amount, not a sum.
         rows = entries.values(by).annotate(total=Sum("amount")).values_list(by, "total")
-        return {key: to_money(total) for key, total in rows}
+        return dict(rows)
     # SQLite would sum floats: add the exact values up in Python instead.
     sums: dict[Any, Decimal] = {}
     for key, amount in entries.values_list(by, "amount").iterator(chunk_size=5000):
