@@ -581,3 +581,52 @@ def test_a_provider_reporting_nothing_left_of_an_order_in_progress_shows_zero(
     worker.run_once()
     placed.refresh_from_db()
     assert (placed.status, placed.start_count, placed.remains) == (S.IN_PROGRESS, 10, 0)
+
+
+def test_a_batch_of_status_checks_records_each_order_once_and_says_how_many_moved(
+    api, alice, catalogue, clock
+):
+    def sent(link, cost=None):
+        placed = order(api, alice, catalogue, link=link)
+        transitions.claim(placed.pk, clock())
+        transitions.sent(placed.pk, f"up-{placed.pk}", cost, clock())
+        return placed
+
+    moving, still, done, other_done, priced, queued = (
+        sent("x.com/moving", Decimal("0.5")),
+        sent("x.com/still", Decimal("0.5")),
+        sent("x.com/done"),
+        sent("x.com/other-done"),
+        sent("x.com/priced", Decimal("0.5")),
+        order(api, alice, catalogue, link="x.com/queued"),  # never sent: not the provider's to report
+    )
+    Order.objects.filter(pk__in=[still.pk, moving.pk]).update(unchanged_checks=2)
+    clock.advance(minutes=3)
+    reports = {
+        moving.pk: transitions.Progress(S.IN_PROGRESS, 10, 600, cost=None),  # no cost said: kept
+        still.pk: transitions.Progress(S.PENDING, None, None, cost=Decimal("0.5")),  # same cost
+        done.pk: transitions.Progress(S.COMPLETED, 77, 0),
+        other_done.pk: transitions.Progress(S.PARTIAL, 5, 100),
+        priced.pk: transitions.Progress(S.PENDING, None, None, cost=Decimal("0.7")),
+        queued.pk: transitions.Progress(S.COMPLETED, 1, 0),
+    }
+    assert transitions.progress_many(reports, clock()) == 3  # moving, done, other_done
+
+    moving.refresh_from_db()
+    assert (moving.status, moving.start_count, moving.remains, moving.cost) == (
+        S.IN_PROGRESS, 10, 600, Decimal("0.5")
+    )
+    assert (moving.unchanged_checks, moving.updated_at) == (0, clock())
+    assert moving.next_check_at == clock() + transitions.check_delay(0)
+    assert last_event(moving) == ("progress", {"status": S.IN_PROGRESS, "remains": 600, "start_count": 10})
+
+    still.refresh_from_db()
+    assert (still.unchanged_checks, still.updated_at, still.cost) == (3, clock(), Decimal("0.5"))
+    assert still.next_check_at == clock() + transitions.check_delay(3)
+
+    done.refresh_from_db()
+    assert (done.status, done.start_count) == (S.COMPLETED, 77)
+    priced.refresh_from_db()
+    assert (priced.cost, priced.status) == (Decimal("0.7"), S.PENDING)
+    queued.refresh_from_db()
+    assert (queued.status, queued.provider_state) == (S.PENDING, P.QUEUED)
