@@ -630,3 +630,47 @@ def test_a_batch_of_status_checks_records_each_order_once_and_says_how_many_move
     assert (priced.cost, priced.status) == (Decimal("0.7"), S.PENDING)
     queued.refresh_from_db()
     assert (queued.status, queued.provider_state) == (S.PENDING, P.QUEUED)
+
+
+def test_a_claim_takes_the_services_provider_of_the_moment(api, alice, catalogue, clock):
+    provider = Provider.objects.create(name="Now", kind="scripted")
+    placed = order(api, alice, catalogue)
+    Service.objects.filter(pk=catalogue.default.pk).update(provider=provider)  # changed after the order
+    clock.advance(minutes=1)
+    assert transitions.claim(placed.pk, clock()) is True
+    placed.refresh_from_db()
+    assert (placed.provider_state, placed.provider_id, placed.claimed_at, placed.updated_at) == (
+        P.SENDING, provider.pk, clock(), clock()
+    )
+
+
+def test_a_batch_of_sent_orders_records_each_providers_id_cost_and_event(api, alice, catalogue, clock):
+    assert transitions.sent_many({}, clock()) == 0
+    sending, in_doubt, queued = (order(api, alice, catalogue, link=f"x.com/{n}") for n in range(3))
+    for o in (sending, in_doubt):
+        transitions.claim(o.pk, clock())
+    transitions.in_doubt(in_doubt.pk, "timeout", clock())
+    clock.advance(minutes=2)
+    placed = {
+        sending.pk: ("up-1", Decimal("0.25")),
+        in_doubt.pk: ("up-2", None),  # a late answer after the sweep
+        queued.pk: ("up-3", Decimal("1")),  # never claimed: not this batch's
+    }
+    assert transitions.sent_many(placed, clock()) == 2
+    for o, (upstream, cost) in ((sending, placed[sending.pk]), (in_doubt, placed[in_doubt.pk])):
+        o.refresh_from_db()
+        assert (o.provider_state, o.provider_order_id, o.cost) == (P.SENT, upstream, cost)
+        assert o.provider_error == ""
+        assert (o.sent_at, o.updated_at) == (clock(), clock())
+        assert o.next_check_at == clock() + transitions.first_check()
+        assert last_event(o) == ("sent", {"provider_order_id": upstream})
+    queued.refresh_from_db()
+    assert (queued.provider_state, queued.provider_order_id) == (P.QUEUED, "")
+
+
+def test_a_new_order_records_its_charge_at_the_moment_it_was_placed(api, alice, catalogue):
+    placed = order(api, alice, catalogue)
+    charge = LedgerEntry.objects.get(order=placed, kind="charge")
+    assert charge.created_at == placed.created_at
+    [created] = placed.events.filter(kind="created")
+    assert (created.data, created.created_at) == ({"charge": str(placed.charge)}, placed.created_at)
