@@ -170,3 +170,29 @@ def test_placing_clears_only_this_customers_expired_record_of_this_key(api, alic
     kept = {(k.user.username, k.created_at) for k in IdempotencyKey.objects.exclude(created_at__gt=old)}
     assert kept == {("alice", old), ("bob", old)}
     assert IdempotencyKey.objects.filter(user=alice.user, created_at__gt=old).count() == 1
+
+
+def drafted(customer, catalogue, link="https://x.com/p/1"):
+    from smmpanel.orders import drafting
+    from smmpanel.web.forms.orders import offer
+
+    terms = offer(customer.user.pk, catalogue.default.pk)
+    assert terms is not None
+    return drafting.draft(terms.terms, {"link": link, "quantity": "100"})
+
+
+def test_without_a_key_every_call_places_an_order(alice, catalogue):
+    from smmpanel.orders import placement
+
+    first = placement.place(alice.user.pk, drafted(alice, catalogue))
+    Order.objects.filter(pk=first).update(status=Order.Status.COMPLETED)  # frees the link
+    assert placement.place(alice.user.pk, drafted(alice, catalogue)) != first
+
+
+def test_any_string_is_a_key_even_one_that_is_not_valid_unicode(alice, catalogue):
+    # The API refuses such a request before (parameters must be UTF-8); placing takes any str.
+    from smmpanel.orders import placement
+
+    first = placement.place(alice.user.pk, drafted(alice, catalogue), idempotency_key="k\ud800")
+    again = placement.place(alice.user.pk, drafted(alice, catalogue), idempotency_key="k\ud800")
+    assert again == first and Order.objects.count() == 1
