@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 # The browser tests drive Debian's headless Chromium (never a downloaded one).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser gettext messages demo test test-sqlite test-postgres lint bench mutate mutate-postgres clean
+.PHONY: setup browser gettext messages demo test test-sqlite test-postgres lint bench mutate clean
 
 setup: $(STAMP)
 
@@ -67,40 +67,33 @@ test-postgres: setup
 bench: setup
 	$(BIN)/python bench/api.py
 
-# Mutation testing of the money code ([tool.mutmut] in pyproject.toml; docs/mutation.md), on SQLite,
-# one test process at a time (the machine is shared). Not part of `make test`: it takes ~an hour.
-# Prints the surviving mutants (`.venv/bin/mutmut show NAME` shows one) and the score.
+# Mutation testing of the money code ([tool.mutmut] in pyproject.toml; docs/mutation.md), one test
+# process at a time (the machine is shared). Not part of `make test`: it takes about an hour.
+# First every mutant against the money tests on SQLite (state in ./mutants, so a second run only
+# checks what changed); then the PostgreSQL-only code (the ledger's conditional UPDATE, the
+# per-customer lock, sums in SQL), not reached on SQLite, again against PostgreSQL from a copy of the
+# tree. A mutant is killed when either run kills it. Prints the survivors (`.venv/bin/mutmut show
+# NAME` shows one) and the score.
 MUTATE_STAMP := $(VENV)/.installed-mutate
 $(MUTATE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
 	touch $@
 
-mutate: $(MUTATE_STAMP)
-	SMMPANEL_DATA_DIR=$(CURDIR)/data/mutate DATABASE_URL= $(BIN)/mutmut run --max-children 1
-	@echo "Surviving mutants:"
-	@$(BIN)/mutmut results
-	@$(BIN)/mutmut export-cicd-stats > /dev/null
-	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
-	  caught = s['killed'] + s['timeout']; missed = s['survived'] + s['suspicious'] + s['no_tests']; \
-	  print(f'Mutation score: {caught}/{caught + missed} killed ({100 * caught / max(caught + missed, 1):.1f} %); ' \
-	        f\"{s['survived']} survived, {s['no_tests']} not reached by the tests, \" \
-	        f\"{s['total'] - caught - missed - s['skipped']} not checked yet\")"
-
-# The PostgreSQL-only code (the ledger's conditional UPDATE, the per-customer lock, exact sums in
-# SQL) is not reached on SQLite: its mutants run again here, against PostgreSQL, from a copy of the
-# tree (mutmut keeps its state in ./mutants, which the SQLite run owns).
 MUTATE_PG_DIR := $(CURDIR)/data/mutate-postgres
 MUTATE_DATABASE_URL ?= postgres://root@127.0.0.1:5432/mutate
 PG_ONLY_MUTANTS := 'smmpanel.ledger.services.x__apply_postgresql*' 'smmpanel.ledger.services.x_exact_sums*' \
   'smmpanel.orders.placement.x__take_turns*'
 
-mutate-postgres: $(MUTATE_STAMP)
+mutate: $(MUTATE_STAMP)
+	SMMPANEL_DATA_DIR=$(CURDIR)/data/mutate DATABASE_URL= $(BIN)/mutmut run --max-children 1
 	rm -rf $(MUTATE_PG_DIR)/tree && mkdir -p $(MUTATE_PG_DIR)/tree
 	cp -r smmpanel tests pyproject.toml $(MUTATE_PG_DIR)/tree/
 	cd $(MUTATE_PG_DIR)/tree && SMMPANEL_DATA_DIR=$(MUTATE_PG_DIR)/data DATABASE_URL=$(MUTATE_DATABASE_URL) \
 	  $(CURDIR)/$(BIN)/mutmut run --max-children 1 $(PG_ONLY_MUTANTS)
-	@echo "PostgreSQL-only mutants:"
-	@cd $(MUTATE_PG_DIR)/tree && $(CURDIR)/$(BIN)/mutmut results --all true | grep -E 'x__apply_postgresql|x_exact_sums|x__take_turns'
+	@$(BIN)/mutmut results --all true > data/mutate/results-sqlite.txt
+	@cd $(MUTATE_PG_DIR)/tree && $(CURDIR)/$(BIN)/mutmut results --all true > $(MUTATE_PG_DIR)/results-postgresql.txt
+	@echo "Surviving mutants:"
+	@$(BIN)/python tools/mutation_score.py data/mutate/results-sqlite.txt $(MUTATE_PG_DIR)/results-postgresql.txt
 
 clean:
 	rm -rf $(VENV) data/test-sqlite data/test-postgres data/mutate data/mutate-postgres mutants
