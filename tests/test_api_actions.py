@@ -1,9 +1,11 @@
 """The reseller API's actions, byte for byte, in both dialects (docs/api.md)."""
 
 import json
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from smmpanel.catalog.models import CustomRate
 from smmpanel.ledger.models import LedgerEntry
@@ -397,3 +399,54 @@ def test_multi_status_takes_at_most_100_ids(api, alice, order):
     assert api.post("v1", key=alice.key, action="status", orders=too_many) == {
         "error": "Too many IDs: at most 100"
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_order_for_a_link_waits_for_the_first_to_commit(catalogue, monkeypatch):
+    """The first add has found no active order for the link and waits there; a second comes.
+
+    The customer's row lock (placement._take_turns) makes the second wait until the first has
+    committed, and then refuse the link. Without it (PostgreSQL, READ COMMITTED) the second finds
+    no active order either and both are placed. On SQLite every write transaction begins
+    IMMEDIATE, so the second waits at BEGIN whatever the lock: the same outcome.
+    """
+    from smmpanel.accounts.services import create_customer
+    from smmpanel.orders import drafting, placement
+    from smmpanel.web.forms.orders import offer
+
+    customer, _key = create_customer("racer", balance=Decimal("10"))
+    terms = offer(customer.pk, catalogue.default.pk)
+    assert terms is not None
+    draft = drafting.draft(terms.terms, {"link": "https://x.com/p/race", "quantity": "100"})
+    holding, second_done = threading.Event(), threading.Event()
+    checked = placement._has_unfinished_order
+
+    def first_pauses_after_checking(*args):
+        found = checked(*args)
+        if threading.current_thread().name == "first":
+            holding.set()
+            second_done.wait(timeout=1)  # with the lock the second cannot finish meanwhile
+        return found
+
+    monkeypatch.setattr(placement, "_has_unfinished_order", first_pauses_after_checking)
+    results = {}
+
+    def run(name):
+        try:
+            results[name] = placement.place(customer.pk, draft)
+        except placement.PlacementError as exc:
+            results[name] = exc.code
+        finally:
+            if name == "second":
+                second_done.set()
+            connection.close()
+
+    first = threading.Thread(target=run, name="first", args=("first",))
+    first.start()
+    assert holding.wait(timeout=10)
+    second = threading.Thread(target=run, name="second", args=("second",))
+    second.start()
+    first.join()
+    second.join()
+    assert results["second"] == placement.PlacementError.ACTIVE_LINK
+    assert list(Order.objects.filter(user=customer).values_list("id", flat=True)) == [results["first"]]
