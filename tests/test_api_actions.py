@@ -411,13 +411,13 @@ def test_a_second_order_for_a_link_waits_for_the_first_to_commit(catalogue, monk
     IMMEDIATE, so the second waits at BEGIN whatever the lock: the same outcome.
     """
     from smmpanel.accounts.services import create_customer
+    from smmpanel.catalog.offers import offer
     from smmpanel.orders import drafting, placement
-    from smmpanel.web.forms.orders import offer
 
     customer, _key = create_customer("racer", balance=Decimal("10"))
     terms = offer(customer.pk, catalogue.default.pk)
     assert terms is not None
-    draft = drafting.draft(terms.terms, {"link": "https://x.com/p/race", "quantity": "100"})
+    draft = drafting.draft(terms, {"link": "https://x.com/p/race", "quantity": "100"})
     holding, second_done = threading.Event(), threading.Event()
     checked = placement._has_unfinished_order
 

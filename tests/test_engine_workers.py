@@ -34,6 +34,7 @@ from workers import TrackingUpstream, WorkerProcess, proc_available, terminate
 from smmpanel.accounts.models import User
 from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
+from smmpanel.catalog.offers import Offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.engine.claims import claim_orders
 from smmpanel.engine.dispatch import STALE_CLAIM, due
@@ -101,7 +102,16 @@ def make_world(upstream: TrackingUpstream, *, honours: bool) -> World:
 def place_orders(world: World, numbers: range) -> list[int]:
     """Orders placed as the API places them (drafted, charged, stored): one distinct link each."""
     service = world.service
-    terms = drafting.ServiceTerms(service.pk, service.type, service.rate, service.min, service.max, False)
+    terms = Offer(
+        service.pk,
+        service.name,
+        service.type,
+        service.category_id,
+        "",
+        service.rate,
+        service.min,
+        service.max,
+    )
     return [
         placement.place(
             world.customer.pk,
