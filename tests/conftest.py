@@ -65,7 +65,7 @@ def english_and_utc() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def fresh_rate_limits() -> Iterator[None]:
     """Each test starts with empty in-memory rate limits (API keys and sign-in attempts)."""
-    from smmpanel.api.ratelimit import limiter
+    from smmpanel.throttle import limiter
 
     limiter.cache_clear()
     yield
