@@ -359,6 +359,8 @@ _DRAFTERS: dict[str, Callable[[ServiceTerms, _Params], Draft]] = {
     T.SEO: _with_list("keywords"),
     T.SUBSCRIPTIONS: _subscriptions,
 }
+# Every type an order can be drafted for (the API documentation lists each one).
+ORDER_TYPES: tuple[str, ...] = tuple(_DRAFTERS)
 
 
 def draft(service: ServiceTerms, params: Mapping[str, str]) -> Draft:

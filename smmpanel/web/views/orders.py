@@ -40,6 +40,7 @@ from smmpanel.orders.services import (
     request_refill,
 )
 from smmpanel.web import errors
+from smmpanel.web.apidocs import TYPE_LABELS
 from smmpanel.web.forms.orders import (
     COUNTED_LIST,
     FIELDS,
@@ -58,7 +59,6 @@ from smmpanel.web.forms.orders import (
     offers,
 )
 from smmpanel.web.templatetags.money import money
-from smmpanel.web.views.apikeys import TYPE_LABELS
 
 PER_PAGE = 25
 # A link stands in for one not typed yet, so the live price shows as soon as it is known.
