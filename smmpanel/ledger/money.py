@@ -7,6 +7,7 @@ rounded down, so the refunds of an order never exceed its charge.
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
+from django.utils import formats
 
 PLACES = Decimal("0.000001")
 ZERO = Decimal("0.000000")
@@ -124,3 +125,14 @@ def normalised(amount: Decimal) -> str:
     """A rate without trailing zeros: 0.90 -> "0.9", 12.000 -> "12"."""
     text = format(amount.normalize(), "f")
     return text if text != "-0" else "0"
+
+
+def amount_text(value: Decimal | str | int | None, reading: str = TOTAL) -> str:
+    """An amount as a person reads it (`for_reading`), in the active language's number format:
+    12 -> "12.00", 1234.5 -> "1,234.50" ("1.234,50" in Spanish); "" for no amount."""
+    if value is None or value == "":
+        return ""
+    shown = for_reading(to_money(value), reading)
+    exponent = shown.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return formats.number_format(shown, decimal_pos=-exponent, use_l10n=True, force_grouping=True)
