@@ -26,9 +26,9 @@ from smmpanel.accounts.models import User
 os.environ["PYTHONPATH"] = os.pathsep.join(
     filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")])
 )
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 
 
 @dataclass

@@ -28,10 +28,10 @@ from django.utils import timezone, translation
 
 import smmpanel
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import credit
 from smmpanel.catalog.models import Category, CustomRate, Service
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
 from smmpanel.engine import dripfeed
+from smmpanel.ledger.accounts import credit
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.models import Order
 from smmpanel.orders.services import request_cancel, request_refill
