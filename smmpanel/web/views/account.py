@@ -72,7 +72,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         if not owners:
             user.email_confirmed = False
             user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
-            user.save()
+            user.save(force_insert=True)  # a new account: an insert, never a write over another row
             send_confirmation(request, user)
         # The same answer whether or not the address has an account: it reveals no accounts.
         return redirect("signup_sent")
@@ -145,7 +145,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = form.save(commit=False)
+        user.save(update_fields=PreferencesForm.Meta.fields)
         if user.language:
             translation.activate(user.language)
         messages.success(request, _("Your preferences are saved."))

@@ -224,7 +224,7 @@ class Command(BaseCommand):
             requests_per_second=options["rps"],
         )
         self._check_new(provider)
-        provider.save()
+        provider.save(force_insert=True)  # a new row: never a write over an existing one
         self.stdout.write(f"provider {provider.name} added ({provider.get_kind_display()})")
 
     def _check_new(self, provider: Provider) -> None:
