@@ -24,8 +24,10 @@ class Command(BaseCommand):
             "in-doubt", help="Orders whose send may or may not have reached the provider."
         )
         listing.add_argument("--json", action="store_true")
+        listing.set_defaults(run=self._in_doubt)
         settle = sub.add_parser("reconcile", help="Settle an order in doubt, after asking the provider.")
         settle.add_argument("order", type=int)
+        settle.set_defaults(run=self._reconcile)
         verdict = settle.add_mutually_exclusive_group(required=True)
         verdict.add_argument("--sent-as", metavar="ID", help="The provider has it, under this order id.")
         verdict.add_argument("--not-sent", action="store_true", help="The provider never got it: refund it.")
@@ -34,12 +36,13 @@ class Command(BaseCommand):
         )
         manual = sub.add_parser("progress", help="Record the progress of an order (manual providers).")
         manual.add_argument("order", type=int)
+        manual.set_defaults(run=self._progress)
         manual.add_argument("--status", required=True, choices=[s.value for s in S if s not in _SUBSCRIPTION])
         manual.add_argument("--remains", type=int)
         manual.add_argument("--start-count", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        getattr(self, "_" + options["command"].replace("-", "_"))(options)
+        options["run"](options)
 
     def _in_doubt(self, options: dict[str, Any]) -> None:
         rows = []
