@@ -1,17 +1,14 @@
 import json
 from argparse import ArgumentParser
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from smmpanel.accounts.models import User
 from smmpanel.ledger.accounts import create_customer, credit
 from smmpanel.ledger.money import MAX_AMOUNT, MoneyError, parse_amount
 from smmpanel.ledger.services import BalanceLimit, InsufficientFunds, OwnBalance
-
-Options = dict[str, Any]
+from smmpanel.subcommands import Options, Subcommand, SubcommandsCommand
 
 
 def _create_arguments(parser: ArgumentParser) -> None:
@@ -53,27 +50,14 @@ def _operator(name: str) -> User | None:
     return operator
 
 
-class Command(BaseCommand):
+class Command(SubcommandsCommand):
     help = "Manage customers: `user create NAME`, `user credit NAME AMOUNT`."
 
-    def _subcommands(
-        self,
-    ) -> list[tuple[str, str, Callable[[ArgumentParser], None], Callable[[Options], None]]]:
-        # A new subcommand is one line here, its arguments function and its method.
+    def subcommands(self) -> list[Subcommand]:
         return [
             ("create", "Create a customer and print its API key as JSON.", _create_arguments, self._create),
             ("credit", "Add AMOUNT (negative to take) to a balance.", _credit_arguments, self._credit),
         ]
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-        for name, help_, arguments, run in self._subcommands():
-            sub = commands.add_parser(name, help=help_, description=help_)
-            arguments(sub)
-            sub.set_defaults(run=run)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        options["run"](options)
 
     def _create(self, options: Options) -> None:
         name = options["name"].strip()
