@@ -406,8 +406,8 @@ def test_a_second_order_for_a_link_waits_for_the_first_to_commit(catalogue, monk
     no active order either and both are placed. On SQLite every write transaction begins
     IMMEDIATE, so the second waits at BEGIN whatever the lock: the same outcome.
     """
-    from smmpanel.accounts.services import create_customer
     from smmpanel.catalog.offers import offer
+    from smmpanel.ledger.accounts import create_customer
     from smmpanel.orders import drafting, placement
 
     customer, _key = create_customer("racer", balance=Decimal("10"))

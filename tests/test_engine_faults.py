@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from upstream import upstream_fixture  # noqa: F401  (the `upstream` fixture)
 
-from smmpanel.accounts.services import credit
 from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import Order, Refill

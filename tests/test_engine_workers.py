@@ -32,13 +32,13 @@ from server import server_env
 from workers import TrackingUpstream, WorkerProcess, proc_available, terminate
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
 from smmpanel.catalog.offers import offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.engine.claims import claim_orders
 from smmpanel.engine.dispatch import STALE_CLAIM, due
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import drafting, placement

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from server import panel_server  # noqa: F401  (a fixture)
 
-from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import IdempotencyKey, Order

@@ -348,6 +348,8 @@ _DRAFTERS: dict[str, Callable[[Offer, _Params], Draft]] = {
     T.SEO: _with_list("keywords"),
     T.SUBSCRIPTIONS: _subscriptions,
 }
+# Every type an order can be drafted for (the API documentation lists each one).
+ORDER_TYPES: tuple[str, ...] = tuple(_DRAFTERS)
 
 
 def draft(service: Offer, params: Mapping[str, str]) -> Draft:

@@ -13,8 +13,6 @@ from django.conf import settings
 
 from smmpanel.ledger.money import TOTAL, amount_text
 
-__all__ = ["amount_text", "money"]  # amount_text: accounts/admin.py still takes it from here
-
 register = template.Library()
 
 
