@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from smmpanel.api.dialects import DIALECTS, Dialect, OrderView, ServiceView, SubscriptionView
+from smmpanel.api.dialects import DIALECTS, Dialect, OrderView, SubscriptionView
+from smmpanel.catalog.offers import Offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.orders.drafting import ORDER_TYPES, SUBSCRIPTION_DELAYS
 from smmpanel.web import apidocs
@@ -18,19 +19,19 @@ from smmpanel.web import apidocs
 PARTIAL = OrderView(23501, "Partial", Decimal("0.27819"), 3572, 157)
 DRIP_FEED = OrderView(23510, "In progress", Decimal("1.8"), 0, 1500, runs=[23511])
 SUBSCRIPTION = SubscriptionView(23520, "Active", "31/12/2027", [23521, 23533], Decimal("0.18"))
-SERVICE = ServiceView(
+SERVICE = Offer(
     1,
     "Instagram Followers [Refill 30 days]",
     "default",
-    "Default",
+    0,
     "Instagram Followers",
     Decimal("0.9"),
     50,
     10000,
-    True,
-    True,
-    True,
-    "Real-looking profiles.",
+    dripfeed=True,
+    refill=True,
+    cancel=True,
+    description="Real-looking profiles.",
 )
 
 

@@ -102,28 +102,6 @@ class SubscriptionView:
     charge: Decimal  # charged so far, over all posts
 
 
-def ServiceView(  # noqa: N802 - the constructor the API documentation page still calls
-    id: int,
-    name: str,
-    type_code: str,
-    type_name: str,
-    category: str,
-    rate: Decimal,
-    min: int,
-    max: int,
-    dripfeed: bool,
-    refill: bool,
-    cancel: bool,
-    description: str,
-) -> Offer:
-    """An offer built as the old `ServiceView` was; `type_name` is the type's own v2 name.
-
-    Only `web/views/apikeys.py`'s example uses it: remove it when the documentation data stops
-    importing this module.
-    """
-    return Offer(id, name, type_code, 0, category, rate, min, max, dripfeed, refill, cancel, description)
-
-
 class Dialect:
     name = ""
     _errors: dict[str, str] = {}
