@@ -15,7 +15,6 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from smmpanel.catalog import types
 from smmpanel.catalog.types import ServiceType
 from smmpanel.orders.drafting import ORDER_TYPES, SUBSCRIPTION_DELAYS
 
@@ -456,11 +455,6 @@ _TYPE_DOCS: tuple[TypeDoc, ...] = (
         _("each post's units"),
     ),
 )
-
-
-# The types' names in the reader's language (catalog's, next to the types themselves); the API's
-# own name (the v2 label) is shown beside them.
-TYPE_LABELS = types.TYPE_LABELS
 
 
 _BY_TYPE = {doc.type: doc for doc in _TYPE_DOCS}
