@@ -1,7 +1,7 @@
-"""Two of the layout's rules (docs/architecture.md), read from the source's imports: `accounts`
+"""Three of the layout's rules (docs/architecture.md), read from the source's imports: `accounts`
 stands below everything of ours but the project's two helpers (the ledger stands on it, not the
-other way round), and the website imports nothing from the API (they share only
-smmpanel/throttle.py, which belongs to neither)."""
+other way round), the website imports nothing from the API (they share only
+smmpanel/throttle.py, which belongs to neither), and no view of the website imports another."""
 
 import ast
 from pathlib import Path
@@ -51,3 +51,30 @@ def test_the_website_imports_nothing_from_the_api() -> None:
 )
 def test_the_rule_sees_each_way_of_importing(source: str) -> None:
     assert any(name.startswith("smmpanel.ledger") for name in imported(source))
+
+
+def views_imported(source: str) -> list[str]:
+    """The website's view modules a source imports."""
+    return sorted(name for name in imported(source) if name.startswith("smmpanel.web.views"))
+
+
+def test_no_view_of_the_website_imports_another() -> None:
+    # What two views share lives below them (a form, an app's function), never in a view.
+    found = {
+        path.name: views_imported(path.read_text())
+        for path in sorted((PACKAGE / "web" / "views").glob("*.py"))
+        if views_imported(path.read_text())
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from smmpanel.web.views.funds import spent",
+        "from smmpanel.web.views import funds",
+        "import smmpanel.web.views.apikeys",
+    ],
+)
+def test_the_view_rule_sees_each_way_of_importing_a_view(source: str) -> None:
+    assert views_imported(source)
