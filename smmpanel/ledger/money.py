@@ -4,6 +4,7 @@ Amounts are Decimal with 6 places. A charge is rounded half-up; a refund is
 rounded down, so the refunds of an order never exceed its charge.
 """
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
@@ -51,17 +52,29 @@ def to_money(value: object) -> Decimal:
     return amount
 
 
+# Plain decimal notation: ASCII digits, a dot for decimals, a sign. No exponent and no digit
+# separators: "1,000" could mean a thousand or one, and Python's Decimal would take "1_000".
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]+)?|[+-]?\.[0-9]+")
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A number a person typed in plain decimal notation, exactly as typed (any number of places)."""
+    text = text.strip()
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise MoneyError(f"not an amount: {text!r}")
+    return Decimal(text)
+
+
+def within_places(amount: Decimal) -> bool:
+    """True if the amount has no more decimal places than the panel keeps (6)."""
+    return amount == amount.quantize(PLACES, rounding=ROUND_DOWN)
+
+
 def parse_amount(text: str) -> Decimal:
     """A money amount typed by a person: plain decimal notation, at most 6 places."""
-    text = text.strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise MoneyError(f"not an amount: {text!r}") from exc
-    if not amount.is_finite() or "e" in text.lower():
-        raise MoneyError(f"not an amount: {text!r}")
-    if amount != amount.quantize(PLACES, rounding=ROUND_DOWN):
-        raise MoneyError(f"at most 6 decimal places: {text!r}")
+    amount = parse_decimal(text)
+    if not within_places(amount):
+        raise MoneyError(f"at most 6 decimal places: {text.strip()!r}")
     return to_money(amount)
 
 

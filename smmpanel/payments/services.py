@@ -1,7 +1,6 @@
 """Payment state changes: each checks the current state under a row lock, and is a
 no-op when the payment is already where it should be (pretix's approve_order)."""
 
-import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,12 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from smmpanel.accounts.models import User
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import MAX_AMOUNT, PLACES, normalised, parse_amount
+from smmpanel.ledger.money import (
+    MAX_AMOUNT,
+    MoneyError,
+    normalised,
+    parse_amount,
+    parse_decimal,
+    to_money,
+    within_places,
+)
 from smmpanel.payments.models import Payment
 
 Status = Payment.Status
-# No exponents, no digit separators: "1,000" could mean a thousand or one.
-_TYPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]+)?|[+-]?\.[0-9]+")
 
 
 class PaymentError(Exception):
@@ -45,7 +50,7 @@ def check_deposit(amount: Decimal) -> Decimal:
         )
     if amount <= 0:
         raise PaymentError(str(_("Enter an amount greater than zero.")), "not_positive")
-    if amount != amount.quantize(PLACES):
+    if not within_places(amount):
         raise PaymentError(str(_("Use at most 6 decimal places.")), "decimals")
     minimum = minimum_deposit()
     if amount < minimum:
@@ -54,15 +59,16 @@ def check_deposit(amount: Decimal) -> Decimal:
             % {"minimum": normalised(minimum), "currency": settings.SMMPANEL_CURRENCY},
             "below_minimum",
         )
-    return amount.quantize(PLACES)
+    return to_money(amount)
 
 
 def parse_deposit(text: str) -> Decimal:
     """An amount typed by the customer (plain digits, a dot for decimals), checked as above."""
-    text = text.strip()
-    if not _TYPED_AMOUNT.fullmatch(text):
-        raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid")
-    return check_deposit(Decimal(text))
+    try:
+        amount = parse_decimal(text)
+    except MoneyError:
+        raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid") from None
+    return check_deposit(amount)
 
 
 def request_bank_transfer(user: User, amount: Decimal) -> Payment:

@@ -14,7 +14,6 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from smmpanel.catalog.types import ServiceType
 from smmpanel.orders.drafting import ORDER_TYPES, SUBSCRIPTION_DELAYS
@@ -456,27 +455,6 @@ _TYPE_DOCS: tuple[TypeDoc, ...] = (
         _("each post's units"),
     ),
 )
-
-
-# The types' names in the reader's language; the API's own name (the v2 label) is shown beside them.
-TYPE_LABELS: dict[str, Promise] = {
-    T.DEFAULT: pgettext_lazy("service type", "Default"),
-    T.PACKAGE: pgettext_lazy("service type", "Package"),
-    T.CUSTOM_COMMENTS: pgettext_lazy("service type", "Custom Comments"),
-    T.CUSTOM_COMMENTS_PACKAGE: pgettext_lazy("service type", "Custom Comments Package"),
-    T.MENTIONS: pgettext_lazy("service type", "Mentions"),
-    T.MENTIONS_WITH_HASHTAGS: pgettext_lazy("service type", "Mentions with Hashtags"),
-    T.MENTIONS_CUSTOM_LIST: pgettext_lazy("service type", "Mentions Custom List"),
-    T.MENTIONS_HASHTAG: pgettext_lazy("service type", "Mentions Hashtag"),
-    T.MENTIONS_USER_FOLLOWERS: pgettext_lazy("service type", "Mentions User Followers"),
-    T.MENTIONS_MEDIA_LIKERS: pgettext_lazy("service type", "Mentions Media Likers"),
-    T.COMMENT_LIKES: pgettext_lazy("service type", "Comment Likes"),
-    T.COMMENT_REPLIES: pgettext_lazy("service type", "Comment Replies"),
-    T.POLL: pgettext_lazy("service type", "Poll"),
-    T.INVITES_FROM_GROUPS: pgettext_lazy("service type", "Invites from Groups"),
-    T.SEO: pgettext_lazy("service type", "SEO"),
-    T.SUBSCRIPTIONS: pgettext_lazy("service type", "Subscriptions"),
-}
 
 
 _BY_TYPE = {doc.type: doc for doc in _TYPE_DOCS}

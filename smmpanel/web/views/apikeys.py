@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from smmpanel.accounts.models import ApiKey, User
 from smmpanel.accounts.services import rotate_api_key
 from smmpanel.catalog.models import Service
+from smmpanel.catalog.types import TYPE_LABELS
 from smmpanel.web import apidocs
 from smmpanel.web.apidocs import answer
 
@@ -127,7 +128,7 @@ def _type_examples(endpoint: str) -> list[dict[str, object]]:
             {
                 "doc": doc,
                 "code": doc.type.value,
-                "name": str(apidocs.TYPE_LABELS.get(doc.type, doc.type.label)),
+                "name": str(TYPE_LABELS.get(doc.type, doc.type.label)),
                 "api_name": doc.type.label,
                 "examples": [
                     _curl(endpoint, "add", {"service": service, **params}) for params in doc.examples
