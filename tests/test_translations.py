@@ -537,7 +537,7 @@ def test_the_glossary_is_kept() -> None:
 
 
 def test_every_service_type_has_a_translated_name_on_the_api_docs() -> None:
-    from smmpanel.web.apidocs import TYPE_LABELS
+    from smmpanel.catalog.types import TYPE_LABELS
 
     assert set(TYPE_LABELS) == set(ServiceType)
     with translation.override("en"):
