@@ -260,6 +260,28 @@ def test_refills_change_state_only_through_the_order_services(
     assert console.get(reverse("admin:orders_refill_delete", args=[refill.pk])).status_code == 403
 
 
+def test_an_orders_history_is_shown_and_cannot_be_written_in_the_console(
+    operator: User, alice: Customer, catalogue: Catalogue
+) -> None:
+    order = Order.objects.create(
+        user=alice.user,
+        service=catalogue.default,
+        quantity=10,
+        charge=Decimal("0.01"),
+        created_at="2026-01-01T00:00Z",
+        updated_at="2026-01-01T00:00Z",
+    )
+    order.events.create(kind="created", data={"source": "web"}, created_at="2026-01-01T00:00Z")
+    console = console_for(operator)
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = console.get(url).content.decode()
+    assert "created" in page and "source" in page  # the history is there ...
+    assert 'name="events-0-kind"' not in page and 'name="events-0-DELETE"' not in page  # ... to read
+    assert "events-empty" not in page  # no row to add one
+    console.post(url, {"events-TOTAL_FORMS": "1", "events-INITIAL_FORMS": "1", "events-0-kind": "forged"})
+    assert list(order.events.values_list("kind", flat=True)) == ["created"]
+
+
 @pytest.mark.parametrize(
     ("rights", "rate"), [(("view_service",), "0.90"), (("view_service", "change_service"), "0.000001")]
 )

@@ -362,6 +362,24 @@ def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalog
     assert list(mismatches()) == []
 
 
+def test_a_canceled_drip_feed_with_one_run_never_released_is_partial(
+    api, alice, catalogue, scripted, worker, clock
+):
+    parent = order(api, alice, catalogue, runs=2, interval=60)  # 1.8 in all, 0.9 a run
+    worker.run_once()
+    api.post("v2", key=alice.key, action="cancel", order=str(parent.pk))
+    clock.advance(minutes=61)
+    worker.run_once()
+    run = parent.children.get()
+    scripted.reports[run.pk] = transitions.Progress(S.COMPLETED, 1, 0)
+    clock.advance(hours=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains) == (S.PARTIAL, 1000)  # the run delivered, one never went
+    assert alice.balance() == Decimal("99.1")
+    assert list(mismatches()) == []
+
+
 def test_a_canceled_drip_feed_whose_only_run_was_canceled_is_canceled(
     api, alice, catalogue, scripted, worker, clock
 ):
@@ -674,3 +692,13 @@ def test_a_new_order_records_its_charge_at_the_moment_it_was_placed(api, alice, 
     assert charge.created_at == placed.created_at
     [created] = placed.events.filter(kind="created")
     assert (created.data, created.created_at) == ({"charge": str(placed.charge)}, placed.created_at)
+
+
+def test_a_batch_of_sent_orders_changes_only_the_orders_in_it(api, alice, catalogue, clock):
+    first, second = order(api, alice, catalogue, link="x.com/a"), order(api, alice, catalogue, link="x.com/b")
+    Order.objects.filter(pk__in=[first.pk, second.pk]).update(provider_state=P.SENDING)
+    assert transitions.sent_many({first.pk: ("up-1", Decimal("0.5"))}, clock()) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.provider_state, first.provider_order_id, first.cost) == (P.SENT, "up-1", Decimal("0.5"))
+    assert (second.provider_state, second.provider_order_id) == (P.SENDING, "")

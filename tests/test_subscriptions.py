@@ -109,3 +109,17 @@ def test_a_canceled_subscription_stops(api, alice, service, worker, clock):
     follow(worker, clock, 60)
     sub.refresh_from_db()
     assert sub.status == S.CANCELED and sub.children.count() == 0
+
+
+def test_a_subscriptions_own_figures_do_not_follow_its_posts_like_a_drip_feed(
+    api, alice, service, worker, clock
+):
+    # Posts have a parent as drip-feed runs do, but only runs settle their parent.
+    sub = subscribe(api, alice, service, posts="20", old_posts="1")
+    worker.run_once()
+    sub.refresh_from_db()
+    before = (sub.status, sub.start_count, sub.remains)
+    follow(worker, clock, 150)
+    assert sub.children.exclude(status=S.PENDING).exists()  # posts went and moved
+    sub.refresh_from_db()
+    assert (sub.status, sub.start_count, sub.remains) == before

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.core import signals
 
 from smmpanel.accounts.models import hash_api_key
-from smmpanel.api import actions, followups, ratelimit
+from smmpanel.api import actions, followups
 from smmpanel.api import dialects as d
 from smmpanel.api.actions import ApiError, Request, authenticate
+from smmpanel.api.ratelimit import within_limit
 from smmpanel.api.transport import TransportError, header_key, read_params
 
 log = logging.getLogger("smmpanel.api")
@@ -69,7 +70,7 @@ def handle(dialect: d.Dialect, environ: dict[str, Any]) -> tuple[int, object]:
     if not raw_key:
         return 200, dialect.error(d.INVALID_KEY)
     key_hash = hash_api_key(raw_key)
-    if not ratelimit.allowed(key_hash):
+    if not within_limit(key_hash):
         return 429, {"error": d.RATE_LIMITED}
     idempotency_key = (
         environ.get("HTTP_IDEMPOTENCY_KEY", "").strip() or params.get("idempotency_key", "").strip()
