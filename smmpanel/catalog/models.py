@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 
@@ -149,8 +147,3 @@ class CustomRate(SavesChangedFields):
 
     def __str__(self) -> str:
         return f"{self.user} pays {self.rate} for {self.service}"
-
-    @classmethod
-    def own_rates(cls, user_id: int) -> dict[int, Decimal]:
-        """The customer's own rates by service id, where the operator set one."""
-        return dict(cls.objects.filter(user_id=user_id).values_list("service_id", "rate"))
