@@ -34,7 +34,7 @@ from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
 from smmpanel.engine import dripfeed
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.models import Order
-from smmpanel.orders.services import request_cancel, request_refill
+from smmpanel.orders.requests import request_cancel, request_refill
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
 from smmpanel.web.forms.orders import offer
