@@ -32,8 +32,6 @@ E = events.Kind
 REPORTED_ENDS = tuple(status for status in Order.FINAL if status != S.EXPIRED)
 RETRY_REFUSED_AFTER = timedelta(minutes=10)
 
-__all__ = ["settle_dripfeed"]  # a drip-feed parent follows its runs: orders.dripfeed
-
 
 def _event(order_id: int, kind: events.Kind, now: datetime, **data: Any) -> None:
     events.record(order_id, kind, now, **data)
@@ -279,6 +277,8 @@ def _set_by_id(column: str, values: Mapping[int, Any], **more: Any) -> None:
     """UPDATE ... SET column = CASE id WHEN ... END (one value per order) for the orders in `values`.
 
     `more`: further columns, each a mapping by id like `values`, or one value for all.
+    Not Django's bulk_update: measured again for issue 11 (bench/README.md), it doubled the
+    time of a sync cycle (its CASE expressions cost more to build than the query to run).
     """
     if not values:
         return
