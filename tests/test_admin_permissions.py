@@ -170,6 +170,22 @@ def test_editing_customers_does_not_let_staff_adjust_a_balance(alice: Customer) 
     assert alice.balance() == Decimal("100") and adjustments() == 0
 
 
+def test_the_customer_page_offers_the_adjustment_only_to_staff_who_may_make_it(alice: Customer) -> None:
+    url = reverse("admin:accounts_user_change", args=[alice.user.pk])
+    adjust_url = reverse("admin:accounts_user_adjust", args=[alice.user.pk])
+    support = console_for(staff("support", "view_user", "change_user")).get(url).content.decode()
+    assert "100.000000" in support, "the balance is shown to whoever sees the customer"
+    assert adjust_url not in support and "Adjust balance" not in support
+    finance = console_for(staff("finance", "view_user", "adjust_balance")).get(url).content.decode()
+    assert "100.000000" in finance and adjust_url in finance and "Adjust balance" in finance
+
+
+def test_the_customer_list_shows_balances(alice: Customer) -> None:
+    console = console_for(staff("support", "view_user"))
+    page = console.get(reverse("admin:accounts_user_changelist")).content.decode()
+    assert "column-balance" in page and "100.000000" in page
+
+
 def test_staff_with_the_adjust_permission_adjust_a_customers_balance(alice: Customer) -> None:
     finance = staff("finance", "view_user", "adjust_balance")
     assert adjust(console_for(finance), alice.user, "25") == 302

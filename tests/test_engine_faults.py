@@ -12,9 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from upstream import upstream_fixture  # noqa: F401  (the `upstream` fixture)
 
-from smmpanel.accounts.services import credit
 from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import Order, Refill

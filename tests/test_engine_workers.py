@@ -32,12 +32,13 @@ from server import server_env
 from workers import TrackingUpstream, WorkerProcess, proc_available, terminate
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
+from smmpanel.catalog.offers import offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.engine.claims import claim_orders
 from smmpanel.engine.dispatch import due, stale_claim
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import drafting, placement
@@ -101,7 +102,8 @@ def make_world(upstream: TrackingUpstream, *, honours: bool) -> World:
 def place_orders(world: World, numbers: range) -> list[int]:
     """Orders placed as the API places them (drafted, charged, stored): one distinct link each."""
     service = world.service
-    terms = drafting.ServiceTerms(service.pk, service.type, service.rate, service.min, service.max, False)
+    terms = offer(world.customer.pk, service.pk)
+    assert terms is not None
     return [
         placement.place(
             world.customer.pk,

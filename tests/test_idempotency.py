@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from server import panel_server  # noqa: F401  (a fixture)
 
-from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import IdempotencyKey, Order
@@ -173,12 +173,12 @@ def test_placing_clears_only_this_customers_expired_record_of_this_key(api, alic
 
 
 def drafted(customer, catalogue, link="https://x.com/p/1"):
+    from smmpanel.catalog.offers import offer
     from smmpanel.orders import drafting
-    from smmpanel.web.forms.orders import offer
 
     terms = offer(customer.user.pk, catalogue.default.pk)
     assert terms is not None
-    return drafting.draft(terms.terms, {"link": link, "quantity": "100"})
+    return drafting.draft(terms, {"link": link, "quantity": "100"})
 
 
 def test_without_a_key_every_call_places_an_order(alice, catalogue):

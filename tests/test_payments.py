@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.payments import services

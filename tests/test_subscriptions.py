@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from smmpanel.accounts.services import credit
 from smmpanel.catalog import demo
 from smmpanel.catalog.models import Provider, Service
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import subscriptions, transitions

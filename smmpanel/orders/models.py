@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from smmpanel.catalog.models import Provider, Service
@@ -124,6 +125,21 @@ class Order(SavesChangedFields):
     def upstream(self) -> Provider | None:
         """The provider that has (or is getting) this order: fixed when it was claimed for sending."""
         return self.provider if self.provider_id is not None else self.service.provider
+
+
+# The statuses in the reader's language, for the website: the choices' labels above are the
+# API's English strings, by contract, and never translated.
+STATUS_LABELS: dict[str, Promise] = {
+    Order.Status.PENDING: _("Pending"),
+    Order.Status.IN_PROGRESS: _("In progress"),
+    Order.Status.PROCESSING: _("Processing"),
+    Order.Status.COMPLETED: _("Completed"),
+    Order.Status.PARTIAL: _("Partial"),
+    Order.Status.CANCELED: _("Canceled"),
+    Order.Status.ACTIVE: _("Active"),
+    Order.Status.PAUSED: _("Paused"),
+    Order.Status.EXPIRED: _("Expired"),
+}
 
 
 class OrderEvent(models.Model):

@@ -1,13 +1,13 @@
 import json
 import os
 from argparse import ArgumentParser
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from smmpanel.catalog import importing
@@ -15,8 +15,8 @@ from smmpanel.catalog.models import Provider
 from smmpanel.ledger.money import MoneyError, normalised, parse_amount, to_money
 from smmpanel.providers.client import Refused, Unreachable
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
+from smmpanel.subcommands import Options, Subcommand, SubcommandsCommand
 
-Options = dict[str, Any]
 HEALTH_WINDOW = timedelta(hours=1)
 
 
@@ -182,16 +182,13 @@ def _table(lines: list[list[str]]) -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(SubcommandsCommand):
     help = (
         "Upstream providers: `provider add`, `provider call`, `provider balance`, "
         "`provider status`, `provider prune-calls`."
     )
 
-    def _subcommands(
-        self,
-    ) -> list[tuple[str, str, Callable[[ArgumentParser], None], Callable[[Options], None]]]:
-        # A new subcommand is one line here, its arguments function and its method.
+    def subcommands(self) -> list[Subcommand]:
         return [
             ("add", "Register a provider.", _add_arguments, self._add),
             ("call", "Call a provider's API and print its JSON answer.", _call_arguments, self._call),
@@ -201,16 +198,6 @@ class Command(BaseCommand):
             ("import", "Create local services from the provider's list.", _import_arguments, self._import),
             ("sync", "Fetch the provider's list and report what changed.", _sync_arguments, self._sync),
         ]
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-        for name, help_, arguments, run in self._subcommands():
-            sub = commands.add_parser(name, help=help_, description=help_)
-            arguments(sub)
-            sub.set_defaults(run=run)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        options["run"](options)
 
     def _add(self, options: Options) -> None:
         provider = Provider(
@@ -224,7 +211,7 @@ class Command(BaseCommand):
             requests_per_second=options["rps"],
         )
         self._check_new(provider)
-        provider.save()
+        provider.save(force_insert=True)  # a new row: never a write over an existing one
         self.stdout.write(f"provider {provider.name} added ({provider.get_kind_display()})")
 
     def _check_new(self, provider: Provider) -> None:
