@@ -77,8 +77,8 @@ def _state_writes(tree: ast.AST, models: set[str]) -> Iterator[int]:
                 yield from [node.lineno] if _root(target) != "self" else []
         if isinstance(node, ast.Call) and _root(node.func) in models:
             called = _dotted(node.func)
-            written = {keyword.arg for keyword in node.keywords}
-            if called.endswith((".update", ".bulk_update")) and written & STATE_FIELDS:
+            written = {keyword.arg for keyword in node.keywords}  # None: **changes, unknown
+            if called.endswith((".update", ".bulk_update")) and written & (STATE_FIELDS | {None}):
                 yield node.lineno
             if called.startswith("OrderEvent") and called.endswith((".create", ".bulk_create")):
                 yield node.lineno
@@ -161,6 +161,7 @@ def test_a_ledger_post_outside_orders_payments_and_ledger_is_caught(path, source
         "refill.status, refill.next_check_at = 'rejected', None",
         "Order.objects.filter(pk=1).update(status='canceled')",
         "Refill.objects.filter(pk=1).update(provider_state='sent', updated_at=now)",
+        "Order.objects.filter(pk__in=ids).update(updated_at=now, **changes)",
         "OrderEvent.objects.create(order_id=1, kind='finished', created_at=now)",
         "OrderEvent.objects.bulk_create([])",
         "Order.objects.bulk_update(orders, ['status'])",

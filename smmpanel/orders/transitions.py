@@ -70,6 +70,14 @@ def claim_changes(now: datetime) -> dict[str, Any]:
     )
 
 
+def claim_locked(order_ids: list[int], now: datetime) -> None:
+    """queued -> sending for orders whose rows the caller locked (SELECT ... FOR UPDATE SKIP LOCKED)."""
+    if order_ids:
+        Order.objects.filter(pk__in=order_ids, provider_state=P.QUEUED).update(
+            updated_at=now, **claim_changes(now)
+        )
+
+
 def claim(order_id: int, now: datetime) -> bool:
     """queued -> sending. Only the worker whose swap succeeds may send the order."""
     return _swap(order_id, P.QUEUED, now, **claim_changes(now))
