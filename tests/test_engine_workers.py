@@ -36,7 +36,7 @@ from smmpanel.catalog.models import Category, Provider, ProviderService, Service
 from smmpanel.catalog.offers import offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.engine.claims import claim_orders
-from smmpanel.engine.dispatch import STALE_CLAIM, due
+from smmpanel.engine.dispatch import due, stale_claim
 from smmpanel.engine.worker import Worker
 from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
@@ -298,7 +298,7 @@ def settle(honours: bool) -> int:
 
     Run in this process with a clock past STALE_CLAIM, rather than waiting two real minutes.
     """
-    worker = Worker(clock=Clock(timezone.now() + STALE_CLAIM + timedelta(minutes=1)), threads=8)
+    worker = Worker(clock=Clock(timezone.now() + stale_claim() + timedelta(minutes=1)), threads=8)
     for rounds in range(1, 31):
         worker.run_once()
         left = Order.objects.filter(provider_state=P.SENDING)
@@ -449,7 +449,7 @@ def test_an_answer_after_another_worker_swept_the_claim_is_still_recorded() -> N
         thread.start()
         try:
             assert wait_until(lambda: len(upstream.adds) == 1, 10), "the add never reached the provider"
-            later = Worker(clock=Clock(start + STALE_CLAIM + timedelta(seconds=1)), threads=1)
+            later = Worker(clock=Clock(start + stale_claim() + timedelta(seconds=1)), threads=1)
             later.run_once()  # its sweep: the claim looks stale, the order goes in doubt
             assert Order.objects.get(pk=order_id).provider_state == P.UNKNOWN
         finally:

@@ -35,7 +35,7 @@ from smmpanel.engine import dripfeed
 from smmpanel.ledger.accounts import credit
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.models import Order
-from smmpanel.orders.services import request_cancel, request_refill
+from smmpanel.orders.requests import request_cancel, request_refill
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
 from smmpanel.web.views import orders as order_views

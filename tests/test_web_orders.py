@@ -23,7 +23,7 @@ from smmpanel.ledger.models import LedgerEntry
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.drafting import PlacementError
 from smmpanel.orders.models import Order, OrderEvent, Refill
-from smmpanel.orders.services import OrderActionError
+from smmpanel.orders.requests import OrderActionError
 from smmpanel.web import errors
 
 S = Order.Status

@@ -14,14 +14,14 @@ from django.conf import settings
 from django.core import signals
 
 from smmpanel.accounts.models import hash_api_key
-from smmpanel.api import actions, followups
+from smmpanel.api import actions, refills_cancels
 from smmpanel.api import dialects as d
 from smmpanel.api.actions import ApiError, Request, authenticate
 from smmpanel.api.ratelimit import within_limit
 from smmpanel.api.transport import TransportError, header_key, read_params
 
 log = logging.getLogger("smmpanel.api")
-ACTIONS = {**actions.ACTIONS, **followups.ACTIONS}
+ACTIONS = {**actions.ACTIONS, **refills_cancels.ACTIONS}
 
 StartResponse = Callable[..., Any]
 _STATUS_LINE = {

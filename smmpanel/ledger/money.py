@@ -93,6 +93,16 @@ def refund_for(charge: Decimal, remains: int, quantity: int) -> Decimal:
     return (charge * remains / quantity).quantize(PLACES, rounding=ROUND_DOWN)
 
 
+def share_of(charge: Decimal, parts: int, index: int) -> Decimal:
+    """Part `index` (0-based) of `charge` split in `parts`: cumulative shares rounded down,
+    the last taking the rest, so the parts add up to `charge` exactly (a drip-feed's runs)."""
+
+    def upto(n: int) -> Decimal:
+        return (charge * n / parts).quantize(PLACES, rounding=ROUND_DOWN)
+
+    return charge - upto(parts - 1) if index == parts - 1 else upto(index + 1) - upto(index)
+
+
 def display(amount: Decimal, places: int) -> str:
     """An amount for the wire or a page, rounded half-up to `places` decimals."""
     return str(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))

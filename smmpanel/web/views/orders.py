@@ -1,7 +1,7 @@
 """Ordering and following orders: the order form, its live price, mass orders, the list and detail.
 
 Validation is the API's (`drafting.draft`), placing is `placement.place`, and refill
-and cancel are `orders.services`: these views parse, call them, and render.
+and cancel are `orders.requests`: these views parse, call them, and render.
 """
 
 from collections.abc import Mapping
@@ -28,10 +28,10 @@ from smmpanel.catalog.offers import Offer, categories, offer, offers, parse_id
 from smmpanel.catalog.types import TYPE_LABELS
 from smmpanel.ledger import totals
 from smmpanel.ledger.money import CHARGE, ZERO, charge_for
-from smmpanel.orders import listing, mass, placement
+from smmpanel.orders import events, listing, mass, placement
 from smmpanel.orders.drafting import COUNTED_LIST, FIELDS, Draft, PlacementError, draft_ticked
-from smmpanel.orders.models import STATUS_LABELS, Order
-from smmpanel.orders.services import (
+from smmpanel.orders.models import STATUS_LABELS, Order, OrderEvent
+from smmpanel.orders.requests import (
     OrderActionError,
     cancel_allowed,
     refill_allowed,
@@ -316,24 +316,7 @@ def orders(request: HttpRequest) -> HttpResponse:
 
 # --- One order ------------------------------------------------------------------
 
-EVENT_LABELS: dict[str, Promise] = {
-    "created": gettext_lazy("Order placed"),
-    "sent": gettext_lazy("Delivery started"),
-    "not_sent": gettext_lazy("Waiting to start"),
-    "in_doubt": gettext_lazy("Being checked"),
-    "reconciled_not_sent": gettext_lazy("Checked"),
-    "refused": gettext_lazy("Not accepted by the supplier"),
-    "canceled_before_sending": gettext_lazy("Canceled before delivery started"),
-    "progress": gettext_lazy("Progress"),
-    "finished": gettext_lazy("Finished"),
-    "refill_requested": gettext_lazy("Refill requested"),
-    "cancel_requested": gettext_lazy("Cancel requested"),
-    "cancel_forwarded": gettext_lazy("Cancel passed on"),
-    "run_released": gettext_lazy("Run started"),
-    "canceled_unreleased_runs": gettext_lazy("Remaining runs canceled"),
-    "paused": gettext_lazy("Paused: not enough funds"),
-    "resumed": gettext_lazy("Resumed"),
-}
+EVENT_LABELS: dict[str, Promise] = dict(OrderEvent.Kind.choices)
 PARAM_LABELS: dict[str, Promise] = {
     "comments": gettext_lazy("Comments"),
     "usernames": gettext_lazy("Usernames"),
@@ -388,11 +371,12 @@ def _facts(data: Mapping[str, Any]) -> list[str]:
 
 def _events(order: Order) -> list[Event]:
     found = []
-    for kind, data, created_at in order.events.order_by("-id").values_list("kind", "data", "created_at"):
+    shown = order.events.exclude(kind__in=events.NOT_SHOWN).order_by("-id")
+    for kind, data, created_at in shown.values_list("kind", "data", "created_at"):
         data = data if isinstance(data, dict) else {}
         status = str(data.get("status", ""))
         label = str(EVENT_LABELS.get(kind, gettext_lazy("Updated")))
-        facts = _facts(data) if kind in ("progress", "finished") else []
+        facts = _facts(data) if kind in (OrderEvent.Kind.PROGRESS, OrderEvent.Kind.FINISHED) else []
         found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, "")), facts))
     return found
 
