@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from smmpanel.catalog import importing
 from smmpanel.catalog.models import Provider, ProviderService, Service
+from smmpanel.ledger.money import with_markup
+from smmpanel.providers import importing
 from smmpanel.providers.client import UpstreamService
 
 
@@ -87,9 +88,9 @@ def test_a_service_that_comes_back_is_available_again(provider):
 
 
 def test_markup_rounding_is_half_up():
-    assert importing.price(Decimal("0.000005"), Decimal("0")) == Decimal("0.000005")
-    assert importing.price(Decimal("0.000001"), Decimal("50")) == Decimal("0.000002")
-    assert importing.price(Decimal("1.000001"), Decimal("-50")) == Decimal("0.500001")
+    assert with_markup(Decimal("0.000005"), Decimal("0")) == Decimal("0.000005")
+    assert with_markup(Decimal("0.000001"), Decimal("50")) == Decimal("0.000002")
+    assert with_markup(Decimal("1.000001"), Decimal("-50")) == Decimal("0.500001")
 
 
 # --- the commands, against a real HTTP upstream ----------------------------

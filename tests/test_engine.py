@@ -13,9 +13,14 @@ from smmpanel.ledger.services import mismatches
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
 from smmpanel.providers import adapters
-from smmpanel.providers.adapters import InDoubt, Placed, Refusal
+from smmpanel.providers.answers import InDoubt, Placed, Refusal, UpstreamStatus
 
 S, P = Order.Status, Order.ProviderState
+
+
+def said(status, start_count=None, remains=None, *, charge=None):
+    """What a provider says of an order."""
+    return UpstreamStatus(status, charge=charge, start_count=start_count, remains=remains)
 
 
 class Scripted:
@@ -26,22 +31,22 @@ class Scripted:
     def __init__(self) -> None:
         self.answers: list[object] = []
         self.sent: list[int] = []
-        self.reports: dict[int, transitions.Progress] = {}
+        self.reports: dict[int, UpstreamStatus] = {}
 
-    def place(self, order):
-        self.sent.append(order.pk)
-        return self.answers.pop(0) if self.answers else Placed(f"up-{order.pk}", Decimal("0.01"))
+    def place(self, request):
+        self.sent.append(request.ref)
+        return self.answers.pop(0) if self.answers else Placed(f"up-{request.ref}", Decimal("0.01"))
 
-    def progress(self, orders, now):
-        return {o.pk: self.reports[o.pk] for o in orders if o.pk in self.reports}
+    def progress(self, requests, now):
+        return {r.ref: self.reports[r.ref] for r in requests if r.ref in self.reports}
 
-    def cancel(self, orders):
-        return {o.pk: None for o in orders}
+    def cancel(self, requests):
+        return {r.ref: None for r in requests}
 
-    def refill(self, order):
-        return f"refill-{order.pk}"
+    def refill(self, request):
+        return f"refill-{request.ref}"
 
-    def refill_statuses(self, refills, now):
+    def refill_statuses(self, requests, now):
         return {}
 
     def flush(self):
@@ -56,7 +61,7 @@ def worker(clock):
 @pytest.fixture
 def scripted(catalogue, monkeypatch):
     fake = Scripted()
-    adapters.register("scripted", lambda provider: fake)
+    monkeypatch.setitem(adapters.ADAPTERS, "scripted", lambda provider: fake)
     provider = Provider.objects.create(name="Scripted", kind="scripted")
     Service.objects.filter(pk=catalogue.default.pk).update(provider=provider)
     return fake
@@ -214,7 +219,7 @@ def test_an_order_canceled_before_sending_never_leaves(api, alice, catalogue, sc
 def test_a_partial_is_refunded_once_whatever_the_retries(api, alice, catalogue, scripted, worker, clock):
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 250)
+    scripted.reports[placed.pk] = said(S.PARTIAL, 10, 250)
     clock.advance(minutes=1)
     worker.run_once()
     assert transitions.finish(placed.pk, S.PARTIAL, 250, clock()) is False
@@ -228,7 +233,7 @@ def test_a_partial_is_refunded_once_whatever_the_retries(api, alice, catalogue, 
 def test_orders_that_do_not_move_are_checked_less_often(api, alice, catalogue, scripted, worker, clock):
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.IN_PROGRESS, 5, 1000)
+    scripted.reports[placed.pk] = said(S.IN_PROGRESS, 5, 1000)
     delays = []
     for _ in range(5):
         placed.refresh_from_db()
@@ -262,7 +267,7 @@ def test_drip_feed_runs_are_released_on_schedule(api, alice, catalogue, scripted
     status = api.post("v2", key=alice.key, action="status", order=parent.pk)
     assert (status["runs"], status["orders"], status["status"]) == ("3", [r.pk for r in runs], "In progress")
     for run, outcome in zip(runs, [S.COMPLETED, S.PARTIAL, S.COMPLETED], strict=True):
-        scripted.reports[run.pk] = transitions.Progress(outcome, 1, 400 if outcome == S.PARTIAL else 0)
+        scripted.reports[run.pk] = said(outcome, 1, 400 if outcome == S.PARTIAL else 0)
     clock.advance(hours=1)  # past every run's next check, backed off while nothing moved
     worker.run_once()
     parent.refresh_from_db()
@@ -275,17 +280,17 @@ def test_a_drip_feed_parent_follows_its_runs(api, alice, catalogue, scripted, wo
     parent = order(api, alice, catalogue, runs=3, interval=30)  # 3 runs of 1000
     worker.run_once()
     first = parent.children.get()
-    scripted.reports[first.pk] = transitions.Progress(S.IN_PROGRESS, 5000, 600)
+    scripted.reports[first.pk] = said(S.IN_PROGRESS, 5000, 600)
     clock.advance(minutes=1)
     worker.run_once()
     parent.refresh_from_db()
     # Its start count is its first run's; 600 of the first run and the two runs to come remain.
     assert (parent.status, parent.start_count, parent.remains) == (S.IN_PROGRESS, 5000, 2600)
-    scripted.reports[first.pk] = transitions.Progress(S.COMPLETED, 5000, 0)
+    scripted.reports[first.pk] = said(S.COMPLETED, 5000, 0)
     clock.advance(minutes=29)
     worker.run_once()  # the first run completes, the second is released and sent
     second = parent.children.exclude(pk=first.pk).get()
-    scripted.reports[second.pk] = transitions.Progress(S.IN_PROGRESS, 5400, 250)
+    scripted.reports[second.pk] = said(S.IN_PROGRESS, 5400, 250)
     clock.advance(minutes=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -353,7 +358,7 @@ def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalog
     assert LedgerEntry.objects.get(order=parent, kind="refund").amount == Decimal("2.7")
     run = parent.children.get()
     assert run.cancel_requested_at is not None
-    scripted.reports[run.pk] = transitions.Progress(S.COMPLETED, 1, 0)
+    scripted.reports[run.pk] = said(S.COMPLETED, 1, 0)
     clock.advance(hours=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -401,7 +406,7 @@ def test_a_completed_order_refunds_nothing_whatever_remains_the_provider_reports
     # Completed means delivered, so nothing goes back to the customer.
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.COMPLETED, 10, 300)
+    scripted.reports[placed.pk] = said(S.COMPLETED, 10, 300)
     clock.advance(minutes=1)
     worker.run_once()
     placed.refresh_from_db()
@@ -415,7 +420,7 @@ def test_a_partial_with_nothing_left_refunds_nothing(api, alice, catalogue, scri
     # remains 0 is an answer ("all delivered"), not a missing one: no refund, not a full refund.
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 0)
+    scripted.reports[placed.pk] = said(S.PARTIAL, 10, 0)
     clock.advance(minutes=1)
     worker.run_once()
     placed.refresh_from_db()
@@ -576,7 +581,7 @@ def test_a_provider_reporting_nothing_left_of_an_order_in_progress_shows_zero(
 ):
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.IN_PROGRESS, 10, 0)
+    scripted.reports[placed.pk] = said(S.IN_PROGRESS, 10, 0)
     clock.advance(minutes=1)
     worker.run_once()
     placed.refresh_from_db()
@@ -603,12 +608,12 @@ def test_a_batch_of_status_checks_records_each_order_once_and_says_how_many_move
     Order.objects.filter(pk__in=[still.pk, moving.pk]).update(unchanged_checks=2)
     clock.advance(minutes=3)
     reports = {
-        moving.pk: transitions.Progress(S.IN_PROGRESS, 10, 600, cost=None),  # no cost said: kept
-        still.pk: transitions.Progress(S.PENDING, None, None, cost=Decimal("0.5")),  # same cost
-        done.pk: transitions.Progress(S.COMPLETED, 77, 0),
-        other_done.pk: transitions.Progress(S.PARTIAL, 5, 100),
-        priced.pk: transitions.Progress(S.PENDING, None, None, cost=Decimal("0.7")),
-        queued.pk: transitions.Progress(S.COMPLETED, 1, 0),
+        moving.pk: said(S.IN_PROGRESS, 10, 600, charge=None),  # no cost said: kept
+        still.pk: said(S.PENDING, None, None, charge=Decimal("0.5")),  # same cost
+        done.pk: said(S.COMPLETED, 77, 0),
+        other_done.pk: said(S.PARTIAL, 5, 100),
+        priced.pk: said(S.PENDING, None, None, charge=Decimal("0.7")),
+        queued.pk: said(S.COMPLETED, 1, 0),
     }
     assert transitions.progress_many(reports, clock()) == 3  # moving, done, other_done
 

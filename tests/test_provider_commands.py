@@ -1,13 +1,11 @@
 """`smmpanel provider ...`, the call records behind it, and their page in the console."""
 
-import asyncio
 import json
 import socket
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
@@ -19,7 +17,7 @@ from smmpanel.orders.models import Order
 from smmpanel.providers.client import Unreachable
 from smmpanel.providers.management.commands.provider import Command
 from smmpanel.providers.models import UpstreamCall
-from smmpanel.providers.records import async_client_for, client_for, health, prune
+from smmpanel.providers.records import client_for, health, prune
 
 
 def run(*args, capsys):
@@ -288,20 +286,6 @@ def test_a_client_records_each_call_for_its_order(provider, upstream, alice, cat
             client.add({"service": "1", "quantity": "100"})
     calls = list(UpstreamCall.objects.order_by("id").values_list("action", "outcome", "order"))
     assert calls == [("balance", "ok", order.pk), ("add", "timeout", order.pk)]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_async_client_records_through_the_async_orm(upstream):
-    provider = Provider.objects.create(name="bigpanel", url=upstream.url, api_key=upstream.key)
-
-    async def main() -> None:
-        async with async_client_for(provider) as client:
-            await client.balance()
-        # The async ORM ran in its own thread: close that thread's connection.
-        await sync_to_async(connections.close_all)()
-
-    asyncio.run(main())
-    assert UpstreamCall.objects.get().outcome == "ok"
 
 
 def test_the_console_lists_and_searches_the_calls(provider, admin_client):

@@ -13,6 +13,7 @@ from typing import TypeVar
 from django.db import transaction
 
 from smmpanel.catalog.models import Provider
+from smmpanel.engine.upstream import cancel_request, refill_request, refill_status_request
 from smmpanel.orders.models import Order, OrderEvent, Refill
 from smmpanel.providers.adapters import Adapter, adapter_for
 from smmpanel.providers.client import Refused, Unreachable
@@ -55,7 +56,7 @@ def forward_cancels(now: datetime, *, limit: int = 500) -> int:
 
 def _cancel_batch(adapter: Adapter, orders: list[Order], now: datetime) -> int:
     try:
-        answers = adapter.cancel(orders)
+        answers = adapter.cancel([cancel_request(order) for order in orders])
     except Unreachable as exc:
         log.warning("cancel request failed, will retry: %s", exc)
         return 0
@@ -92,7 +93,7 @@ def forward_refills(now: datetime, *, limit: int = 100) -> int:
 
 def _send_refill(adapter: Adapter, refill: Refill, now: datetime) -> int:
     try:
-        refill.provider_refill_id = adapter.refill(refill.order)
+        refill.provider_refill_id = adapter.refill(refill_request(refill))
     except Refused as exc:
         refill.status, refill.provider_error = Refill.Status.REJECTED, exc.message[:2000]
     except Unreachable as exc:
@@ -120,7 +121,7 @@ def sync_refills(now: datetime, *, limit: int = 500) -> int:
         for start in range(0, len(refills), BATCH):
             batch = refills[start : start + BATCH]
             try:
-                answers = adapter.refill_statuses(batch, now)
+                answers = adapter.refill_statuses([refill_status_request(r) for r in batch], now)
             except Unreachable as exc:
                 log.warning("refill status check failed: %s", exc)
                 answers = {}

@@ -12,11 +12,13 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from smmpanel.engine.upstream import in_panel_currency, subscription_request
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import charge_for
 from smmpanel.orders.models import Order, OrderEvent
-from smmpanel.providers.adapters import PostNotice, SubscriptionReport, adapter_for
+from smmpanel.providers.adapters import adapter_for
+from smmpanel.providers.answers import PostNotice, SubscriptionReport
 from smmpanel.providers.client import UpstreamError
 
 log = logging.getLogger("smmpanel.engine")
@@ -37,7 +39,7 @@ def follow(now: datetime, *, limit: int = 100) -> int:
             continue
         adapter = adapter_for(provider)
         try:
-            report = adapter.subscription(subscription, now)
+            report = adapter.subscription(subscription_request(subscription), now)
         except UpstreamError as exc:
             log.warning("subscription #%s: provider check failed: %s", subscription.pk, exc)
             report = None
@@ -108,11 +110,11 @@ def _charge_post(sub: Order, notice: PostNotice, now: datetime) -> bool:
     charge = charge_for(rate, notice.quantity)
     upstream = bool(notice.provider_order_id)
     # Until the provider tells what it charged (status sync), the cost is its listed rate.
-    cost = (
-        charge_for(sub.service.provider_service.rate, notice.quantity)
-        if sub.service.provider_service
-        else None
-    )
+    listed = sub.service.provider_service
+    provider = sub.upstream
+    cost = charge_for(listed.rate, notice.quantity) if listed else None
+    if provider is not None:
+        cost = in_panel_currency(provider, cost)
     try:
         with transaction.atomic():
             post = Order.objects.create(

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from smmpanel.catalog import importing
 from smmpanel.catalog.models import Provider
 from smmpanel.ledger.money import MoneyError, normalised, parse_amount, to_money
+from smmpanel.providers import importing
 from smmpanel.providers.client import Refused, Unreachable
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
 
