@@ -59,7 +59,11 @@ CALLER = (
 )
 ORDER_COLUMNS = "o.id, o.status, o.charge, o.start_count, o.remains, o.kind, o.params"
 SQL_AUTH = f"SELECT k.id, k.user_id {CALLER}"
-SQL_BALANCE = f"SELECT u.balance {CALLER}"
+SQL_BALANCE = (
+    "SELECT a.balance FROM accounts_apikey k JOIN accounts_user u ON u.id = k.user_id "
+    "LEFT JOIN ledger_account a ON a.user_id = u.id "
+    "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled"
+)
 SQL_STATUS_ONE = (
     f"SELECT k.user_id, {ORDER_COLUMNS} FROM accounts_apikey k JOIN accounts_user u "
     "ON u.id = k.user_id LEFT JOIN orders_order o ON o.id = %s AND o.user_id = k.user_id "
@@ -90,8 +94,8 @@ SQL_ACTIVE_LINK = (
     "AND status IN ('pending', 'in_progress', 'processing', 'active', 'paused') LIMIT 1"
 )
 SQL_DEBIT = (
-    "UPDATE accounts_user SET balance = balance - %s "
-    "WHERE id = %s AND balance >= %s RETURNING balance"
+    "UPDATE ledger_account SET balance = balance - %s "
+    "WHERE user_id = %s AND balance >= %s RETURNING balance"
 )
 SQL_INSERT_ORDER = (
     "INSERT INTO orders_order (user_id, service_id, kind, link, quantity, runs, "
@@ -231,7 +235,7 @@ def balance(conn: psycopg.Connection[Any], key_hash: str, params: dict[str, str]
     row = conn.execute(SQL_BALANCE, [key_hash]).fetchone()
     if row is None:
         raise Refused("Invalid API key")
-    return {"balance": display(row[0], FIVE), "currency": CURRENCY}
+    return {"balance": display(Decimal(0) if row[0] is None else row[0], FIVE), "currency": CURRENCY}
 
 
 def add(conn: psycopg.Connection[Any], key_hash: str, params: dict[str, str]) -> Any:
