@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from smmpanel.catalog.models import Provider, Service
+from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine import dispatch
+from smmpanel.engine.upstream import add_request, in_panel_currency
 from smmpanel.engine.worker import Worker
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
@@ -679,3 +680,38 @@ def test_a_new_order_records_its_charge_at_the_moment_it_was_placed(api, alice, 
     assert charge.created_at == placed.created_at
     [created] = placed.events.filter(kind="created")
     assert (created.data, created.created_at) == ({"charge": str(placed.charge)}, placed.created_at)
+
+
+def test_a_provider_in_euros_has_its_charges_recorded_in_the_panels_currency(
+    api, alice, catalogue, scripted, worker, clock, settings
+):
+    settings.SMMPANEL_CURRENCY = "USD"
+    Provider.objects.filter(kind="scripted").update(currency="EUR", exchange_rate=Decimal("1.5"))
+    placed = order(api, alice, catalogue)
+    worker.run_once()  # the provider takes it at 0.01 EUR
+    placed.refresh_from_db()
+    assert placed.cost == Decimal("0.015")
+    scripted.reports[placed.pk] = said(S.IN_PROGRESS, 5, 500, charge=Decimal("0.4"))  # then says 0.4 EUR
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.cost == Decimal("0.6") and placed.charge == Decimal("0.9")  # the customer's is untouched
+
+
+def test_an_add_request_carries_the_wire_parameters_and_the_listed_cost(api, alice, catalogue, clock):
+    euro = Provider.objects.create(name="Euro", currency="EUR", exchange_rate=Decimal("1.5"))
+    listed = ProviderService.objects.create(
+        provider=euro, external_id="77", name="F", type="default", rate=Decimal("0.5"), min=1, max=10**6
+    )
+    Service.objects.filter(pk=catalogue.default.pk).update(provider=euro, provider_service=listed)
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    (loaded,) = dispatch._load([placed.pk])
+    request = add_request(loaded)
+    assert (request.ref, request.service, request.quantity) == (placed.pk, "77", 1000)
+    assert request.link == placed.link and request.charge == placed.charge
+    assert request.listed_cost == Decimal("0.5")  # 1000 at 0.5 EUR per 1000, in euros
+    assert in_panel_currency(euro, request.listed_cost) == Decimal("0.75")
+    Service.objects.filter(pk=catalogue.default.pk).update(provider_service=None)
+    (unlinked,) = dispatch._load([placed.pk])
+    assert add_request(unlinked).service == ""  # api_v2 refuses it: no service of its own
