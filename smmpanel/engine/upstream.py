@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from smmpanel.catalog.models import Provider
+from smmpanel.catalog.models import Provider, ProviderService
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
 from smmpanel.ledger.money import ZERO, charge_for
 from smmpanel.orders.models import Order, Refill
@@ -32,22 +32,29 @@ _SUBSCRIPTION_OPTIONS = ("username", "min", "max", "delay")
 
 def add_request(order: Order) -> AddRequest:
     """Send `order` to the provider it was claimed for (`order.upstream`)."""
-    upstream, provider = order.service.provider_service, order.upstream
-    linked = upstream is not None and provider is not None and upstream.provider_id == provider.pk
-    service = upstream.external_id if linked and upstream is not None else ""
-    package = order.service.type in PACKAGE_TYPES
-    listed = charge_for(upstream.rate, order.quantity, package=package) if linked and upstream else None
+    listed = _listed_service(order)
+    service = listed.external_id if listed else ""
     if order.kind == Order.Kind.SUBSCRIPTION:
         # The provider charges each post, not the subscription.
         return AddRequest(
             order.pk, service, "", None, _subscription_options(order.params), ZERO, order.charge
         )
+    package = order.service.type in PACKAGE_TYPES
+    cost = charge_for(listed.rate, order.quantity, package=package) if listed else None
     counted = not package and order.service.type not in _DERIVED_QUANTITY
+    quantity = order.quantity if counted else None
     options = {
         name: str(value) for name, value in order.params.items() if value is not None and name != "post"
     }
-    quantity = order.quantity if counted else None
-    return AddRequest(order.pk, service, order.link, quantity, options, listed, order.charge)
+    return AddRequest(order.pk, service, order.link, quantity, options, cost, order.charge)
+
+
+def _listed_service(order: Order) -> ProviderService | None:
+    """The provider's own service the order is bought as, if it is one of its provider's."""
+    listed, provider = order.service.provider_service, order.upstream
+    if listed is None or provider is None or listed.provider_id != provider.pk:
+        return None
+    return listed
 
 
 def _subscription_options(stored: dict[str, object]) -> dict[str, str]:

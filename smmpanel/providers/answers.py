@@ -116,8 +116,10 @@ class UpstreamService:
 
 @dataclass(frozen=True)
 class UpstreamStatus:
+    """What a provider says of one order: what `orders.transitions.Progress` reads."""
+
     status: str | None  # an Order.Status value; None if the text is not one we know
-    charge: Decimal | None = None
+    charge: Decimal | None = None  # what the provider charged for the order, in its currency
     start_count: int | None = None
     remains: int | None = None
     currency: str | None = None
