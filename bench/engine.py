@@ -61,8 +61,8 @@ def setup(args: argparse.Namespace, upstream: FakeUpstream) -> tuple[object, obj
     env = {**os.environ, "DATABASE_URL": args.database_url, "SMMPANEL_DATA_DIR": data_dir}
     dbseed.smmpanel(["migrate", "-v0"], env)
     dbseed.configure_django(args.database_url, data_dir)
-    from smmpanel.accounts.services import create_customer
     from smmpanel.catalog.models import Category, Provider, ProviderService, Service
+    from smmpanel.ledger.accounts import create_customer
 
     provider = Provider.objects.create(
         name="Upstream", url=upstream.url, api_key=upstream.key, requests_per_second=1000, timeout_seconds=10

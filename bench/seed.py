@@ -92,8 +92,8 @@ def seed(*, customers: int = 100, categories: int = 20, services: int = 1000,
     """Fill a freshly migrated database. One order in `bench_every` is the bench customer's."""
     from django.db import connection, transaction
 
-    from smmpanel.accounts.services import create_customer
     from smmpanel.catalog.models import Category, CustomRate, Service
+    from smmpanel.ledger.accounts import create_customer
 
     names = [f"{p} {k}" for p in PLATFORMS for k in KINDS][:categories]
     cats = Category.objects.bulk_create(

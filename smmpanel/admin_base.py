@@ -3,9 +3,10 @@
 from django.contrib import admin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnly:
     """Rows that only their own services write (which check the change and record why): the
-    console reads them and offers no form or action that could write one."""
+    console reads them and offers no form or action that could write one. A mixin, for a model's
+    page (ReadOnlyAdmin) and for rows shown inside another's (an inline) alike."""
 
     def has_add_permission(self, request: object, obj: object = None) -> bool:
         return False
@@ -15,3 +16,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A model's console pages, read-only (see ReadOnly)."""

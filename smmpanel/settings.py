@@ -230,3 +230,10 @@ SMMPANEL_MIN_DEPOSIT = os.environ.get("SMMPANEL_MIN_DEPOSIT", "1")
 # The engine's first status check of an order, this many seconds after it is sent
 # (then later and later while nothing moves). Tests shorten it.
 SMMPANEL_FIRST_CHECK_SECONDS = float(os.environ.get("SMMPANEL_FIRST_CHECK_SECONDS", "30") or 30)
+# The longest wait between two status checks of an order that does not move (the back-off's cap).
+SMMPANEL_LONGEST_CHECK_SECONDS = float(os.environ.get("SMMPANEL_LONGEST_CHECK_SECONDS", "3600") or 3600)
+# How often the engine asks a subscription's provider about new posts.
+SMMPANEL_SUBSCRIPTION_CHECK_SECONDS = float(os.environ.get("SMMPANEL_SUBSCRIPTION_CHECK_SECONDS", "60") or 60)
+# A claim (an order `sending`) older than this means its worker died mid-send: the order
+# becomes `unknown`. Keep it well beyond a round of provider calls (a few minutes).
+SMMPANEL_STALE_CLAIM_SECONDS = float(os.environ.get("SMMPANEL_STALE_CLAIM_SECONDS", "600") or 600)

@@ -44,10 +44,10 @@ from django.utils import translation
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, Response, sync_playwright
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.demo import SIMULATOR
 from smmpanel.catalog.models import Category, Provider, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.money import charge_for
 from smmpanel.web.templatetags.money import money
 

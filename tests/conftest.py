@@ -26,9 +26,9 @@ from smmpanel.accounts.models import User
 os.environ["PYTHONPATH"] = os.pathsep.join(
     filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")])
 )
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 
 
 @dataclass
@@ -65,7 +65,7 @@ def english_and_utc() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def fresh_rate_limits() -> Iterator[None]:
     """Each test starts with empty in-memory rate limits (API keys and sign-in attempts)."""
-    from smmpanel.api.ratelimit import limiter
+    from smmpanel.throttle import limiter
 
     limiter.cache_clear()
     yield

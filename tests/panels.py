@@ -263,7 +263,7 @@ class Panel:
 
         The engine checks a sent order 30 s after sending, then 1, 2, 4 ... min
         after, asks about a subscription's new posts every minute, and releases
-        drip-feed runs at least a minute apart; none of that is configurable.
+        drip-feed runs at least a minute apart (the checks are settings, left at their defaults here).
         This brings each such moment forward, nothing else.
         """
         from smmpanel.orders.models import Order

@@ -36,9 +36,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import credit
 from smmpanel.catalog import demo
 from smmpanel.catalog.models import Service
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.drafting import SUBSCRIPTION_DELAYS

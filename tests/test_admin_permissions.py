@@ -170,6 +170,22 @@ def test_editing_customers_does_not_let_staff_adjust_a_balance(alice: Customer) 
     assert alice.balance() == Decimal("100") and adjustments() == 0
 
 
+def test_the_customer_page_offers_the_adjustment_only_to_staff_who_may_make_it(alice: Customer) -> None:
+    url = reverse("admin:accounts_user_change", args=[alice.user.pk])
+    adjust_url = reverse("admin:accounts_user_adjust", args=[alice.user.pk])
+    support = console_for(staff("support", "view_user", "change_user")).get(url).content.decode()
+    assert "100.000000" in support, "the balance is shown to whoever sees the customer"
+    assert adjust_url not in support and "Adjust balance" not in support
+    finance = console_for(staff("finance", "view_user", "adjust_balance")).get(url).content.decode()
+    assert "100.000000" in finance and adjust_url in finance and "Adjust balance" in finance
+
+
+def test_the_customer_list_shows_balances(alice: Customer) -> None:
+    console = console_for(staff("support", "view_user"))
+    page = console.get(reverse("admin:accounts_user_changelist")).content.decode()
+    assert "column-balance" in page and "100.000000" in page
+
+
 def test_staff_with_the_adjust_permission_adjust_a_customers_balance(alice: Customer) -> None:
     finance = staff("finance", "view_user", "adjust_balance")
     assert adjust(console_for(finance), alice.user, "25") == 302
@@ -242,6 +258,28 @@ def test_refills_change_state_only_through_the_order_services(
     assert refill.status == Refill.Status.PENDING
     assert console.get(reverse("admin:orders_refill_add")).status_code == 403
     assert console.get(reverse("admin:orders_refill_delete", args=[refill.pk])).status_code == 403
+
+
+def test_an_orders_history_is_shown_and_cannot_be_written_in_the_console(
+    operator: User, alice: Customer, catalogue: Catalogue
+) -> None:
+    order = Order.objects.create(
+        user=alice.user,
+        service=catalogue.default,
+        quantity=10,
+        charge=Decimal("0.01"),
+        created_at="2026-01-01T00:00Z",
+        updated_at="2026-01-01T00:00Z",
+    )
+    order.events.create(kind="created", data={"source": "web"}, created_at="2026-01-01T00:00Z")
+    console = console_for(operator)
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = console.get(url).content.decode()
+    assert "created" in page and "source" in page  # the history is there ...
+    assert 'name="events-0-kind"' not in page and 'name="events-0-DELETE"' not in page  # ... to read
+    assert "events-empty" not in page  # no row to add one
+    console.post(url, {"events-TOTAL_FORMS": "1", "events-INITIAL_FORMS": "1", "events-0-kind": "forged"})
+    assert list(order.events.values_list("kind", flat=True)) == ["created"]
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,8 @@ def raw(api, dialect, **params):
 # --- services -------------------------------------------------------------
 
 
-def test_services_v2_shape(api, alice, catalogue):
-    body = raw(api, "v2", key=alice.key, action="services")
-    expected = [
+def _services_v2(catalogue):
+    return [
         {
             "service": catalogue.default.pk,
             "name": "Followers",
@@ -50,12 +49,10 @@ def test_services_v2_shape(api, alice, catalogue):
             "cancel": False,
         },
     ]
-    assert body == json.dumps(expected, separators=(",", ":")).encode()
 
 
-def test_services_v1_shape(api, alice, catalogue):
-    body = raw(api, "v1", key=alice.key, action="services")
-    expected = [
+def _services_v1(catalogue):
+    return [
         {
             "service": str(catalogue.default.pk),
             "name": "Followers",
@@ -79,7 +76,12 @@ def test_services_v1_shape(api, alice, catalogue):
             "dripfeed": 0,
         },
     ]
-    assert body == json.dumps(expected, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(("dialect", "expected"), [("v2", _services_v2), ("v1", _services_v1)])
+def test_services_shape(api, alice, catalogue, dialect, expected):
+    body = raw(api, dialect, key=alice.key, action="services")
+    assert body == json.dumps(expected(catalogue), separators=(",", ":")).encode()
 
 
 def test_services_show_the_customers_own_rate(api, alice, bob, catalogue):
@@ -107,15 +109,15 @@ def test_services_are_ordered_by_category_then_service(api, alice, catalogue):
 # --- balance --------------------------------------------------------------
 
 
-def test_balance_v2_has_five_decimals(api, alice):
-    assert raw(api, "v2", key=alice.key, action="balance") == b'{"balance":"100.00000","currency":"USD"}'
-
-
-def test_balance_v1_has_two_decimals_and_status(api, alice):
-    assert (
-        raw(api, "v1", key=alice.key, action="balance")
-        == b'{"status":"success","balance":"100.00","currency":"USD"}'
-    )
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("v2", b'{"balance":"100.00000","currency":"USD"}'),  # five decimals
+        ("v1", b'{"status":"success","balance":"100.00","currency":"USD"}'),  # two, and a status
+    ],
+)
+def test_balance_shape(api, alice, dialect, expected):
+    assert raw(api, dialect, key=alice.key, action="balance") == expected
 
 
 def test_balance_is_rounded_half_up_for_display_only(api, alice, catalogue):
@@ -134,10 +136,17 @@ def test_currency_follows_the_setting(api, alice, settings):
 # --- add ------------------------------------------------------------------
 
 
-def test_add_v2_answers_the_order_id_as_a_number(api, alice, catalogue):
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("v2", b'{"order":%d}'),  # the id as a number
+        ("v1", b'{"status":"success","order":%d}'),
+    ],
+)
+def test_add_shape(api, alice, catalogue, dialect, expected):
     body = raw(
         api,
-        "v2",
+        dialect,
         key=alice.key,
         action="add",
         service=catalogue.default.pk,
@@ -145,21 +154,7 @@ def test_add_v2_answers_the_order_id_as_a_number(api, alice, catalogue):
         quantity=1000,
     )
     order = Order.objects.get(user=alice.user)
-    assert body == b'{"order":%d}' % order.pk
-
-
-def test_add_v1_answers_status_success(api, alice, catalogue):
-    body = raw(
-        api,
-        "v1",
-        key=alice.key,
-        action="add",
-        service=catalogue.default.pk,
-        link="https://instagram.com/alice",
-        quantity=1000,
-    )
-    order = Order.objects.get(user=alice.user)
-    assert body == b'{"status":"success","order":%d}' % order.pk
+    assert body == expected % order.pk
 
 
 def test_add_charges_and_records_the_order(api, alice, catalogue):
@@ -288,18 +283,19 @@ def order(api, alice, catalogue):
     return Order.objects.get(pk=answer["order"])
 
 
-def test_status_v2_shape(api, alice, order):
-    body = raw(api, "v2", key=alice.key, action="status", order=order.pk)
-    assert body == (
-        b'{"charge":"0.27819","start_count":"3572","status":"Partial","remains":"157","currency":"USD"}'
-    )
+V2_PARTIAL = '{"charge":"0.27819","start_count":"3572","status":"Partial","remains":"157","currency":"USD"}'
 
 
-def test_status_v1_shape(api, alice, order):
-    body = raw(api, "v1", key=alice.key, action="status", order=order.pk)
-    assert body == (
-        b'{"order":"%d","status":"Partial","charge":"0.2782","start_count":"3572","remains":"157"}' % order.pk
-    )
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("v2", V2_PARTIAL),
+        ("v1", '{"order":"ID","status":"Partial","charge":"0.2782","start_count":"3572","remains":"157"}'),
+    ],
+)
+def test_status_shape(api, alice, order, dialect, expected):
+    body = raw(api, dialect, key=alice.key, action="status", order=order.pk)
+    assert body == expected.replace("ID", str(order.pk)).encode()
 
 
 @pytest.mark.parametrize(
@@ -371,7 +367,7 @@ def test_multi_status_v2_mixes_orders_and_errors(api, alice, bob, order, catalog
         "v2", key=bob.key, action="add", service=catalogue.default.pk, link="x.com/b", quantity=100
     )["order"]
     body = raw(api, "v2", key=alice.key, action="status", orders=f" {order.pk} ,{other}, {order.pk},")
-    single = '{"charge":"0.27819","start_count":"3572","status":"Partial","remains":"157","currency":"USD"}'
+    single = V2_PARTIAL
     assert body == (f'{{"{order.pk}":{single},"{other}":{{"error":"Incorrect order ID"}}}}'.encode())
 
 
@@ -410,14 +406,14 @@ def test_a_second_order_for_a_link_waits_for_the_first_to_commit(catalogue, monk
     no active order either and both are placed. On SQLite every write transaction begins
     IMMEDIATE, so the second waits at BEGIN whatever the lock: the same outcome.
     """
-    from smmpanel.accounts.services import create_customer
+    from smmpanel.catalog.offers import offer
+    from smmpanel.ledger.accounts import create_customer
     from smmpanel.orders import drafting, placement
-    from smmpanel.web.forms.orders import offer
 
     customer, _key = create_customer("racer", balance=Decimal("10"))
     terms = offer(customer.pk, catalogue.default.pk)
     assert terms is not None
-    draft = drafting.draft(terms.terms, {"link": "https://x.com/p/race", "quantity": "100"})
+    draft = drafting.draft(terms, {"link": "https://x.com/p/race", "quantity": "100"})
     holding, second_done = threading.Event(), threading.Event()
     checked = placement._has_unfinished_order
 

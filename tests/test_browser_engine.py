@@ -24,6 +24,7 @@ from server import panel_server, server_env  # noqa: F401  (panel_server is a fi
 from workers import WorkerProcess, terminate
 
 from smmpanel.catalog.models import Service
+from smmpanel.catalog.offers import offer
 from smmpanel.orders import drafting, placement
 from smmpanel.orders.models import Order, Refill
 
@@ -50,7 +51,8 @@ def worker(
 
 
 def place(customer_id: int, service: Service, link: str, quantity: int) -> Order:
-    terms = drafting.ServiceTerms(service.pk, service.type, service.rate, service.min, service.max, False)
+    terms = offer(customer_id, service.pk)
+    assert terms is not None
     draft = drafting.draft(terms, {"link": link, "quantity": str(quantity)})
     return Order.objects.get(pk=placement.place(customer_id, draft, source=Order.Source.WEB))
 

@@ -61,6 +61,29 @@ def test_user_credit_is_a_ledger_adjustment(alice, capsys):
     assert list(mismatches()) == []
 
 
+def test_user_credit_records_the_operator_who_made_it(alice, capsys):
+    operator = User.objects.create_user("olga", is_staff=True)
+    run("user", "credit", "alice", "5", "--memo", "goodwill", "--by", "olga", capsys=capsys)
+    entry = LedgerEntry.objects.filter(user=alice.user).latest("id")
+    assert (entry.amount, entry.actor) == (Decimal("5"), operator)
+    run("user", "credit", "alice", "1", capsys=capsys)  # no --by: nobody known, nobody recorded
+    assert LedgerEntry.objects.filter(user=alice.user).latest("id").actor is None
+
+
+@pytest.mark.parametrize(("by", "refusal"), [("nobody", "no user"), ("bob", "not an operator")])
+def test_user_credit_by_someone_not_an_operator_changes_nothing(alice, bob, by, refusal):
+    with pytest.raises(CommandError, match=refusal):
+        call_command("user", "credit", "alice", "5", "--by", by)
+    assert alice.balance() == Decimal("100")
+
+
+def test_user_credit_refuses_an_operator_adjusting_their_own_balance(db):
+    User.objects.create_user("olga", is_staff=True)
+    with pytest.raises(CommandError, match="their own balance"):
+        call_command("user", "credit", "olga", "5", "--by", "olga")
+    assert not LedgerEntry.objects.exists()
+
+
 def test_user_credit_cannot_overdraw(alice):
     with pytest.raises(CommandError, match="cannot cover"):
         call_command("user", "credit", "alice", "-100.01")

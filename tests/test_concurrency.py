@@ -20,9 +20,9 @@ import httpx
 import pytest
 from server import panel_server  # noqa: F401  (a fixture)
 
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import Order, OrderEvent

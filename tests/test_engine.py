@@ -4,6 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine import dispatch
@@ -105,7 +107,7 @@ def test_an_order_is_sent_followed_and_completed(api, alice, catalogue, simulate
         clock.advance(minutes=5)
         worker.run_once()
     placed.refresh_from_db()
-    assert placed.status in transitions.FINAL
+    assert placed.status in Order.FINAL
     expected = {S.COMPLETED: Decimal(0), S.CANCELED: placed.charge}.get(
         placed.status, (placed.charge * placed.remains / 1000).quantize(Decimal("0.000001"), "ROUND_DOWN")
     )
@@ -328,7 +330,7 @@ def test_a_drip_feed_order_ends_with_its_last_run_and_sums_their_outcomes(
     transitions.finish(second.pk, second_status, second_remains, clock())
     parent.refresh_from_db()
     assert (parent.status, parent.remains, parent.finished_at) == (status, remains, clock())
-    assert last_event(parent) == ("finished", {"status": status, "remains": remains})
+    assert last_event(parent) == ("finished", {"status": status, "remains": remains, "start_count": 0})
     assert transitions.settle_dripfeed(parent.pk, clock()) is False  # ended once
     assert list(mismatches()) == []
 
@@ -368,6 +370,24 @@ def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalog
     assert list(mismatches()) == []
 
 
+def test_a_canceled_drip_feed_with_one_run_never_released_is_partial(
+    api, alice, catalogue, scripted, worker, clock
+):
+    parent = order(api, alice, catalogue, runs=2, interval=60)  # 1.8 in all, 0.9 a run
+    worker.run_once()
+    api.post("v2", key=alice.key, action="cancel", order=str(parent.pk))
+    clock.advance(minutes=61)
+    worker.run_once()
+    run = parent.children.get()
+    scripted.reports[run.pk] = said(S.COMPLETED, 1, 0)
+    clock.advance(hours=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.remains) == (S.PARTIAL, 1000)  # the run delivered, one never went
+    assert alice.balance() == Decimal("99.1")
+    assert list(mismatches()) == []
+
+
 def test_a_canceled_drip_feed_whose_only_run_was_canceled_is_canceled(
     api, alice, catalogue, scripted, worker, clock
 ):
@@ -385,7 +405,7 @@ def test_a_canceled_drip_feed_whose_only_run_was_canceled_is_canceled(
 
 
 def test_run_shares_add_up_to_the_charge():
-    from smmpanel.engine.dripfeed import run_share
+    from smmpanel.orders.dripfeed import run_share
 
     for charge, runs in [("1", 3), ("0.000005", 4), ("2.7", 3), ("10.000001", 7)]:
         shares = [run_share(Decimal(charge), runs, i) for i in range(runs)]
@@ -680,6 +700,80 @@ def test_a_new_order_records_its_charge_at_the_moment_it_was_placed(api, alice, 
     assert charge.created_at == placed.created_at
     [created] = placed.events.filter(kind="created")
     assert (created.data, created.created_at) == ({"charge": str(placed.charge)}, placed.created_at)
+
+
+def test_a_batch_of_sent_orders_changes_only_the_orders_in_it(api, alice, catalogue, clock):
+    first, second = order(api, alice, catalogue, link="x.com/a"), order(api, alice, catalogue, link="x.com/b")
+    Order.objects.filter(pk__in=[first.pk, second.pk]).update(provider_state=P.SENDING)
+    assert transitions.sent_many({first.pk: ("up-1", Decimal("0.5"))}, clock()) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.provider_state, first.provider_order_id, first.cost) == (P.SENT, "up-1", Decimal("0.5"))
+    assert (second.provider_state, second.provider_order_id) == (P.SENDING, "")
+
+
+def test_a_drip_feed_parent_reports_its_first_runs_start_count_when_that_run_ends_at_once(
+    api, alice, catalogue, scripted, worker, clock
+):
+    parent = order(api, alice, catalogue, runs=2, interval=30)
+    worker.run_once()
+    first = parent.children.get()
+    scripted.reports[first.pk] = said(S.COMPLETED, 4321, 0)  # its first answer ends it
+    clock.advance(minutes=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.start_count) == (S.IN_PROGRESS, 4321)
+    clock.advance(minutes=29)
+    worker.run_once()  # the second run is released and sent
+    second = parent.children.exclude(pk=first.pk).get()
+    scripted.reports[second.pk] = said(S.COMPLETED, 9999, 0)
+    clock.advance(minutes=1)
+    worker.run_once()
+    parent.refresh_from_db()
+    assert (parent.status, parent.start_count) == (S.COMPLETED, 4321)
+    for dialect in ("v2", "v1"):
+        assert api.post(dialect, key=alice.key, action="status", order=parent.pk)["start_count"] == "4321"
+    assert last_event(parent) == ("finished", {"status": S.COMPLETED, "remains": 0, "start_count": 4321})
+
+
+def _first_lock(queries, order_id, many=False):
+    """Index of the first locking read of the order row (SQLite has no FOR UPDATE: its SELECT)."""
+    wanted = f'"orders_order"."id" IN ({order_id})' if many else f'"orders_order"."id" = {order_id}'
+    for index, query in enumerate(queries.captured_queries):
+        sql = query["sql"]
+        locking = "FOR UPDATE" in sql or connection.vendor == "sqlite"
+        finding_parents = sql.startswith("SELECT DISTINCT")  # which parents to lock: a plain read
+        if sql.startswith("SELECT") and wanted in sql and locking and not finding_parents:
+            return index
+    raise AssertionError(f"order #{order_id} was never locked")
+
+
+def test_a_run_locks_its_drip_feed_parent_before_itself(api, alice, catalogue, scripted, worker, clock):
+    """Canceling a parent locks it, then its runs; a run's progress or end must take the same
+    order (parent first), or two transactions could each hold the lock the other waits for."""
+    parent = order(api, alice, catalogue, runs=3, interval=30)
+    worker.run_once()
+    first = parent.children.get()
+    with CaptureQueriesContext(connection) as queries:
+        transitions.progress_many({first.pk: said(S.IN_PROGRESS, 5, 900)}, clock())
+    assert _first_lock(queries, parent.pk, many=True) < _first_lock(queries, first.pk, many=True)
+    with CaptureQueriesContext(connection) as queries:
+        transitions.finish(first.pk, S.COMPLETED, 0, clock())
+    assert _first_lock(queries, parent.pk, many=True) < _first_lock(queries, first.pk)
+
+
+def test_engine_timings_are_settings(api, alice, catalogue, scripted, worker, clock, settings):
+    settings.SMMPANEL_FIRST_CHECK_SECONDS = 30
+    settings.SMMPANEL_LONGEST_CHECK_SECONDS = 120
+    assert [transitions.check_delay(n).total_seconds() for n in (0, 1, 2, 10)] == [30, 60, 120, 120]
+    settings.SMMPANEL_STALE_CLAIM_SECONDS = 60
+    assert dispatch.stale_claim() == timedelta(minutes=1)
+    placed = order(api, alice, catalogue)
+    assert transitions.claim(placed.pk, clock())
+    assert dispatch.expire_stale_claims(clock() + timedelta(seconds=59)) == 0
+    assert dispatch.expire_stale_claims(clock() + timedelta(seconds=61)) == 1
+    placed.refresh_from_db()
+    assert placed.provider_state == P.UNKNOWN
 
 
 def test_a_provider_in_euros_has_its_charges_recorded_in_the_panels_currency(

@@ -8,11 +8,13 @@ import socket
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from upstream import upstream_fixture  # noqa: F401  (the `upstream` fixture)
 
-from smmpanel.accounts.services import credit
 from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import Order, Refill
@@ -222,3 +224,24 @@ def test_a_refill_is_forwarded_and_followed(api, alice, order, worker, clock, up
     clock.advance(minutes=11)
     worker.run_once()
     assert api.post("v2", key=alice.key, action="refill_status", refill=refill_id) == {"status": "Completed"}
+    # Each step is in the order's history; the engine's bookkeeping is not on the customer's page.
+    kinds = list(order.events.order_by("id").values_list("kind", flat=True))
+    assert kinds[-3:] == ["refill_requested", "refill_forwarded", "refill_ended"]
+    page = Client()
+    page.force_login(alice.user)
+    html = page.get(reverse("order_detail", args=[order.pk])).content.decode()
+    assert "Refill requested" in html and "Refill passed on" not in html and "Refill finished" not in html
+
+
+def test_a_refill_the_provider_refuses_is_rejected(api, alice, order, worker, clock, upstream):
+    worker.run_once()
+    upstream.set_status(upstream.placed[0].id, "Completed", remains=0)
+    clock.advance(minutes=1)
+    worker.run_once()
+    upstream.answer_with("refill", {"error": "Refill is disabled for this service"})
+    refill_id = api.post("v2", key=alice.key, action="refill", order=order.pk)["refill"]
+    worker.run_once()
+    refill = Refill.objects.get(pk=refill_id)
+    assert (refill.status, refill.provider_refill_id) == (Refill.Status.REJECTED, "")
+    assert "disabled" in refill.provider_error
+    assert order.events.filter(kind="refill_refused", data__refill=refill.pk).count() == 1

@@ -32,12 +32,13 @@ from server import server_env
 from workers import TrackingUpstream, WorkerProcess, proc_available, terminate
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
+from smmpanel.catalog.offers import offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.engine.claims import claim_orders
-from smmpanel.engine.dispatch import STALE_CLAIM, due
+from smmpanel.engine.dispatch import due, stale_claim
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import drafting, placement
@@ -101,7 +102,8 @@ def make_world(upstream: TrackingUpstream, *, honours: bool) -> World:
 def place_orders(world: World, numbers: range) -> list[int]:
     """Orders placed as the API places them (drafted, charged, stored): one distinct link each."""
     service = world.service
-    terms = drafting.ServiceTerms(service.pk, service.type, service.rate, service.min, service.max, False)
+    terms = offer(world.customer.pk, service.pk)
+    assert terms is not None
     return [
         placement.place(
             world.customer.pk,
@@ -296,7 +298,7 @@ def settle(honours: bool) -> int:
 
     Run in this process with a clock past STALE_CLAIM, rather than waiting two real minutes.
     """
-    worker = Worker(clock=Clock(timezone.now() + STALE_CLAIM + timedelta(minutes=1)), threads=8)
+    worker = Worker(clock=Clock(timezone.now() + stale_claim() + timedelta(minutes=1)), threads=8)
     for rounds in range(1, 31):
         worker.run_once()
         left = Order.objects.filter(provider_state=P.SENDING)
@@ -447,7 +449,7 @@ def test_an_answer_after_another_worker_swept_the_claim_is_still_recorded() -> N
         thread.start()
         try:
             assert wait_until(lambda: len(upstream.adds) == 1, 10), "the add never reached the provider"
-            later = Worker(clock=Clock(start + STALE_CLAIM + timedelta(seconds=1)), threads=1)
+            later = Worker(clock=Clock(start + stale_claim() + timedelta(seconds=1)), threads=1)
             later.run_once()  # its sweep: the claim looks stale, the order goes in doubt
             assert Order.objects.get(pk=order_id).provider_state == P.UNKNOWN
         finally:

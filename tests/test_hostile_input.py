@@ -24,9 +24,9 @@ from links import ACCEPTED_LINKS, REFUSED_LINKS, link_params
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.accounts.models import ApiKey
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.orders.drafting import PlacementError, normalise_link
 from smmpanel.orders.models import Order, OrderEvent

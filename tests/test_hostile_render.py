@@ -44,9 +44,9 @@ from playwright.sync_api import Browser
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.orders.models import Order
 
 SMMPANEL = Path(__file__).resolve().parent.parent / "smmpanel"

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from server import panel_server  # noqa: F401  (a fixture)
 
-from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders.models import IdempotencyKey, Order
@@ -173,12 +173,12 @@ def test_placing_clears_only_this_customers_expired_record_of_this_key(api, alic
 
 
 def drafted(customer, catalogue, link="https://x.com/p/1"):
+    from smmpanel.catalog.offers import offer
     from smmpanel.orders import drafting
-    from smmpanel.web.forms.orders import offer
 
     terms = offer(customer.user.pk, catalogue.default.pk)
     assert terms is not None
-    return drafting.draft(terms.terms, {"link": link, "quantity": "100"})
+    return drafting.draft(terms, {"link": link, "quantity": "100"})
 
 
 def test_without_a_key_every_call_places_an_order(alice, catalogue):
@@ -196,3 +196,27 @@ def test_any_string_is_a_key_even_one_that_is_not_valid_unicode(alice, catalogue
     first = placement.place(alice.user.pk, drafted(alice, catalogue), idempotency_key="k\ud800")
     again = placement.place(alice.user.pk, drafted(alice, catalogue), idempotency_key="k\ud800")
     assert again == first and Order.objects.count() == 1
+
+
+def test_a_key_that_keeps_colliding_with_nothing_to_replay_is_refused_as_a_bad_parameter(
+    alice, catalogue, monkeypatch
+):
+    """Three claims that fail and find no order to replay (a key record gone between the two):
+    the request is refused, naming the header, and nothing is placed or charged."""
+    from django.db import IntegrityError
+
+    from smmpanel.orders import placement
+    from smmpanel.orders.drafting import PlacementError
+
+    attempts = []
+
+    def collides(*args):
+        attempts.append(args)
+        raise IntegrityError("UNIQUE constraint failed: orders_idempotencykey")
+
+    monkeypatch.setattr(placement, "_place_once", collides)
+    with pytest.raises(PlacementError) as refused:
+        placement.place(alice.user.pk, drafted(alice, catalogue), idempotency_key="k")
+    assert (refused.value.code, refused.value.value) == (PlacementError.BAD_PARAMETER, "Idempotency-Key")
+    assert len(attempts) == 3
+    assert not Order.objects.exists() and alice.balance() == Decimal("100")

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import Account, LedgerEntry
+from smmpanel.ledger.money import MAX_AMOUNT
 
 
 def post(customer, amount, reference):
@@ -57,8 +58,9 @@ def test_a_duplicate_inside_a_larger_transaction_leaves_it_usable(alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_post_refuses_to_run_outside_a_transaction(alice):
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"^ledger\.post must run inside transaction\.atomic\(\)$"):
         ledger.post(alice.user.pk, Decimal("1"), "adjustment", "t:1")
+    assert not LedgerEntry.objects.filter(reference="t:1").exists()
 
 
 def test_many_small_amounts_add_up_exactly(alice):
@@ -180,3 +182,34 @@ def test_a_mismatch_names_its_customer(alice, bob):
     assert (mismatch.user_id, mismatch.username, mismatch.balance, mismatch.ledger_sum) == (
         bob.user.pk, "bob", Decimal("7"), Decimal("5")
     )
+
+
+def test_an_entry_without_a_memo_stores_an_empty_one(alice):
+    post(alice, "-1", "t:1")
+    assert LedgerEntry.objects.get(reference="t:1").memo == ""
+
+
+def test_a_duplicate_names_its_reference(alice):
+    post(alice, "-1", "order:7:charge")
+    with pytest.raises(ledger.DuplicateEntry) as refused:
+        post(alice, "-1", "order:7:charge")
+    assert refused.value.args == ("order:7:charge",)
+
+
+def test_the_largest_debit_empties_the_largest_balance(alice):
+    post(alice, str(MAX_AMOUNT - 100), "t:fill")
+    assert post(alice, str(-MAX_AMOUNT), "t:all") == 0
+
+
+def test_a_debit_before_any_entry_opens_the_account_at_zero_and_is_refused(django_user_model):
+    newcomer = django_user_model.objects.create_user("newcomer", password="x")
+    with pytest.raises(ledger.InsufficientFunds), transaction.atomic():
+        ledger.post(newcomer.pk, Decimal("-1"), "adjustment", "t:1")
+    assert ledger.balance_of(newcomer.pk) == 0
+    assert not LedgerEntry.objects.filter(user=newcomer).exists()
+
+
+def test_a_credit_past_the_largest_balance_is_refused_as_the_limit(alice):
+    with pytest.raises(ledger.BalanceLimit):
+        post(alice, str(MAX_AMOUNT), "t:1")
+    assert alice.balance() == Decimal("100")

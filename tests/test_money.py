@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from smmpanel.ledger import money
 from smmpanel.ledger.money import (
     MAX_AMOUNT,
     ZERO,
@@ -130,3 +131,48 @@ def test_refunds_at_the_edges(charge, remains, quantity, expected):
 def test_a_refused_amount_says_what_was_typed(text, message):
     with pytest.raises(MoneyError, match=f"^{re.escape(message)}$"):
         parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    ("amount", "reading", "shown"),
+    [
+        ("0.12345", money.TOTAL, "0.12"),  # only a charge below 1 keeps four places
+        ("0.12345", money.CHARGE, "0.1235"),
+        ("1.23456", money.CHARGE, "1.23"),  # a charge of 1 or more reads in cents
+        ("0.123456", money.RATE, "0.1235"),  # a rate: four places
+        ("0.125", money.TOTAL, "0.13"),  # half-up, not the half-even of Decimal's default
+        ("0.135", money.EXACT, "0.135"),
+        ("0.129", money.BALANCE, "0.12"),  # a balance is cut: it is there to spend
+        ("0.001", money.TOTAL, "0.001"),  # a non-zero amount never reads as zero
+        ("-0.001", money.BALANCE, "-0.001"),
+        ("-0", money.TOTAL, "0.00"),  # no minus zero
+        ("-5", money.TOTAL, "-5.00"),  # a negative amount keeps its sign
+        ("12.5", money.TOTAL, "12.50"),
+    ],
+)
+def test_an_amount_for_a_person_to_read(amount: str, reading: str, shown: str) -> None:
+    assert str(money.for_reading(Decimal(amount), reading)) == shown
+
+
+def test_an_unknown_reading_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^no such reading of an amount: 'nope'$"):
+        money.for_reading(Decimal(1), "nope")
+
+
+def test_to_money_rounds_half_up_at_the_sixth_place() -> None:
+    assert to_money(Decimal("0.0000005")) == Decimal("0.000001")
+    assert to_money(Decimal("0.0000025")) == Decimal("0.000003")
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        ("ten", MoneyError, "not an amount: 'ten'"),
+        ("NaN", MoneyError, "not an amount: 'NaN'"),
+        ("1e20", money.OutOfRange, "amount out of range: '1e20'"),
+    ],
+)
+def test_to_money_names_what_it_refuses(value: str, error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as refused:
+        to_money(value)
+    assert str(refused.value) == message

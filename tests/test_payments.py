@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.payments import services
@@ -550,3 +550,15 @@ def test_drawing_gives_up_after_five_collisions(alice: Customer, monkeypatch: py
         services.request_bank_transfer(alice.user, Decimal("11"))
     assert len(drawn) == 8 * (1 + 5)
     assert Payment.objects.count() == 1
+
+
+def test_a_panel_run_in_spanish_stores_the_deposit_memo_in_spanish(
+    alice: Customer, operator: User, settings: object
+) -> None:
+    # The memo follows the panel's language, whatever it is, not just English.
+    settings.LANGUAGE_CODE = "es"  # type: ignore[attr-defined]
+    payment = services.request_bank_transfer(alice.user, Decimal("3"))
+    with translation.override("en"):
+        services.confirm(payment.pk, operator)
+    [entry] = deposits(alice.user)
+    assert entry.memo == f"Transferencia bancaria {payment.reference}"

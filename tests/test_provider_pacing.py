@@ -15,8 +15,9 @@ from server import server_env
 from upstream import FakeUpstream
 from workers import WorkerProcess, terminate
 
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
+from smmpanel.catalog.offers import offer
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.orders import drafting, placement
 from smmpanel.orders.models import Order
 from smmpanel.providers.models import CallPace
@@ -64,7 +65,8 @@ def sent_orders(upstream: TimedUpstream) -> Provider:
         provider_service=listed,
     )
     customer, _key = create_customer("reseller", balance=Decimal(1000))
-    terms = drafting.ServiceTerms(service.pk, service.type, service.rate, service.min, service.max, False)
+    terms = offer(customer.pk, service.pk)
+    assert terms is not None
     for n in range(ORDERS):
         link = f"https://example.com/post/{n}"
         order_id = placement.place(customer.pk, drafting.draft(terms, {"link": link, "quantity": "100"}))

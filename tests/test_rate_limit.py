@@ -5,7 +5,7 @@ import uuid
 import pytest
 import redis
 
-from smmpanel.api.ratelimit import MemoryLimiter, RedisLimiter, Unlimited, limiter
+from smmpanel.throttle import MemoryLimiter, RedisLimiter, Unlimited, allow_all, limiter
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -25,6 +25,14 @@ def test_keys_are_counted_apart():
     assert bucket.allow("a", now=0.0)
     assert not bucket.allow("a", now=0.0)
     assert bucket.allow("b", now=0.0)
+
+
+def test_several_limits_count_every_key_even_after_one_refuses():
+    tight, loose = MemoryLimiter(rate=0.001, burst=1), MemoryLimiter(rate=0.001, burst=3)
+    assert allow_all((tight, "address"), (loose, "address,alice"))
+    assert not allow_all((tight, "address"), (loose, "address,alice"))  # refused by the tight one,
+    assert loose.allow("address,alice")  # yet counted by the loose one: its third and last
+    assert not loose.allow("address,alice")
 
 
 def test_zero_rate_means_no_limit():

@@ -40,8 +40,8 @@ from safesmm import SafeSMM, SafeSMMError
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import credit
 from smmpanel.catalog import demo
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.money import display
 from smmpanel.orders.models import Order, Refill
 

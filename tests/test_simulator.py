@@ -4,11 +4,11 @@ Canceled means nothing was delivered, Partial means some was and some was not.""
 from datetime import UTC, datetime, timedelta
 
 from smmpanel.orders.models import Order
-from smmpanel.orders.transitions import FINAL
 from smmpanel.providers.adapters import SimulatedAdapter
 from smmpanel.providers.requests import StatusRequest
 
 S = Order.Status
+FINAL = Order.FINAL
 SECONDS = 100.0
 SENT_AT = datetime(2026, 1, 1, tzinfo=UTC)
 # Every twentieth of the delivery time, and on past its end.

@@ -31,9 +31,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import create_customer
 from smmpanel.catalog.models import Category, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import create_customer
 from smmpanel.ledger.models import Account, LedgerEntry
 from smmpanel.ledger.services import mismatches, post
 from smmpanel.orders.models import Order

@@ -1,18 +1,21 @@
 """Subscriptions in the engine: a post's order is charged when it is created, pausing on low balance."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from smmpanel.accounts.services import credit
 from smmpanel.catalog import demo
 from smmpanel.catalog.models import Provider, Service
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
+from smmpanel.orders import subscriptions, transitions
 from smmpanel.orders.models import Order
+from smmpanel.providers.answers import UpstreamStatus
 
 S, P = Order.Status, Order.ProviderState
 
@@ -109,3 +112,89 @@ def test_a_canceled_subscription_stops(api, alice, service, worker, clock):
     follow(worker, clock, 60)
     sub.refresh_from_db()
     assert sub.status == S.CANCELED and sub.children.count() == 0
+
+
+def test_a_subscriptions_own_figures_do_not_follow_its_posts_like_a_drip_feed(
+    api, alice, service, worker, clock
+):
+    # Posts have a parent as drip-feed runs do, but only runs settle their parent.
+    sub = subscribe(api, alice, service, posts="20", old_posts="1")
+    worker.run_once()
+    sub.refresh_from_db()
+    before = (sub.status, sub.start_count, sub.remains)
+    follow(worker, clock, 150)
+    assert sub.children.exclude(status=S.PENDING).exists()  # posts went and moved
+    sub.refresh_from_db()
+    assert (sub.status, sub.start_count, sub.remains) == before
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A post as a provider reports it (providers.adapters.PostNotice's shape)."""
+
+    key: str
+    quantity: int
+    provider_order_id: str = ""
+
+
+def upstream_post(api, alice, worker, clock, service):
+    """A post the provider made itself, charged at the subscription's max (200 units: 0.12)."""
+    sub = subscribe(api, alice, service)
+    worker.run_once()  # the subscription is sent
+    assert subscriptions.followed(sub.pk, [Seen("p1", 200, "up-7")], None, clock()) == 1
+    post = sub.children.get()
+    assert (post.quantity, post.charge, post.provider_state) == (200, Decimal("0.12"), P.SENT)
+    return post
+
+
+def test_a_post_charged_at_max_is_trued_up_once_when_its_provider_tells_its_quantity(
+    api, alice, service, worker, clock
+):
+    post = upstream_post(api, alice, worker, clock, service)
+    report = UpstreamStatus(S.IN_PROGRESS, start_count=10, remains=150, quantity=150)
+    for _ in range(4):  # the same report, again and again
+        transitions.progress_many({post.pk: report}, clock())
+        clock.advance(minutes=1)
+    assert subscriptions.true_up(post.pk, 150, clock()) is False
+    true_ups = LedgerEntry.objects.filter(order=post, kind="refund")
+    assert [(e.amount, e.reference) for e in true_ups] == [(Decimal("0.03"), f"order:{post.pk}:true-up")]
+    post.refresh_from_db()
+    assert (post.quantity, post.charge, post.remains) == (150, Decimal("0.09"), 150)
+    assert post.events.filter(kind="trued_up").count() == 1
+    assert list(mismatches()) == []
+
+
+def test_a_trued_up_post_refunds_what_it_did_not_deliver_of_its_real_quantity(
+    api, alice, service, worker, clock
+):
+    post = upstream_post(api, alice, worker, clock, service)
+    # The provider tells the quantity with the end: 150 units, 50 of them not delivered.
+    ended = UpstreamStatus(S.PARTIAL, start_count=10, remains=50, quantity=150)
+    transitions.progress_many({post.pk: ended}, clock())
+    post.refresh_from_db()
+    assert (post.status, post.quantity, post.remains) == (S.PARTIAL, 150, 50)
+    refunded = sorted(e.amount for e in LedgerEntry.objects.filter(order=post, kind="refund"))
+    assert refunded == [Decimal("0.03"), Decimal("0.03")]  # 50 of 200 units, then 50 of 150 at 0.09
+    again = UpstreamStatus(S.PARTIAL, start_count=10, remains=50, quantity=100)
+    transitions.progress_many({post.pk: again}, clock())
+    assert LedgerEntry.objects.filter(order=post, kind="refund").count() == 2  # ended: nothing more
+    assert list(mismatches()) == []
+
+
+def test_a_larger_or_missing_quantity_changes_nothing(api, alice, service, worker, clock):
+    post = upstream_post(api, alice, worker, clock, service)
+    for quantity in (None, 200, 250, 0):
+        report = UpstreamStatus(S.IN_PROGRESS, start_count=1, remains=200, quantity=quantity)
+        transitions.progress_many({post.pk: report}, clock())
+    post.refresh_from_db()
+    assert (post.quantity, post.charge) == (200, Decimal("0.12"))
+    assert not LedgerEntry.objects.filter(order=post, kind="refund").exists()
+
+
+def test_how_often_a_subscription_is_asked_is_a_setting(api, alice, service, worker, clock, settings):
+    settings.SMMPANEL_SUBSCRIPTION_CHECK_SECONDS = 15
+    sub = subscribe(api, alice, service)
+    worker.run_once()
+    subscriptions.followed(sub.pk, [], None, clock())
+    sub.refresh_from_db()
+    assert sub.next_check_at == clock() + timedelta(seconds=15)

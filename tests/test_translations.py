@@ -28,16 +28,16 @@ from django.utils import timezone, translation
 
 import smmpanel
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import credit
 from smmpanel.catalog.models import Category, CustomRate, Service
+from smmpanel.catalog.offers import offer
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
 from smmpanel.engine import dripfeed
+from smmpanel.ledger.accounts import credit
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.models import Order
-from smmpanel.orders.services import request_cancel, request_refill
+from smmpanel.orders.requests import request_cancel, request_refill
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
-from smmpanel.web.forms.orders import offer
 from smmpanel.web.views import orders as order_views
 from smmpanel.web.views.account import confirmation_token
 
@@ -245,7 +245,7 @@ def shop(alice: Customer, clock: Any) -> Shop:
     def place(service: str, **params: str) -> Order:
         terms = offer(user.pk, services[service].pk)
         assert terms is not None
-        draft = drafting.draft(terms.terms, {"link": LINK, **params})
+        draft = drafting.draft(terms, {"link": LINK, **params})
         return Order.objects.get(pk=placement.place(user.pk, draft, source=Order.Source.WEB))
 
     orders = {
@@ -537,7 +537,7 @@ def test_the_glossary_is_kept() -> None:
 
 
 def test_every_service_type_has_a_translated_name_on_the_api_docs() -> None:
-    from smmpanel.web.views.apikeys import TYPE_LABELS
+    from smmpanel.catalog.types import TYPE_LABELS
 
     assert set(TYPE_LABELS) == set(ServiceType)
     with translation.override("en"):

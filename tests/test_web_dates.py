@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smmpanel.accounts.models import ApiKey
+from smmpanel.catalog.offers import offer
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.models import Order, OrderEvent
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
-from smmpanel.web.forms.orders import offer
 
 WHEN = datetime(2026, 12, 2, 16, 52, tzinfo=UTC)
 # Anything that reads as a date, in any of the forms Django's locales write.
@@ -33,7 +33,7 @@ def history(alice: Customer, catalogue: Catalogue) -> Order:
     """An order, a payment and a key, all at WHEN."""
     terms = offer(alice.user.pk, catalogue.default.pk)
     assert terms is not None
-    draft = drafting.draft(terms.terms, {"link": "https://x.com/p/1", "quantity": "100"})
+    draft = drafting.draft(terms, {"link": "https://x.com/p/1", "quantity": "100"})
     order = Order.objects.get(pk=placement.place(alice.user.pk, draft, source=Order.Source.WEB))
     now = timezone.now()
     assert transitions.claim(order.pk, now) and transitions.sent(order.pk, "up-1", None, now)

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from smmpanel.accounts.models import User
-from smmpanel.accounts.services import credit
 from smmpanel.ledger import services as ledger
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.payments import services
 from smmpanel.payments.models import Payment

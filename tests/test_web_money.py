@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from smmpanel.accounts.services import credit
+from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.money import MAX_AMOUNT, for_reading
 from smmpanel.web.templatetags.money import money
 

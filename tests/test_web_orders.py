@@ -17,14 +17,14 @@ from links import ACCEPTED_LINKS, REFUSED_LINKS, link_params
 from smmpanel.api import dialects
 from smmpanel.catalog import demo
 from smmpanel.catalog.models import Category, CustomRate, Service
+from smmpanel.catalog.offers import offer
 from smmpanel.engine import dripfeed
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.orders import drafting, placement, transitions
 from smmpanel.orders.drafting import PlacementError
 from smmpanel.orders.models import Order, OrderEvent, Refill
-from smmpanel.orders.services import OrderActionError
+from smmpanel.orders.requests import OrderActionError
 from smmpanel.web import errors
-from smmpanel.web.forms.orders import offer
 
 S = Order.Status
 WHOLE_NUMBER = "Enter the quantity as a whole number, such as 1000."
@@ -88,7 +88,7 @@ def place(customer, service_id: int, link: str = LINK, **params: str) -> Order:
     """An order placed the way the site places it."""
     terms = offer(customer.user.pk, service_id)
     assert terms is not None
-    draft = drafting.draft(terms.terms, {"link": link, "quantity": "100", **params})
+    draft = drafting.draft(terms, {"link": link, "quantity": "100", **params})
     return Order.objects.get(pk=placement.place(customer.user.pk, draft, source=Order.Source.WEB))
 
 
@@ -337,7 +337,7 @@ def test_the_site_speaks_plainly_while_the_api_keeps_its_strings(
 def draft_of(catalogue, customer):
     terms = offer(customer.user.pk, catalogue.default.pk)
     assert terms is not None
-    return drafting.draft(terms.terms, {"link": LINK, "quantity": "100"})
+    return drafting.draft(terms, {"link": LINK, "quantity": "100"})
 
 
 def form_text(response) -> str:

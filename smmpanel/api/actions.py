@@ -16,24 +16,20 @@ from django.db import connection
 
 from smmpanel.accounts.models import ApiKey, User
 from smmpanel.api import dialects as d
-from smmpanel.api.dialects import Dialect, OrderView, ServiceView, SubscriptionView
-from smmpanel.catalog.models import Category, CustomRate, Service
-from smmpanel.catalog.types import ServiceType
+from smmpanel.api.dialects import Dialect, OrderView, SubscriptionView
+from smmpanel.catalog import offers
+from smmpanel.catalog.offers import Offer
+from smmpanel.catalog.types import MAX_IDS
 from smmpanel.ledger.models import Account
 from smmpanel.ledger.money import ZERO, to_money
 from smmpanel.orders import drafting, placement
 from smmpanel.orders.models import Order
 
-MAX_IDS = 100
 _KEYS = ApiKey._meta.db_table
 _USERS = User._meta.db_table
 _ACCOUNTS = Account._meta.db_table
 _ORDERS = Order._meta.db_table
-_SERVICES = Service._meta.db_table
-_CATEGORIES = Category._meta.db_table
-_RATES = CustomRate._meta.db_table
 _STATUS = {code: str(label) for code, label in Order.Status.choices}
-_TYPE_NAMES = {code: str(label) for code, label in ServiceType.choices}
 
 # Joined into every query that authenticates: an active key of an active customer.
 _CALLER = (
@@ -87,79 +83,37 @@ def balance(request: Request) -> Any:
 
 def services(request: Request) -> Any:
     _key_id, user_id = authenticate(request)
-    custom = CustomRate.own_rates(user_id)
-    rows = (
-        Service.objects.filter(enabled=True, category__enabled=True)
-        .order_by("category__sort_order", "category_id", "sort_order", "id")
-        .values_list(
-            "id",
-            "name",
-            "type",
-            "category__name",
-            "rate",
-            "min",
-            "max",
-            "dripfeed",
-            "refill",
-            "cancel",
-            "description",
-        )
-    )
     shape = request.dialect.service
-    return [
-        shape(
-            ServiceView(
-                id=sid,
-                name=name,
-                type_code=type_,
-                type_name=_TYPE_NAMES[type_],
-                category=category,
-                rate=custom.get(sid, rate),
-                min=min_,
-                max=max_,
-                dripfeed=dripfeed,
-                refill=refill,
-                cancel=cancel,
-                description=description,
-            )
-        )
-        for sid, name, type_, category, rate, min_, max_, dripfeed, refill, cancel, description in rows
-    ]
+    return [shape(item) for item in offers.offers(user_id)]
 
 
-def _service_terms(request: Request) -> tuple[int, int, drafting.ServiceTerms | None]:
-    """The caller and the service they order, with their own rate, in one query."""
+def _offer(request: Request) -> tuple[int, int, Offer | None]:
+    """The caller and their offer for the service they order, in one query."""
     service_id = request.get("service")
     if not service_id:
         authenticate(request)
         raise ApiError(d.MISSING, "service")
-    wanted = int(service_id) if service_id.isascii() and service_id.isdigit() and len(service_id) < 18 else 0
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT k.id, k.user_id, s.id, s.type, COALESCE(r.rate, s.rate), s.min, s.max, "
-            f"s.dripfeed FROM {_KEYS} k JOIN {_USERS} u ON u.id = k.user_id "
-            f"LEFT JOIN {_SERVICES} s ON s.id = %s AND s.enabled AND EXISTS "
-            f"(SELECT 1 FROM {_CATEGORIES} c WHERE c.id = s.category_id AND c.enabled) "
-            f"LEFT JOIN {_RATES} r ON r.service_id = s.id AND r.user_id = k.user_id "
+            f"SELECT k.id, k.user_id, {offers.SQL_COLUMNS} "
+            f"FROM {_KEYS} k JOIN {_USERS} u ON u.id = k.user_id "
+            f"LEFT JOIN ({offers.SQL_ON_SALE}) ON s.id = %s "
+            f"LEFT JOIN {offers.SQL_OWN_RATES} r ON r.service_id = s.id AND r.user_id = k.user_id "
             "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled",
-            [wanted, request.key_hash],
+            [offers.parse_id(service_id) or 0, request.key_hash],  # no service has id 0
         )
         row = cursor.fetchone()
     if row is None:
         raise ApiError(d.INVALID_KEY)
-    key_id, user_id, sid, type_, rate, min_, max_, dripfeed = row
-    if sid is None:
-        return key_id, user_id, None
-    terms = drafting.ServiceTerms(sid, type_, to_money(rate), min_, max_, bool(dripfeed))
-    return key_id, user_id, terms
+    return row[0], row[1], offers.from_row(row[2:])
 
 
 def add(request: Request) -> Any:
-    key_id, user_id, terms = _service_terms(request)
-    if terms is None:
+    key_id, user_id, offer = _offer(request)
+    if offer is None:
         raise ApiError(d.BAD_SERVICE)
     try:
-        draft = drafting.draft(terms, request.params)
+        draft = drafting.draft(offer, request.params)
         order_id = placement.place(user_id, draft, api_key_id=key_id, idempotency_key=request.idempotency_key)
     except drafting.PlacementError as exc:
         raise ApiError(exc.code, exc.value) from None
@@ -226,9 +180,7 @@ def _status_one(request: Request, raw_id: str) -> Any:
 
 
 def order_id_of(raw: str) -> int:
-    if raw.isascii() and raw.isdigit() and len(raw) < 18:
-        return int(raw)
-    return 0  # no order has id 0: answered "Incorrect order ID"
+    return offers.parse_id(raw) or 0  # no order has id 0: answered "Incorrect order ID"
 
 
 def parse_ids(raw: str) -> list[str]:

@@ -14,14 +14,14 @@ from django.conf import settings
 from django.core import signals
 
 from smmpanel.accounts.models import hash_api_key
-from smmpanel.api import actions, followups
+from smmpanel.api import actions, refills_cancels
 from smmpanel.api import dialects as d
 from smmpanel.api.actions import ApiError, Request, authenticate
-from smmpanel.api.ratelimit import limiter
+from smmpanel.api.ratelimit import within_limit
 from smmpanel.api.transport import TransportError, header_key, read_params
 
 log = logging.getLogger("smmpanel.api")
-ACTIONS = {**actions.ACTIONS, **followups.ACTIONS}
+ACTIONS = {**actions.ACTIONS, **refills_cancels.ACTIONS}
 
 StartResponse = Callable[..., Any]
 _STATUS_LINE = {
@@ -70,8 +70,7 @@ def handle(dialect: d.Dialect, environ: dict[str, Any]) -> tuple[int, object]:
     if not raw_key:
         return 200, dialect.error(d.INVALID_KEY)
     key_hash = hash_api_key(raw_key)
-    rate_limit = limiter(settings.SMMPANEL_API_RATE, settings.SMMPANEL_API_BURST, settings.SMMPANEL_REDIS_URL)
-    if not rate_limit.allow(key_hash):
+    if not within_limit(key_hash):
         return 429, {"error": d.RATE_LIMITED}
     idempotency_key = (
         environ.get("HTTP_IDEMPOTENCY_KEY", "").strip() or params.get("idempotency_key", "").strip()

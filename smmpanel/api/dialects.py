@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from smmpanel.catalog.offers import Offer, parse_id
+from smmpanel.catalog.types import MAX_IDS
 from smmpanel.ledger.money import display, normalised
 
 # Error situations, by name, shared by both dialects.
@@ -38,7 +40,7 @@ _SHARED = {
     NO_FUNDS: "Not enough funds on balance",
     ACTIVE_LINK: "You have active order with this link. Please wait until order being completed.",
     BAD_ORDER: "Incorrect order ID",
-    TOO_MANY_IDS: "Too many IDs: at most 100",
+    TOO_MANY_IDS: f"Too many IDs: at most {MAX_IDS}",
     BAD_ENCODING: "Incorrect request: parameters must be UTF-8",
     BAD_PARAMETER: "Incorrect parameter: {}",
     BAD_SUBSCRIPTION: "Incorrect subscription parameters",
@@ -100,22 +102,6 @@ class SubscriptionView:
     charge: Decimal  # charged so far, over all posts
 
 
-@dataclass(frozen=True)
-class ServiceView:
-    id: int
-    name: str
-    type_code: str
-    type_name: str
-    category: str
-    rate: Decimal
-    min: int
-    max: int
-    dripfeed: bool
-    refill: bool
-    cancel: bool
-    description: str
-
-
 class Dialect:
     name = ""
     _errors: dict[str, str] = {}
@@ -126,7 +112,7 @@ class Dialect:
     def error_text(self, code: str, value: object = None) -> str:
         return self._errors[code].format(value)
 
-    def service(self, s: ServiceView) -> dict[str, Any]:
+    def service(self, s: Offer) -> dict[str, Any]:
         raise NotImplementedError
 
     def added(self, order_id: int) -> dict[str, Any]:
@@ -150,7 +136,8 @@ class Dialect:
         return {"refill": str(refill_id)}
 
     def batch_id(self, raw: str) -> int | str:
-        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else raw
+        number = parse_id(raw)
+        return raw if number is None else number
 
     def refill_item(self, raw: str, refill_id: int | None, error: str) -> dict[str, Any]:
         result: object = refill_id if refill_id is not None else {"error": self.error_text(error)}
@@ -182,7 +169,7 @@ class V2(Dialect):
     name = "v2"
     _errors = _V2
 
-    def service(self, s: ServiceView) -> dict[str, Any]:
+    def service(self, s: Offer) -> dict[str, Any]:
         return {
             "service": s.id,
             "name": s.name,
@@ -225,7 +212,7 @@ class V1(Dialect):
     name = "v1"
     _errors = _V1
 
-    def service(self, s: ServiceView) -> dict[str, Any]:
+    def service(self, s: Offer) -> dict[str, Any]:
         return {
             "service": str(s.id),
             "name": s.name,
@@ -233,7 +220,7 @@ class V1(Dialect):
             "rate": normalised(s.rate),
             "min": str(s.min),
             "max": str(s.max),
-            "type": s.type_code,
+            "type": s.type,
             "desc": s.description,
             "dripfeed": int(s.dripfeed),
         }

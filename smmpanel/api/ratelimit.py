@@ -1,95 +1,12 @@
-"""The reseller API's per-key rate limit: GCRA, a token bucket kept as one timestamp.
+"""The reseller API's per-key rate limit, in the panel's shared throttle (smmpanel/throttle.py)."""
 
-Each key may send `burst` requests at once, then `rate` per second. The state
-lives in this process by default (exact with one web process); with
-SMMPANEL_REDIS_URL set it lives in Redis and is shared by every web process.
-Redis is never a source of truth: if it is unreachable, requests are let
-through and the failure is logged.
-"""
+from django.conf import settings
 
-import logging
-import threading
-import time
-from functools import lru_cache
-from typing import Protocol
-
-log = logging.getLogger("smmpanel.api")
+from smmpanel.throttle import limiter
 
 
-class Limiter(Protocol):
-    def allow(self, key: str) -> bool: ...
-
-
-class Unlimited:
-    def allow(self, key: str) -> bool:
-        return True
-
-
-class MemoryLimiter:
-    MAX_KEYS = 100_000
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.interval = 1.0 / rate
-        self.tolerance = self.interval * burst
-        self._tat: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tat = max(self._tat.get(key, now), now) + self.interval
-            if tat - now > self.tolerance + 1e-9:  # float sums of the interval drift
-                return False
-            self._tat[key] = tat
-            if len(self._tat) > self.MAX_KEYS:
-                self._tat = {k: v for k, v in self._tat.items() if v > now}
-            return True
-
-
-# Atomic in Redis; uses the server's clock, so web hosts need not agree on time.
-_GCRA = """
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-tat = tat + interval
-if tat - now > tolerance then return 0 end
-redis.call('SET', KEYS[1], tat, 'PX', math.ceil((tat - now) / 1000) + 1)
-return 1
-"""
-
-
-class RedisLimiter:
-    def __init__(self, url: str, rate: float, burst: int) -> None:
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self.script = self.client.register_script(_GCRA)
-        self.interval = int(1_000_000 / rate)
-        self.tolerance = self.interval * burst
-        self._last_warning = 0.0
-
-    def allow(self, key: str) -> bool:
-        import redis
-
-        try:
-            return bool(self.script(keys=[f"smmpanel:ratelimit:{key}"], args=[self.interval, self.tolerance]))
-        except redis.RedisError as exc:
-            if time.monotonic() - self._last_warning > 60:
-                self._last_warning = time.monotonic()
-                log.warning("rate limit store unreachable, letting requests through: %s", exc)
-            return True
-
-
-# Room for every limit the panel keeps (the API's, sign-in per address and per address and
-# username, mail): an evicted in-memory limiter would forget its counts.
-@lru_cache(maxsize=16)
-def limiter(rate: float, burst: int, redis_url: str) -> Limiter:
-    """The limiter for these settings, one per process."""
-    if rate <= 0:
-        return Unlimited()
-    if redis_url:
-        return RedisLimiter(redis_url, rate, max(burst, 1))
-    return MemoryLimiter(rate, max(burst, 1))
+def within_limit(key_hash: str) -> bool:
+    """One more request with this API key (its hash), or refuse: SMMPANEL_API_RATE a second after
+    a burst of SMMPANEL_API_BURST; a rate of 0 is no limit."""
+    rate = limiter(settings.SMMPANEL_API_RATE, settings.SMMPANEL_API_BURST, settings.SMMPANEL_REDIS_URL)
+    return rate.allow(key_hash)

@@ -5,9 +5,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from smmpanel.accounts.models import ApiKey, User
-from smmpanel.accounts.services import open_account
 from smmpanel.catalog.models import Category, Provider, Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.accounts import open_account
 
 DEMO_CUSTOMER = "demo"
 DEMO_BALANCE = Decimal(1000)

@@ -6,7 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import convert, price_validators
+from smmpanel.ledger.money import charge_for, convert, price_validators
 from smmpanel.saving import SavesChangedFields
 
 
@@ -94,6 +94,10 @@ class ProviderService(SavesChangedFields):
 
     def __str__(self) -> str:
         return f"{self.provider} #{self.external_id} {self.name}"
+
+    def cost_of(self, units: int, *, package: bool = False) -> Decimal:
+        """What the provider's list says `units` cost, in the provider's currency."""
+        return charge_for(self.rate, units, package=package)
 
 
 class Category(SavesChangedFields):

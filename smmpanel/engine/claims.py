@@ -21,10 +21,7 @@ def claim_orders(due: QuerySet[Order], now: datetime, limit: int) -> list[int]:
             # every claim shares: other workers must find the rest of the queue free.
             locked = due.select_for_update(skip_locked=True, of=("self",))
             ids = list(locked.values_list("id", flat=True)[:limit])
-            if ids:
-                Order.objects.filter(pk__in=ids, provider_state=Order.ProviderState.QUEUED).update(
-                    updated_at=now, **transitions.claim_changes(now)
-                )
+            transitions.claim_locked(ids, now)
             return ids
     candidates = list(due.values_list("id", flat=True)[:limit])
     return [order_id for order_id in candidates if transitions.claim(order_id, now)]

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q
 
 from smmpanel.catalog.models import Service
@@ -24,9 +25,15 @@ from smmpanel.providers.requests import AddRequest
 
 P = Order.ProviderState
 SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST, Order.Kind.SUBSCRIPTION)
-# A claim older than this means its worker died mid-send: well beyond a round of calls
-# (a batch of 50 on 16 threads with a 30 s timeout takes at most 2 minutes).
-STALE_CLAIM = timedelta(minutes=10)
+
+
+def stale_claim() -> timedelta:
+    """A claim older than this means its worker died mid-send (SMMPANEL_STALE_CLAIM_SECONDS).
+
+    Keep it well beyond a round of calls: a batch of 50 on 16 threads with a 30 s timeout
+    takes at most 2 minutes; the default is 10.
+    """
+    return timedelta(seconds=settings.SMMPANEL_STALE_CLAIM_SECONDS)
 
 
 def due(now: datetime) -> "Q":
@@ -142,7 +149,7 @@ def cancel_unsent(now: datetime, *, limit: int = 100) -> int:
 
 def expire_stale_claims(now: datetime) -> int:
     """Orders left `sending` by a worker that died: their fate upstream is unknown."""
-    stale = Order.objects.filter(provider_state=P.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    stale = Order.objects.filter(provider_state=P.SENDING, claimed_at__lt=now - stale_claim())
     return sum(
         transitions.in_doubt(order_id, "the worker stopped while sending", now)
         for order_id in stale.values_list("id", flat=True)[:100]

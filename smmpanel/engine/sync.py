@@ -17,14 +17,13 @@ from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
 BATCH = 100
-UNFINISHED = (Order.Status.PENDING, Order.Status.IN_PROGRESS, Order.Status.PROCESSING)
 NOTHING_SAID = UpstreamStatus(status=None)
 
 
 def due_orders(now: datetime, limit: int) -> list[Order]:
     return list(
         Order.objects.filter(
-            provider_state=Order.ProviderState.SENT, status__in=UNFINISHED, next_check_at__lte=now
+            provider_state=Order.ProviderState.SENT, status__in=Order.RUNNING, next_check_at__lte=now
         )
         .select_related("provider", "service__provider")
         .order_by("next_check_at")[:limit]

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from smmpanel.catalog.models import Provider, ProviderService
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
-from smmpanel.ledger.money import ZERO, charge_for
 from smmpanel.orders.models import Order, Refill
 from smmpanel.providers.answers import UpstreamStatus
 from smmpanel.providers.requests import (
@@ -36,11 +35,10 @@ def add_request(order: Order) -> AddRequest:
     service = listed.external_id if listed else ""
     if order.kind == Order.Kind.SUBSCRIPTION:
         # The provider charges each post, not the subscription.
-        return AddRequest(
-            order.pk, service, "", None, _subscription_options(order.params), ZERO, order.charge
-        )
+        options = _subscription_options(order.params)
+        return AddRequest(order.pk, service, "", None, options, Decimal(0), order.charge)
     package = order.service.type in PACKAGE_TYPES
-    cost = charge_for(listed.rate, order.quantity, package=package) if listed else None
+    cost = listed.cost_of(order.quantity, package=package) if listed else None
     counted = not package and order.service.type not in _DERIVED_QUANTITY
     quantity = order.quantity if counted else None
     options = {

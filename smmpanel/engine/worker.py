@@ -15,7 +15,7 @@ from types import FrameType
 from django.db import close_old_connections
 from django.utils import timezone
 
-from smmpanel.engine import dispatch, dripfeed, followups, subscriptions, sync
+from smmpanel.engine import dispatch, dripfeed, refills_cancels, subscriptions, sync
 from smmpanel.providers import records
 from smmpanel.providers.pacing import Pacer
 
@@ -53,9 +53,9 @@ class Worker:
             "sent": dispatch.dispatch(self.clock, limit=self.batch, threads=self.threads),
             "checked": sync.sync(self.clock, self.pacer, threads=min(self.threads, 4)),
             "subscription posts": subscriptions.follow(self.clock()),
-            "cancels forwarded": followups.forward_cancels(self.clock()),
-            "refills forwarded": followups.forward_refills(self.clock()),
-            "refills checked": followups.sync_refills(self.clock()),
+            "cancels forwarded": refills_cancels.forward_cancels(self.clock()),
+            "refills forwarded": refills_cancels.forward_refills(self.clock()),
+            "refills checked": refills_cancels.sync_refills(self.clock()),
         }
         work = sum(done.values())
         if work:

@@ -2,6 +2,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from smmpanel.ledger.money import MAX_AMOUNT
 
@@ -81,3 +83,19 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("ledger entries are append-only")
+
+
+# The kinds in the reader's language, for the website (the choices' labels are the stored English):
+# one entry's, and a filter's that shows the entries of one kind.
+KIND_LABELS: dict[str, Promise] = {
+    LedgerEntry.Kind.DEPOSIT: _("Deposit"),
+    LedgerEntry.Kind.CHARGE: _("Charge"),
+    LedgerEntry.Kind.REFUND: _("Refund"),
+    LedgerEntry.Kind.ADJUSTMENT: _("Adjustment"),
+}
+KIND_FILTER_LABELS: dict[str, Promise] = {
+    LedgerEntry.Kind.DEPOSIT: _("Deposits"),
+    LedgerEntry.Kind.CHARGE: _("Charges"),
+    LedgerEntry.Kind.REFUND: _("Refunds"),
+    LedgerEntry.Kind.ADJUSTMENT: _("Adjustments"),
+}

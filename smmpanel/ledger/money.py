@@ -4,9 +4,11 @@ Amounts are Decimal with 6 places. A charge is rounded half-up; a refund is
 rounded down, so the refunds of an order never exceed its charge.
 """
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
+from django.utils import formats
 
 PLACES = Decimal("0.000001")
 ZERO = Decimal("0.000000")
@@ -50,17 +52,29 @@ def to_money(value: object) -> Decimal:
     return amount
 
 
+# Plain decimal notation: ASCII digits, a dot for decimals, a sign. No exponent and no digit
+# separators: "1,000" could mean a thousand or one, and Python's Decimal would take "1_000".
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]+)?|[+-]?\.[0-9]+")
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A number a person typed in plain decimal notation, exactly as typed (any number of places)."""
+    text = text.strip()
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise MoneyError(f"not an amount: {text!r}")
+    return Decimal(text)
+
+
+def within_places(amount: Decimal) -> bool:
+    """True if the amount has no more decimal places than the panel keeps (6)."""
+    return amount == amount.quantize(PLACES, rounding=ROUND_DOWN)
+
+
 def parse_amount(text: str) -> Decimal:
     """A money amount typed by a person: plain decimal notation, at most 6 places."""
-    text = text.strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise MoneyError(f"not an amount: {text!r}") from exc
-    if not amount.is_finite() or "e" in text.lower():
-        raise MoneyError(f"not an amount: {text!r}")
-    if amount != amount.quantize(PLACES, rounding=ROUND_DOWN):
-        raise MoneyError(f"at most 6 decimal places: {text!r}")
+    amount = parse_decimal(text)
+    if not within_places(amount):
+        raise MoneyError(f"at most 6 decimal places: {text.strip()!r}")
     return to_money(amount)
 
 
@@ -87,6 +101,16 @@ def refund_for(charge: Decimal, remains: int, quantity: int) -> Decimal:
         return ZERO
     remains = min(remains, quantity)
     return (charge * remains / quantity).quantize(PLACES, rounding=ROUND_DOWN)
+
+
+def share_of(charge: Decimal, parts: int, index: int) -> Decimal:
+    """Part `index` (0-based) of `charge` split in `parts`: cumulative shares rounded down,
+    the last taking the rest, so the parts add up to `charge` exactly (a drip-feed's runs)."""
+
+    def upto(n: int) -> Decimal:
+        return (charge * n / parts).quantize(PLACES, rounding=ROUND_DOWN)
+
+    return charge - upto(parts - 1) if index == parts - 1 else upto(index + 1) - upto(index)
 
 
 def display(amount: Decimal, places: int) -> str:
@@ -134,3 +158,14 @@ def normalised(amount: Decimal) -> str:
     """A rate without trailing zeros: 0.90 -> "0.9", 12.000 -> "12"."""
     text = format(amount.normalize(), "f")
     return text if text != "-0" else "0"
+
+
+def amount_text(value: Decimal | str | int | None, reading: str = TOTAL) -> str:
+    """An amount as a person reads it (`for_reading`), in the active language's number format:
+    12 -> "12.00", 1234.5 -> "1,234.50" ("1.234,50" in Spanish); "" for no amount."""
+    if value is None or value == "":
+        return ""
+    shown = for_reading(to_money(value), reading)
+    exponent = shown.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return formats.number_format(shown, decimal_pos=-exponent, use_l10n=True, force_grouping=True)

@@ -1,17 +1,15 @@
 from django.contrib import admin
 
-from smmpanel.admin_base import ReadOnlyAdmin
+from smmpanel.admin_base import ReadOnly, ReadOnlyAdmin
 from smmpanel.orders.models import Order, OrderEvent, Refill
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnly, admin.TabularInline):
+    """An order's history: written by orders/ only, read here."""
+
     model = OrderEvent
     extra = 0
-    can_delete = False
     readonly_fields = ("created_at", "kind", "data", "actor")
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Order)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
+from smmpanel.catalog.offers import Offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.ledger.money import ZERO, charge_for
 from smmpanel.orders.models import Order
@@ -54,23 +55,11 @@ class PlacementError(Exception):
         self.value = value
 
 
-@dataclass(frozen=True)
-class ServiceTerms:
-    """A service as one customer may buy it (their own rate applied)."""
-
-    id: int
-    type: str
-    rate: Decimal
-    min: int
-    max: int
-    dripfeed: bool
-
-
 @dataclass
 class Draft:
     """A validated order, ready to be charged and stored."""
 
-    service: ServiceTerms
+    service: Offer
     link: str
     quantity: int
     charge: Decimal
@@ -168,7 +157,7 @@ def _link(p: _Params) -> str:
     return normalise_link(p.values["link"])
 
 
-def _in_bounds(service: ServiceTerms, quantity: int) -> int:
+def _in_bounds(service: Offer, quantity: int) -> int:
     if quantity < service.min:
         raise PlacementError(PlacementError.BELOW_MIN, service.min)
     if quantity > service.max:
@@ -176,7 +165,7 @@ def _in_bounds(service: ServiceTerms, quantity: int) -> int:
     return quantity
 
 
-def _quantity(service: ServiceTerms, p: _Params) -> int:
+def _quantity(service: Offer, p: _Params) -> int:
     raw = p.values.get("quantity", "").strip()
     if not raw:
         raise PlacementError(PlacementError.MISSING, "quantity")
@@ -188,7 +177,7 @@ def _asked(value: str | None) -> bool:
     return value is not None and value.strip() not in {"", "0"}
 
 
-def _dripfeed(service: ServiceTerms, p: _Params) -> tuple[int, int] | None:
+def _dripfeed(service: Offer, p: _Params) -> tuple[int, int] | None:
     runs, interval = p.values.get("runs"), p.values.get("interval")
     if not (_asked(runs) or _asked(interval)):
         return None
@@ -204,11 +193,11 @@ def _dripfeed(service: ServiceTerms, p: _Params) -> tuple[int, int] | None:
     return runs_n, interval_n
 
 
-def _per_unit(service: ServiceTerms, link: str, quantity: int, **params: object) -> Draft:
+def _per_unit(service: Offer, link: str, quantity: int, **params: object) -> Draft:
     return Draft(service, link, quantity, charge_for(service.rate, quantity), params=params)
 
 
-def _package(service: ServiceTerms, link: str, **params: object) -> Draft:
+def _package(service: Offer, link: str, **params: object) -> Draft:
     return Draft(service, link, 1, charge_for(service.rate, 1, package=True), params=params)
 
 
@@ -217,13 +206,13 @@ def _joined(items: list[str]) -> str:
     return "\n".join(items)
 
 
-def _counted(service: ServiceTerms, p: _Params, name: str) -> list[str]:
+def _counted(service: Offer, p: _Params, name: str) -> list[str]:
     items = p.lines(name)
     _in_bounds(service, len(items))
     return items
 
 
-def _default(s: ServiceTerms, p: _Params) -> Draft:
+def _default(s: Offer, p: _Params) -> Draft:
     link = _link(p)
     quantity = _quantity(s, p)
     drip = _dripfeed(s, p)
@@ -234,37 +223,37 @@ def _default(s: ServiceTerms, p: _Params) -> Draft:
     return Draft(s, link, quantity, charge, Order.Kind.DRIPFEED, runs, interval)
 
 
-def _custom_comments(s: ServiceTerms, p: _Params) -> Draft:
+def _custom_comments(s: Offer, p: _Params) -> Draft:
     link = _link(p)
     comments = _counted(s, p, "comments")
     return _per_unit(s, link, len(comments), comments=_joined(comments))
 
 
-def _custom_comments_package(s: ServiceTerms, p: _Params) -> Draft:
+def _custom_comments_package(s: Offer, p: _Params) -> Draft:
     link = _link(p)
     return _package(s, link, comments=_joined(p.lines("comments")))
 
 
-def _mentions_with_hashtags(s: ServiceTerms, p: _Params) -> Draft:
+def _mentions_with_hashtags(s: Offer, p: _Params) -> Draft:
     link, quantity = _link(p), _quantity(s, p)
     usernames, hashtags = p.lines("usernames"), p.lines("hashtags")
     return _per_unit(s, link, quantity, usernames=_joined(usernames), hashtags=_joined(hashtags))
 
 
-def _mentions_custom_list(s: ServiceTerms, p: _Params) -> Draft:
+def _mentions_custom_list(s: Offer, p: _Params) -> Draft:
     link = _link(p)
     usernames = _counted(s, p, "usernames")
     return _per_unit(s, link, len(usernames), usernames=_joined(usernames))
 
 
-def _comment_replies(s: ServiceTerms, p: _Params) -> Draft:
+def _comment_replies(s: Offer, p: _Params) -> Draft:
     link = _link(p)
     username = p.text("username")
     comments = _counted(s, p, "comments")
     return _per_unit(s, link, len(comments), username=username, comments=_joined(comments))
 
 
-def _poll(s: ServiceTerms, p: _Params) -> Draft:
+def _poll(s: Offer, p: _Params) -> Draft:
     link, quantity = _link(p), _quantity(s, p)
     answer = p.text("answer_number")
     if not _DIGITS.fullmatch(answer) or int(answer) < 1:
@@ -272,20 +261,20 @@ def _poll(s: ServiceTerms, p: _Params) -> Draft:
     return _per_unit(s, link, quantity, answer_number=answer)
 
 
-def _with_list(name: str) -> Callable[[ServiceTerms, _Params], Draft]:
+def _with_list(name: str) -> Callable[[Offer, _Params], Draft]:
     """A per-unit type: link, quantity and one list parameter."""
 
-    def drafter(s: ServiceTerms, p: _Params) -> Draft:
+    def drafter(s: Offer, p: _Params) -> Draft:
         link, quantity = _link(p), _quantity(s, p)
         return _per_unit(s, link, quantity, **{name: _joined(p.lines(name))})
 
     return drafter
 
 
-def _with_text(name: str) -> Callable[[ServiceTerms, _Params], Draft]:
+def _with_text(name: str) -> Callable[[Offer, _Params], Draft]:
     """A per-unit type: link, quantity and one single-value parameter."""
 
-    def drafter(s: ServiceTerms, p: _Params) -> Draft:
+    def drafter(s: Offer, p: _Params) -> Draft:
         link, quantity = _link(p), _quantity(s, p)
         return _per_unit(s, link, quantity, **{name: p.text(name)})
 
@@ -315,7 +304,7 @@ def _expiry(raw: str, today: date) -> date | None:
     return expiry
 
 
-def _subscriptions(s: ServiceTerms, p: _Params) -> Draft:
+def _subscriptions(s: Offer, p: _Params) -> Draft:
     username = p.text("username")
     low = _subscription_count(p, "min")
     high = _subscription_count(p, "max")
@@ -341,7 +330,7 @@ def _subscriptions(s: ServiceTerms, p: _Params) -> Draft:
     return Draft(s, username, high, ZERO, Order.Kind.SUBSCRIPTION, params=params, status=Order.Status.ACTIVE)
 
 
-_DRAFTERS: dict[str, Callable[[ServiceTerms, _Params], Draft]] = {
+_DRAFTERS: dict[str, Callable[[Offer, _Params], Draft]] = {
     T.DEFAULT: _default,
     T.PACKAGE: lambda s, p: _package(s, _link(p)),
     T.CUSTOM_COMMENTS: _custom_comments,
@@ -359,8 +348,50 @@ _DRAFTERS: dict[str, Callable[[ServiceTerms, _Params], Draft]] = {
     T.SEO: _with_list("keywords"),
     T.SUBSCRIPTIONS: _subscriptions,
 }
+# Every type an order can be drafted for (the API documentation lists each one).
+ORDER_TYPES: tuple[str, ...] = tuple(_DRAFTERS)
 
 
-def draft(service: ServiceTerms, params: Mapping[str, str]) -> Draft:
+def draft(service: Offer, params: Mapping[str, str]) -> Draft:
     """Validate `params` for the service's type; parameters foreign to it are ignored."""
     return _DRAFTERS[service.type](service, _Params(params))
+
+
+# The parameters each type takes, in the order a form shows them; `runs` and `interval` may
+# follow Default's (docs/api.md, the `add` table).
+FIELDS: dict[str, tuple[str, ...]] = {
+    T.DEFAULT: ("link", "quantity"),
+    T.PACKAGE: ("link",),
+    T.CUSTOM_COMMENTS: ("link", "comments"),
+    T.CUSTOM_COMMENTS_PACKAGE: ("link", "comments"),
+    T.MENTIONS: ("link", "quantity", "usernames"),
+    T.MENTIONS_WITH_HASHTAGS: ("link", "quantity", "usernames", "hashtags"),
+    T.MENTIONS_CUSTOM_LIST: ("link", "usernames"),
+    T.MENTIONS_HASHTAG: ("link", "quantity", "hashtag"),
+    T.MENTIONS_USER_FOLLOWERS: ("link", "quantity", "username"),
+    T.MENTIONS_MEDIA_LIKERS: ("link", "quantity", "media"),
+    T.COMMENT_LIKES: ("link", "quantity", "username"),
+    T.COMMENT_REPLIES: ("link", "username", "comments"),
+    T.POLL: ("link", "quantity", "answer_number"),
+    T.INVITES_FROM_GROUPS: ("link", "quantity", "groups"),
+    T.SEO: ("link", "quantity", "keywords"),
+    T.SUBSCRIPTIONS: ("username", "min", "max", "posts", "old_posts", "delay", "expiry"),
+}
+DRIPFEED_FIELDS = ("runs", "interval")
+# Types whose unit count is the number of lines of a list, not `quantity`.
+COUNTED_LIST: dict[str, str] = {
+    T.CUSTOM_COMMENTS: "comments",
+    T.COMMENT_REPLIES: "comments",
+    T.MENTIONS_CUSTOM_LIST: "usernames",
+}
+
+
+def draft_ticked(service: Offer, params: Mapping[str, str], *, dripfeed: bool = False) -> Draft:
+    """`draft` for a form with a drip-feed box: ticked with no runs or interval is an error
+    (the API reads an order without them as one delivered at once)."""
+    if dripfeed and service.type == T.DEFAULT:
+        if not service.dripfeed:
+            raise PlacementError(PlacementError.NO_DRIPFEED)
+        if not any(_asked(params.get(name)) for name in DRIPFEED_FIELDS):
+            raise PlacementError(PlacementError.BAD_RUNS)
+    return draft(service, params)

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from smmpanel.catalog.models import Provider, Service
 from smmpanel.saving import SavesChangedFields
@@ -29,8 +31,12 @@ class Order(SavesChangedFields):
         PAUSED = "paused", "Paused"
         EXPIRED = "expired", "Expired"
 
-    UNFINISHED = (Status.PENDING, Status.IN_PROGRESS, Status.PROCESSING, Status.ACTIVE, Status.PAUSED)
-    FINISHED = (Status.COMPLETED, Status.PARTIAL, Status.CANCELED, Status.EXPIRED)
+    # The one definition of where an order stands; every status is in exactly one of
+    # UNFINISHED and FINAL. RUNNING: an order a provider works on (a subscription's
+    # Active and Paused are unfinished too, but are followed by their posts, not synced).
+    RUNNING = (Status.PENDING, Status.IN_PROGRESS, Status.PROCESSING)
+    UNFINISHED = (*RUNNING, Status.ACTIVE, Status.PAUSED)
+    FINAL = (Status.COMPLETED, Status.PARTIAL, Status.CANCELED, Status.EXPIRED)
 
     class ProviderState(models.TextChoices):
         QUEUED = "queued", "Queued (not sent yet)"
@@ -121,11 +127,51 @@ class Order(SavesChangedFields):
         return self.provider if self.provider_id is not None else self.service.provider
 
 
+# The statuses in the reader's language, for the website: the choices' labels above are the
+# API's English strings, by contract, and never translated.
+STATUS_LABELS: dict[str, Promise] = {
+    Order.Status.PENDING: _("Pending"),
+    Order.Status.IN_PROGRESS: _("In progress"),
+    Order.Status.PROCESSING: _("Processing"),
+    Order.Status.COMPLETED: _("Completed"),
+    Order.Status.PARTIAL: _("Partial"),
+    Order.Status.CANCELED: _("Canceled"),
+    Order.Status.ACTIVE: _("Active"),
+    Order.Status.PAUSED: _("Paused"),
+    Order.Status.EXPIRED: _("Expired"),
+}
+
+
 class OrderEvent(models.Model):
-    """One step in an order's history: created, sent, status changed, refunded ..."""
+    """One step in an order's history: created, sent, status changed, refunded ...
+
+    Written only by `orders.events`; the labels are what the customer reads in the history.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Order placed")
+        SENT = "sent", _("Delivery started")
+        NOT_SENT = "not_sent", _("Waiting to start")
+        IN_DOUBT = "in_doubt", _("Being checked")
+        RECONCILED_NOT_SENT = "reconciled_not_sent", _("Checked")
+        REFUSED = "refused", _("Not accepted by the supplier")
+        CANCELED_BEFORE_SENDING = "canceled_before_sending", _("Canceled before delivery started")
+        PROGRESS = "progress", _("Progress")
+        FINISHED = "finished", _("Finished")
+        REFILL_REQUESTED = "refill_requested", _("Refill requested")
+        REFILL_FORWARDED = "refill_forwarded", _("Refill passed on")
+        REFILL_REFUSED = "refill_refused", _("Refill not accepted by the supplier")
+        REFILL_ENDED = "refill_ended", _("Refill finished")
+        CANCEL_REQUESTED = "cancel_requested", _("Cancel requested")
+        CANCEL_FORWARDED = "cancel_forwarded", _("Cancel passed on")
+        RUN_RELEASED = "run_released", _("Run started")
+        CANCELED_UNRELEASED_RUNS = "canceled_unreleased_runs", _("Remaining runs canceled")
+        PAUSED = "paused", _("Paused: not enough funds")
+        RESUMED = "resumed", _("Resumed")
+        TRUED_UP = "trued_up", _("Quantity confirmed by the supplier")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     data = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -148,6 +194,7 @@ class Refill(SavesChangedFields):
         CANCELED = "canceled", "Canceled"
 
     OPEN = (Status.PENDING, Status.IN_PROGRESS)
+    FINAL = (Status.COMPLETED, Status.REJECTED, Status.CANCELED)
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refills")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refills")

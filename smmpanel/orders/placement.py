@@ -4,24 +4,20 @@
 """
 
 import hashlib
-import json
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from smmpanel.ledger import services as ledger
-from smmpanel.ledger.models import LedgerEntry
+from smmpanel.orders import creating
+from smmpanel.orders.creating import NewOrder
 from smmpanel.orders.drafting import Draft, PlacementError
-from smmpanel.orders.models import IdempotencyKey, Order, OrderEvent
+from smmpanel.orders.models import IdempotencyKey, Order
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _ORDERS = Order._meta.db_table
-_EVENTS = OrderEvent._meta.db_table
-_IDEMPOTENCY = IdempotencyKey._meta.db_table
 
 
 _UNFINISHED = ", ".join(f"'{status.value}'" for status in Order.UNFINISHED)
@@ -47,60 +43,32 @@ def _has_unfinished_order(user_id: int, service_id: int, link: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _insert(user_id: int, order: Draft, source: str, api_key_id: int | None, stamp: Any) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_ORDERS} (user_id, service_id, kind, link, quantity, runs, "
-            "interval_minutes, params, charge, source, api_key_id, status, provider_state, "
-            "provider_order_id, provider_error, start_count, remains, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', '', 0, %s, %s, %s) "
-            "RETURNING id",
-            [
-                user_id,
-                order.service.id,
-                order.kind,
-                order.link,
-                order.quantity,
-                order.runs,
-                order.interval,
-                json.dumps(order.params),
-                order.charge,
-                source,
-                api_key_id,
-                order.status,
-                Order.ProviderState.QUEUED,
-                order.units,
-                stamp,
-                stamp,
-            ],
-        )
-        order_id: int = cursor.fetchone()[0]
-        cursor.execute(
-            f"INSERT INTO {_EVENTS} (order_id, kind, data, created_at) VALUES (%s, %s, %s, %s)",
-            [order_id, "created", json.dumps({"charge": str(order.charge)}), stamp],
-        )
-    return order_id
-
-
 def _place(user_id: int, order: Draft, source: str, api_key_id: int | None, now: datetime) -> int:
     if settings.SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK:
         _take_turns(user_id)
         if _has_unfinished_order(user_id, order.service.id, order.link):
             raise PlacementError(PlacementError.ACTIVE_LINK)
-    order_id = _insert(user_id, order, source, api_key_id, connection.ops.adapt_datetimefield_value(now))
+    new = NewOrder(
+        user_id=user_id,
+        service_id=order.service.id,
+        kind=order.kind,
+        link=order.link,
+        quantity=order.quantity,
+        charge=order.charge,
+        source=source,
+        api_key_id=api_key_id,
+        params=order.params,
+        runs=order.runs,
+        interval_minutes=order.interval,
+        status=order.status,
+        remains=order.units,
+    )
+    order_id = creating.create(new, now, charge=str(order.charge))
     if not order.charge:
         return order_id  # a subscription: each post's order is charged when it is created
     try:
-        ledger.post(
-            user_id,
-            -order.charge,
-            LedgerEntry.Kind.CHARGE,
-            f"order:{order_id}:charge",
-            order_id=order_id,
-            now=now,
-            savepoint=False,  # a new order's charge: the reference cannot exist yet
-        )
-    except ledger.InsufficientFunds:
+        creating.charge(user_id, order_id, order.charge, now, new=True)
+    except creating.InsufficientFunds:
         raise PlacementError(PlacementError.NO_FUNDS) from None
     return order_id
 

@@ -18,20 +18,23 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 
 from smmpanel.catalog.models import Service
-from smmpanel.ledger import services as ledger
-from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import ZERO, refund_for
-from smmpanel.orders.models import Order, OrderEvent
+from smmpanel.ledger.money import refund_for
+from smmpanel.orders import creating, events
+from smmpanel.orders.dripfeed import lock_parents, settle_dripfeed
+from smmpanel.orders.models import Order
+from smmpanel.orders.subscriptions import true_up
 
 S = Order.Status
 P = Order.ProviderState
-FINAL = frozenset({S.COMPLETED, S.PARTIAL, S.CANCELED})
-MAX_CHECK = timedelta(hours=1)
+E = events.Kind
+# The final statuses a provider's report ends an order with: only a subscription expires,
+# and an order reported "expired" is left as it is (asked again later).
+REPORTED_ENDS = tuple(status for status in Order.FINAL if status != S.EXPIRED)
 RETRY_REFUSED_AFTER = timedelta(minutes=10)
 
 
-def _event(order_id: int, kind: str, now: datetime, **data: Any) -> None:
-    OrderEvent.objects.create(order_id=order_id, kind=kind, data=data, created_at=now)
+def _event(order_id: int, kind: events.Kind, now: datetime, **data: Any) -> None:
+    events.record(order_id, kind, now, **data)
 
 
 def _swap(order_id: int, expected: str, now: datetime, **changes: Any) -> bool:
@@ -45,13 +48,18 @@ def first_check() -> timedelta:
     return timedelta(seconds=settings.SMMPANEL_FIRST_CHECK_SECONDS)
 
 
+def longest_check() -> timedelta:
+    """The longest wait between two checks of an order (SMMPANEL_LONGEST_CHECK_SECONDS, an hour)."""
+    return timedelta(seconds=settings.SMMPANEL_LONGEST_CHECK_SECONDS)
+
+
 def check_delay(unchanged_checks: int) -> timedelta:
     """30 s, 1 min, 2 min ... up to an hour: orders that do not move are asked less often.
 
     First check soon after sending (first_check()), then back off while nothing moves.
     """
     delay: timedelta = first_check() * (2 ** min(unchanged_checks, 10))
-    return min(delay, MAX_CHECK)
+    return min(delay, longest_check())
 
 
 def claim_changes(now: datetime) -> dict[str, Any]:
@@ -60,6 +68,14 @@ def claim_changes(now: datetime) -> dict[str, Any]:
     return dict(
         provider_state=P.SENDING, claimed_at=now, attempts=F("attempts") + 1, provider_id=Subquery(provider)
     )
+
+
+def claim_locked(order_ids: list[int], now: datetime) -> None:
+    """queued -> sending for orders whose rows the caller locked (SELECT ... FOR UPDATE SKIP LOCKED)."""
+    if order_ids:
+        Order.objects.filter(pk__in=order_ids, provider_state=P.QUEUED).update(
+            updated_at=now, **claim_changes(now)
+        )
 
 
 def claim(order_id: int, now: datetime) -> bool:
@@ -77,12 +93,13 @@ def reclaim(order_id: int, now: datetime) -> bool:
 def cancel_before_sending(order_id: int, now: datetime) -> bool:
     """A queued order the customer canceled: it never leaves, and all of it is refunded."""
     with transaction.atomic():
+        lock_parents([order_id])  # a run's parent before the run (see orders.dripfeed)
         if not _swap(
             order_id, P.QUEUED, now, provider_state=P.FAILED, provider_error="canceled before sending"
         ):
             return False
-        _event(order_id, "canceled_before_sending", now)
-        finish(order_id, S.CANCELED, None, now)
+        _event(order_id, E.CANCELED_BEFORE_SENDING, now)
+        finish(order_id, S.CANCELED, None, now, parent_locked=True)
     return True
 
 
@@ -99,7 +116,7 @@ def sent(order_id: int, provider_order_id: str, cost: Decimal | None, now: datet
     with transaction.atomic():
         done = _swap(order_id, P.SENDING, now, **changes) or _swap(order_id, P.UNKNOWN, now, **changes)
         if done:
-            _event(order_id, "sent", now, provider_order_id=provider_order_id)
+            _event(order_id, E.SENT, now, provider_order_id=provider_order_id)
     return done
 
 
@@ -115,7 +132,7 @@ def requeue(order_id: int, reason: str, now: datetime, *, delay: timedelta = tim
             next_check_at=now + delay,
         )
         if done:
-            _event(order_id, "not_sent", now, reason=reason[:500])
+            _event(order_id, E.NOT_SENT, now, reason=reason[:500])
     return done
 
 
@@ -145,9 +162,8 @@ def sent_many(placed: Mapping[int, tuple[str, Decimal | None]], now: datetime) -
             provider_error="",
             updated_at=stamp(now),
         )
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order_id=pk, kind="sent", data={"provider_order_id": upstream_id}, created_at=now)
-            for pk, (upstream_id, _) in chosen.items()
+        events.record_many(
+            E.SENT, ((pk, {"provider_order_id": upstream_id}) for pk, (upstream_id, _) in chosen.items()), now
         )
     return len(ids)
 
@@ -157,20 +173,22 @@ def in_doubt(order_id: int, reason: str, now: datetime) -> bool:
     with transaction.atomic():
         done = _swap(order_id, P.SENDING, now, provider_state=P.UNKNOWN, provider_error=reason[:2000])
         if done:
-            _event(order_id, "in_doubt", now, reason=reason[:500])
+            _event(order_id, E.IN_DOUBT, now, reason=reason[:500])
     return done
 
 
 def refused(order_id: int, reason: str, policy: str, now: datetime) -> bool:
     """sending -> failed, then what the service's policy says: cancel, retry later, or hold."""
     with transaction.atomic():
+        if policy == "cancel":
+            lock_parents([order_id])  # a run's parent before the run (see orders.dripfeed)
         if not _swap(order_id, P.SENDING, now, provider_state=P.FAILED, provider_error=reason[:2000]):
             return False
-        _event(order_id, "refused", now, reason=reason[:500], policy=policy)
+        _event(order_id, E.REFUSED, now, reason=reason[:500], policy=policy)
         if policy == "retry":
             _swap(order_id, P.FAILED, now, provider_state=P.QUEUED, next_check_at=now + RETRY_REFUSED_AFTER)
         elif policy == "cancel":
-            finish(order_id, S.CANCELED, None, now)
+            finish(order_id, S.CANCELED, None, now, parent_locked=True)
     return True
 
 
@@ -180,11 +198,12 @@ def not_sent(order_id: int, now: datetime, *, requeue: bool) -> bool:
         if requeue:
             done = _swap(order_id, P.UNKNOWN, now, provider_state=P.QUEUED, next_check_at=None)
         else:
+            lock_parents([order_id])  # a run's parent before the run (see orders.dripfeed)
             done = _swap(order_id, P.UNKNOWN, now, provider_state=P.FAILED)
             if done:
-                finish(order_id, S.CANCELED, None, now)
+                finish(order_id, S.CANCELED, None, now, parent_locked=True)
         if done:
-            _event(order_id, "reconciled_not_sent", now, requeued=requeue)
+            _event(order_id, E.RECONCILED_NOT_SENT, now, requeued=requeue)
     return done
 
 
@@ -207,6 +226,9 @@ class Progress(Protocol):
     @property
     def charge(self) -> Decimal | None: ...  # what the provider charged us for the order
 
+    @property
+    def quantity(self) -> int | None: ...  # the units the provider gives the order (a subscription post's)
+
 
 @dataclass(frozen=True)
 class OperatorProgress:
@@ -216,6 +238,7 @@ class OperatorProgress:
     start_count: int | None = None
     remains: int | None = None
     charge: Decimal | None = None
+    quantity: int | None = None
 
 
 def progress(order_id: int, report: Progress, now: datetime) -> bool:
@@ -231,20 +254,38 @@ def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
     many orders moved.
     """
     with transaction.atomic():
+        lock_parents(list(reports))  # a run's parent before the run (see orders.dripfeed)
         orders = Order.objects.select_for_update().filter(pk__in=list(reports), provider_state=P.SENT)
         still: dict[int, list[int]] = defaultdict(list)  # new unchanged_checks -> ids
         moving: list[Order] = []
         costs: dict[int, Decimal] = {}
         finished = 0
         fields = (
-            "id", "kind", "parent", "status", "start_count", "remains", "quantity", "unchanged_checks", "cost"
+            "id",
+            "kind",
+            "parent",
+            "status",
+            "start_count",
+            "remains",
+            "quantity",
+            "unchanged_checks",
+            "cost",
         )
-        for order in orders.exclude(status__in=FINAL).only(*fields).order_by("id"):
+        for order in orders.exclude(status__in=Order.FINAL).only(*fields).order_by("id"):
             report = reports[order.pk]
             if report.charge is not None and report.charge != order.cost:
                 costs[order.pk] = report.charge
-            if report.status in FINAL:
-                finish(order.pk, str(report.status), report.remains, now, start_count=report.start_count)
+            if report.quantity is not None and true_up(order.pk, report.quantity, now):
+                order.refresh_from_db(fields=["quantity", "remains"])
+            if report.status in REPORTED_ENDS:
+                finish(
+                    order.pk,
+                    str(report.status),
+                    report.remains,
+                    now,
+                    start_count=report.start_count,
+                    parent_locked=True,
+                )
                 finished += 1
             elif _apply(order, report):
                 moving.append(order)
@@ -266,6 +307,8 @@ def _set_by_id(column: str, values: Mapping[int, Any], **more: Any) -> None:
     """UPDATE ... SET column = CASE id WHEN ... END (one value per order) for the orders in `values`.
 
     `more`: further columns, each a mapping by id like `values`, or one value for all.
+    Not Django's bulk_update: measured again for issue 11 (bench/README.md), it doubled the
+    time of a sync cycle (its CASE expressions cost more to build than the query to run).
     """
     if not values:
         return
@@ -299,14 +342,10 @@ def _record_moves(orders: list[Order], now: datetime) -> None:
         next_check_at=stamp(now + check_delay(0)),
         updated_at=stamp(now),
     )
-    OrderEvent.objects.bulk_create(
-        OrderEvent(
-            order_id=o.pk,
-            kind="progress",
-            data={"status": o.status, "remains": o.remains, "start_count": o.start_count},
-            created_at=now,
-        )
-        for o in orders
+    events.record_many(
+        E.PROGRESS,
+        ((o.pk, {"status": o.status, "remains": o.remains, "start_count": o.start_count}) for o in orders),
+        now,
     )
 
 
@@ -322,12 +361,23 @@ def _apply(order: Order, report: Progress) -> bool:
 
 
 def finish(
-    order_id: int, status: str, remains: int | None, now: datetime, *, start_count: int | None = None
+    order_id: int,
+    status: str,
+    remains: int | None,
+    now: datetime,
+    *,
+    start_count: int | None = None,
+    parent_locked: bool = False,
 ) -> bool:
-    """End an order: Completed, Partial or Canceled, refunding the undelivered part once."""
+    """End an order: Completed, Partial or Canceled, refunding the undelivered part once.
+
+    `parent_locked`: the caller holds the lock of the order's drip-feed parent already.
+    """
     with transaction.atomic():
+        if not parent_locked:
+            lock_parents([order_id])  # a run's parent before the run (see orders.dripfeed)
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status in FINAL:
+        if order.status in Order.FINAL:
             return False
         units = order.quantity * (order.runs or 1)
         if status == S.COMPLETED:
@@ -342,63 +392,29 @@ def finish(
         order.save(
             update_fields=["status", "remains", "finished_at", "updated_at", "next_check_at", "start_count"]
         )
-        refund = _refund(order, units, now)
+        amount = order.charge if status == S.CANCELED else refund_for(order.charge, order.remains, units)
+        refund = creating.refund(order.user_id, order.pk, amount, now)
         facts = dict(status=status, remains=order.remains, start_count=order.start_count, refund=str(refund))
-        _event(order_id, "finished", now, **facts)
+        _event(order_id, E.FINISHED, now, **facts)
         if order.parent_id is not None and order.kind == Order.Kind.RUN:
             settle_dripfeed(order.parent_id, now)
     return True
 
 
-def settle_dripfeed(parent_id: int, now: datetime) -> bool:
-    """A drip-feed order follows its runs, and ends when all of them are out and ended.
+def cancels_forwarded(refusals: Mapping[int, str | None], order_ids: list[int], now: datetime) -> int:
+    """The provider was asked to cancel these orders; `refusals`: its no, by order (None: accepted).
 
-    Its start count is its first run's; its remains are what is not delivered yet across its
-    runs, released or to come; its final status sums theirs up. Returns True when it ends.
-    (Each run refunds its own share: the parent moves no money here.)
+    The refund comes when the provider reports the order Canceled or Partial. Returns how
+    many orders were recorded (an order whose cancel was recorded before is left alone).
     """
+    done = 0
     with transaction.atomic():
-        parent = Order.objects.select_for_update().get(pk=parent_id)
-        if parent.status in FINAL:
-            return False
-        runs = list(parent.children.order_by("id").values_list("status", "start_count", "remains"))
-        unreleased = (parent.runs or 0) - len(runs)  # runs to come, or never released if canceled
-        if runs:
-            parent.start_count = runs[0][1]
-        parent.remains = sum(remains for *_, remains in runs) + unreleased * parent.quantity
-        parent.updated_at = now
-        if parent.provider_state != P.SENT or any(status not in FINAL for status, *_ in runs):
-            # Still releasing runs (provider_state stays queued until the last) or waiting for them.
-            parent.save(update_fields=["start_count", "remains", "updated_at"])
-            return False
-        statuses = {status for status, *_ in runs}
-        if unreleased > 0:
-            statuses.add(S.CANCELED)
-        if statuses == {S.COMPLETED}:
-            parent.status = S.COMPLETED
-        elif statuses == {S.CANCELED}:
-            parent.status = S.CANCELED
-        else:
-            parent.status = S.PARTIAL
-        parent.finished_at = now
-        parent.save(update_fields=["status", "start_count", "remains", "finished_at", "updated_at"])
-        _event(parent_id, "finished", now, status=parent.status, remains=parent.remains)
-    return True
-
-
-def _refund(order: Order, units: int, now: datetime) -> Decimal:
-    amount = order.charge if order.status == S.CANCELED else refund_for(order.charge, order.remains, units)
-    if amount <= ZERO:
-        return ZERO
-    try:
-        ledger.post(
-            order.user_id,
-            amount,
-            LedgerEntry.Kind.REFUND,
-            f"order:{order.pk}:refund",
-            order_id=order.pk,
-            now=now,
-        )
-    except ledger.DuplicateEntry:
-        return ZERO  # refunded before: once per reason, whatever retries happen
-    return amount
+        for order_id in order_ids:
+            if not Order.objects.filter(pk=order_id, cancel_forwarded_at__isnull=True).update(
+                cancel_forwarded_at=now, updated_at=now
+            ):
+                continue
+            refusal = refusals.get(order_id, "no answer for this order")
+            _event(order_id, E.CANCEL_FORWARDED, now, accepted=refusal is None, refusal=refusal)
+            done += 1
+    return done

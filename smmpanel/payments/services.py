@@ -1,7 +1,6 @@
 """Payment state changes: each checks the current state under a row lock, and is a
 no-op when the payment is already where it should be (pretix's approve_order)."""
 
-import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,12 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from smmpanel.accounts.models import User
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import MAX_AMOUNT, PLACES, normalised, parse_amount
+from smmpanel.ledger.money import (
+    MAX_AMOUNT,
+    MoneyError,
+    normalised,
+    parse_amount,
+    parse_decimal,
+    to_money,
+    within_places,
+)
 from smmpanel.payments.models import Payment
 
 Status = Payment.Status
-# No exponents, no digit separators: "1,000" could mean a thousand or one.
-_TYPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]+)?|[+-]?\.[0-9]+")
 
 
 class PaymentError(Exception):
@@ -45,7 +50,7 @@ def check_deposit(amount: Decimal) -> Decimal:
         )
     if amount <= 0:
         raise PaymentError(str(_("Enter an amount greater than zero.")), "not_positive")
-    if amount != amount.quantize(PLACES):
+    if not within_places(amount):
         raise PaymentError(str(_("Use at most 6 decimal places.")), "decimals")
     minimum = minimum_deposit()
     if amount < minimum:
@@ -54,15 +59,16 @@ def check_deposit(amount: Decimal) -> Decimal:
             % {"minimum": normalised(minimum), "currency": settings.SMMPANEL_CURRENCY},
             "below_minimum",
         )
-    return amount.quantize(PLACES)
+    return to_money(amount)
 
 
 def parse_deposit(text: str) -> Decimal:
     """An amount typed by the customer (plain digits, a dot for decimals), checked as above."""
-    text = text.strip()
-    if not _TYPED_AMOUNT.fullmatch(text):
-        raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid")
-    return check_deposit(Decimal(text))
+    try:
+        amount = parse_decimal(text)
+    except MoneyError:
+        raise PaymentError(str(_("Enter an amount, such as 25 or 12.50.")), "invalid") from None
+    return check_deposit(amount)
 
 
 def request_bank_transfer(user: User, amount: Decimal) -> Payment:
@@ -88,6 +94,34 @@ def _locked(payment_id: int, actor: User | None) -> Payment:
     return payment
 
 
+def _locked_own(payment_id: int, customer: User) -> Payment:
+    """The customer's own payment, locked (Payment.DoesNotExist for another's)."""
+    return Payment.objects.select_for_update().get(pk=payment_id, user=customer)
+
+
+# What a payment that is no longer pending answers, by the decision asked for.
+_ONLY_PENDING: dict[str, object] = {
+    Status.CONFIRMED: _("Only a pending payment can be confirmed."),
+    Status.REJECTED: _("Only a pending payment can be rejected."),
+    Status.CANCELED: _("Only a pending payment can be canceled."),
+}
+
+
+def _decide(payment: Payment, status: str, **changes: object) -> bool:
+    """Move a locked payment from pending to `status`, writing `changes` too, in the caller's
+    transaction; False when it is at `status` already (nothing is written)."""
+    if payment.status == status:
+        return False
+    if payment.status != Status.PENDING:
+        raise PaymentError(str(_ONLY_PENDING[status]), "not_pending")
+    payment.status = status
+    payment.decided_at = timezone.now()
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    payment.save(update_fields=["status", "decided_at", *changes])
+    return True
+
+
 def _memo(payment: Payment) -> str:
     # Stored text, so in the panel's language, not the language of whoever confirmed.
     with translation.override(settings.LANGUAGE_CODE):
@@ -98,14 +132,8 @@ def confirm(payment_id: int, actor: User | None) -> bool:
     """Mark the payment confirmed and credit its amount; False if it was confirmed already."""
     with transaction.atomic():
         payment = _locked(payment_id, actor)
-        if payment.status == Status.CONFIRMED:
+        if not _decide(payment, Status.CONFIRMED, decided_by=actor):
             return False
-        if payment.status != Status.PENDING:
-            raise PaymentError(str(_("Only a pending payment can be confirmed.")), "not_pending")
-        payment.status = Status.CONFIRMED
-        payment.decided_at = timezone.now()
-        payment.decided_by = actor
-        payment.save(update_fields=["status", "decided_at", "decided_by"])
         try:
             ledger.post(
                 payment.user_id,
@@ -126,17 +154,7 @@ def confirm(payment_id: int, actor: User | None) -> bool:
 def reject(payment_id: int, actor: User | None, note: str = "") -> bool:
     """The money never came (or is refused); False if it was rejected already."""
     with transaction.atomic():
-        payment = _locked(payment_id, actor)
-        if payment.status == Status.REJECTED:
-            return False
-        if payment.status != Status.PENDING:
-            raise PaymentError(str(_("Only a pending payment can be rejected.")), "not_pending")
-        payment.status = Status.REJECTED
-        payment.decided_at = timezone.now()
-        payment.decided_by = actor
-        payment.note = note
-        payment.save(update_fields=["status", "decided_at", "decided_by", "note"])
-    return True
+        return _decide(_locked(payment_id, actor), Status.REJECTED, decided_by=actor, note=note)
 
 
 def cancel(payment_id: int, user: User) -> bool:
@@ -145,12 +163,4 @@ def cancel(payment_id: int, user: User) -> bool:
     Raises Payment.DoesNotExist for a payment that is not theirs.
     """
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id, user=user)
-        if payment.status == Status.CANCELED:
-            return False
-        if payment.status != Status.PENDING:
-            raise PaymentError(str(_("Only a pending payment can be canceled.")), "not_pending")
-        payment.status = Status.CANCELED
-        payment.decided_at = timezone.now()
-        payment.save(update_fields=["status", "decided_at"])
-    return True
+        return _decide(_locked_own(payment_id, user), Status.CANCELED)

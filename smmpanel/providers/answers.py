@@ -124,6 +124,7 @@ class UpstreamStatus:
     remains: int | None = None
     currency: str | None = None
     error: str | None = None  # the provider's per-order error, e.g. "Incorrect order ID"
+    quantity: int | None = None  # the units the provider gives the order, where it says
     raw: Any = None
     status_text: str = ""  # the status as the provider wrote it
 

@@ -69,9 +69,12 @@ def refresh(provider: Provider, listed: Iterable[UpstreamService]) -> SyncReport
                 continue
             if current.rate != item.rate:
                 report.repriced.append((current, current.rate, item.rate))
-            for name, value in _fields(item).items():
-                setattr(current, name, value)
-            current.save()
+            fields = _fields(item)
+            changed = [name for name, value in fields.items() if getattr(current, name) != value]
+            for name in changed:
+                setattr(current, name, fields[name])
+            if changed:  # unchanged rows are not written (nor their seen_at moved), as before
+                current.save(update_fields=[*changed, "seen_at"])
         for external_id, ps in known.items():
             if external_id not in seen and ps.available:
                 ps.available = False

@@ -9,7 +9,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from smmpanel.orders.drafting import PlacementError
-from smmpanel.orders.services import OrderActionError
+from smmpanel.orders.requests import OrderActionError
 
 E = PlacementError
 

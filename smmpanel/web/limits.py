@@ -1,6 +1,6 @@
 """The website's limits on requests that guess or that send mail: sign-in attempts (the site's and
 the operator console's) and mail sent on request, counted per client address and per username or
-recipient in the API's shared throttle (smmpanel.api.ratelimit)."""
+recipient in the panel's shared throttle (smmpanel/throttle.py)."""
 
 import logging
 from typing import Any
@@ -10,9 +10,10 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from smmpanel.api.ratelimit import limiter
+from smmpanel.throttle import allow_all, per_minute
 
 log = logging.getLogger("smmpanel.web")
 
@@ -40,15 +41,13 @@ def login_allowed(request: HttpRequest) -> bool:
     many customers is not closed by one of them mistyping."""
     address = client_address(request)
     username = request.POST.get("username", "").strip().lower()[:150]
-    redis_url = settings.SMMPANEL_REDIS_URL
-    per_address = limiter(settings.SMMPANEL_LOGIN_PER_MINUTE / 60, settings.SMMPANEL_LOGIN_BURST, redis_url)
-    per_user = limiter(
-        settings.SMMPANEL_LOGIN_USER_PER_MINUTE / 60, settings.SMMPANEL_LOGIN_USER_BURST, redis_url
+    per_address = per_minute(settings.SMMPANEL_LOGIN_PER_MINUTE, settings.SMMPANEL_LOGIN_BURST)
+    per_user = per_minute(settings.SMMPANEL_LOGIN_USER_PER_MINUTE, settings.SMMPANEL_LOGIN_USER_BURST)
+    return allow_all(
+        (per_address, f"login:address:{address}"),
+        # An address never contains a comma (X-Forwarded-For is split on it): the key is unambiguous.
+        (per_user, f"login:address-user:{address},{username}"),
     )
-    by_address = per_address.allow(f"login:address:{address}")
-    # An address never contains a comma (X-Forwarded-For is split on it): the key is unambiguous.
-    by_user = per_user.allow(f"login:address-user:{address},{username}")
-    return by_address and by_user
 
 
 class LimitedAuthenticationForm(AuthenticationForm):
@@ -77,10 +76,14 @@ def mail_allowed(request: HttpRequest) -> bool:
     """One more mail (sign-up, a new link, a password reset) from this address and to this email
     address, or refuse: nobody may flood an inbox through the panel. Forms with mistakes send
     nothing and are not counted."""
-    store = limiter(
-        settings.SMMPANEL_MAIL_PER_MINUTE / 60, settings.SMMPANEL_MAIL_BURST, settings.SMMPANEL_REDIS_URL
-    )
+    store = per_minute(settings.SMMPANEL_MAIL_PER_MINUTE, settings.SMMPANEL_MAIL_BURST)
     email = request.POST.get("email", "").strip().lower()[:254]
-    by_address = store.allow(f"mail:address:{client_address(request)}")
-    by_email = store.allow(f"mail:to:{email}")
-    return by_address and by_email
+    return allow_all((store, f"mail:address:{client_address(request)}"), (store, f"mail:to:{email}"))
+
+
+def mail_refused(request: HttpRequest) -> HttpResponse | None:
+    """None when one more mail may go (mail_allowed); else the 429 page that asks to wait."""
+    if mail_allowed(request):
+        return None
+    log.warning("mail-sending forms limited for %s", client_address(request))
+    return render(request, "web/account/throttled.html", status=429)

@@ -6,10 +6,9 @@ from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import EXACT, MAX_AMOUNT, normalised
+from smmpanel.ledger.models import KIND_FILTER_LABELS
+from smmpanel.ledger.money import EXACT, MAX_AMOUNT, amount_text, normalised
 from smmpanel.payments.services import PaymentError, minimum_deposit, parse_deposit
-from smmpanel.web.templatetags.money import amount_text
 
 # One separator followed by exactly three digits, after one to three digits: "1.250", "12,500".
 _THOUSANDS_OR_DECIMALS = re.compile(r"[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}")
@@ -91,9 +90,4 @@ def _bounds_shown(error: PaymentError) -> str:
     return ""
 
 
-KIND_CHOICES = [("", _("All"))] + [
-    (LedgerEntry.Kind.DEPOSIT.value, _("Deposits")),
-    (LedgerEntry.Kind.CHARGE.value, _("Charges")),
-    (LedgerEntry.Kind.REFUND.value, _("Refunds")),
-    (LedgerEntry.Kind.ADJUSTMENT.value, _("Adjustments")),
-]
+KIND_CHOICES = [("", _("All")), *((str(kind), label) for kind, label in KIND_FILTER_LABELS.items())]

@@ -1,4 +1,4 @@
-"""The order forms: the services a customer may buy, one order, and a mass order.
+"""The order forms: one order, and a mass order.
 
 Validation is `drafting.draft`, the API's own; these forms only collect the
 parameters (named as in the API) and put its errors next to the right field.
@@ -7,21 +7,18 @@ parameters (named as in the API) and put its errors next to the right field.
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from smmpanel.catalog.models import Category, CustomRate, Service
-from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
-from smmpanel.orders import drafting
-from smmpanel.orders.drafting import PlacementError
+from smmpanel.catalog.offers import Offer
+from smmpanel.catalog.types import ServiceType
+from smmpanel.orders import drafting, mass
+from smmpanel.orders.drafting import COUNTED_LIST, DRIPFEED_FIELDS, FIELDS, PlacementError
 from smmpanel.web import errors
 
 if TYPE_CHECKING:
@@ -30,105 +27,6 @@ else:
     from django.utils.functional import Promise as Lazy
 
 T = ServiceType
-MAX_MASS_LINES = 500
-MAX_SEARCH = 100
-
-
-# --- What a customer may buy -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Offer:
-    """An enabled service of an enabled category, at this customer's own rate."""
-
-    id: int
-    name: str
-    type: str
-    category_id: int
-    category: str
-    rate: Decimal
-    min: int
-    max: int
-    dripfeed: bool
-    description: str
-
-    @property
-    def terms(self) -> drafting.ServiceTerms:
-        return drafting.ServiceTerms(self.id, self.type, self.rate, self.min, self.max, self.dripfeed)
-
-    @property
-    def package(self) -> bool:
-        return self.type in PACKAGE_TYPES
-
-    @property
-    def subscription(self) -> bool:
-        return self.type == T.SUBSCRIPTIONS
-
-    @property
-    def offers_dripfeed(self) -> bool:
-        # Only the Default type takes runs and interval (docs/api.md, the add table).
-        return self.dripfeed and self.type == T.DEFAULT
-
-
-_OFFER_FIELDS = (
-    "id",
-    "name",
-    "type",
-    "category_id",
-    "category__name",
-    "rate",
-    "min",
-    "max",
-    "dripfeed",
-    "description",
-)
-
-
-def offers(user_id: int, *, category_id: int | None = None, search: str = "") -> list[Offer]:
-    """The services on sale, in catalogue order: one category's, or those matching `search`."""
-    rows = Service.objects.filter(enabled=True, category__enabled=True)
-    search = search.strip()[:MAX_SEARCH]
-    if search:
-        wanted = Q(name__icontains=search)
-        if search.isdigit() and len(search) < 18:
-            wanted |= Q(pk=int(search))
-        rows = rows.filter(wanted)
-    elif category_id is not None:
-        rows = rows.filter(category_id=category_id)
-    custom = CustomRate.own_rates(user_id)
-    ordered = rows.order_by("category__sort_order", "category_id", "sort_order", "id")
-    return [
-        Offer(sid, name, type_, cid, category, custom.get(sid, rate), min_, max_, drip, description)
-        for sid, name, type_, cid, category, rate, min_, max_, drip, description in ordered.values_list(
-            *_OFFER_FIELDS
-        )
-    ]
-
-
-def offer(user_id: int, raw_id: object) -> Offer | None:
-    """The service `raw_id` as this customer buys it; None if unknown, disabled or not a number."""
-    text = str(raw_id or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) < 18):
-        return None
-    found = Service.objects.filter(pk=int(text), enabled=True, category__enabled=True)
-    for row in found.values_list(*_OFFER_FIELDS):
-        sid, name, type_, cid, category, rate, min_, max_, drip, description = row
-        custom = CustomRate.objects.filter(user_id=user_id, service_id=sid).values_list("rate", flat=True)
-        own = custom.first()
-        rate = own if own is not None else rate
-        return Offer(sid, name, type_, cid, category, rate, min_, max_, drip, description)
-    return None
-
-
-def categories() -> list[Category]:
-    """Categories with something on sale."""
-    on_sale = Service.objects.filter(enabled=True).values("category_id")
-    return list(Category.objects.filter(enabled=True, pk__in=on_sale).order_by("sort_order", "id"))
-
-
-def category_id_of(raw: object) -> int | None:
-    text = str(raw or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
 
 
 # --- One order ----------------------------------------------------------------
@@ -156,32 +54,6 @@ def _delay_choices() -> list[tuple[str, Lazy | str]]:
     return choices
 
 
-# The fields each type needs, in the order shown; the names are the API's parameters.
-FIELDS: dict[str, tuple[str, ...]] = {
-    T.DEFAULT: ("link", "quantity"),
-    T.PACKAGE: ("link",),
-    T.CUSTOM_COMMENTS: ("link", "comments"),
-    T.CUSTOM_COMMENTS_PACKAGE: ("link", "comments"),
-    T.MENTIONS: ("link", "quantity", "usernames"),
-    T.MENTIONS_WITH_HASHTAGS: ("link", "quantity", "usernames", "hashtags"),
-    T.MENTIONS_CUSTOM_LIST: ("link", "usernames"),
-    T.MENTIONS_HASHTAG: ("link", "quantity", "hashtag"),
-    T.MENTIONS_USER_FOLLOWERS: ("link", "quantity", "username"),
-    T.MENTIONS_MEDIA_LIKERS: ("link", "quantity", "media"),
-    T.COMMENT_LIKES: ("link", "quantity", "username"),
-    T.COMMENT_REPLIES: ("link", "username", "comments"),
-    T.POLL: ("link", "quantity", "answer_number"),
-    T.INVITES_FROM_GROUPS: ("link", "quantity", "groups"),
-    T.SEO: ("link", "quantity", "keywords"),
-    T.SUBSCRIPTIONS: ("username", "min", "max", "posts", "old_posts", "delay", "expiry"),
-}
-DRIPFEED_FIELDS = ("runs", "interval")
-# Types whose unit count is the number of lines of a list, not `quantity`.
-COUNTED_LIST: dict[str, str] = {
-    T.CUSTOM_COMMENTS: "comments",
-    T.COMMENT_REPLIES: "comments",
-    T.MENTIONS_CUSTOM_LIST: "usernames",
-}
 # What `username` means for each type that asks for one.
 USERNAME_LABELS: dict[str, tuple[Lazy, Lazy | str]] = {
     T.MENTIONS_USER_FOLLOWERS: (_("Username"), _("The profile whose followers are mentioned.")),
@@ -306,7 +178,8 @@ class OrderForm(forms.Form):
         if not valid_token(str(self.data.get("form_token", ""))):
             self.add_error(None, errors.FORM_EXPIRED)
         try:
-            self.draft = draft_order(self.offer, self.params(), dripfeed=bool(self.data.get("dripfeed")))
+            ticked = bool(self.data.get("dripfeed"))
+            self.draft = drafting.draft_ticked(self.offer, self.params(), dripfeed=ticked)
         except PlacementError as error:
             self.reject(error)
         return cleaned
@@ -316,16 +189,6 @@ class OrderForm(forms.Form):
 OrderForm.base_fields["media"] = _text(
     _("Media link"), _("The post whose likers are mentioned."), inputmode="url"
 )
-
-
-def draft_order(offer: Offer, params: Mapping[str, str], *, dripfeed: bool = False) -> drafting.Draft:
-    """`drafting.draft`, plus: a ticked drip-feed box with no runs or interval is an error."""
-    if dripfeed and offer.type == T.DEFAULT:
-        if not offer.dripfeed:
-            raise PlacementError(PlacementError.NO_DRIPFEED)
-        if not any(params.get(name, "").strip() not in ("", "0") for name in DRIPFEED_FIELDS):
-            raise PlacementError(PlacementError.BAD_RUNS)
-    return drafting.draft(offer.terms, params)
 
 
 def api_date(value: str) -> str:
@@ -357,63 +220,10 @@ def expiry_shown(params: Mapping[str, object]) -> date | None:
 
 # --- A mass order ---------------------------------------------------------------
 
-# A line is the service ID, then the fields of its type (FIELDS, in that order), separated
-# by |; the items of a list are separated by ;. A link may hold a |: it takes whatever the
-# other fields leave. Subscriptions have no link and seven settings: the order form only.
-MASS_LIST_SEPARATOR = ";"
-LIST_FIELDS = frozenset({"comments", "usernames", "hashtags", "groups", "keywords"})
-MASS_FIELDS: dict[str, tuple[str, ...]] = {t: f for t, f in FIELDS.items() if t != T.SUBSCRIPTIONS}
-
-
-@dataclass(frozen=True)
-class MassLine:
-    """One non-blank line of a mass order, as typed: the service ID and the rest of the line."""
-
-    number: int
-    text: str
-    service: str = ""
-    rest: str | None = None  # what follows the first |; None if the line has none
-
-    @property
-    def well_formed(self) -> bool:
-        return bool(self.service) and self.rest is not None
-
-
-def mass_lines(text: str) -> list[MassLine]:
-    found = []
-    for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        service, sep, rest = line.partition("|")
-        if not sep or not service.strip():
-            found.append(MassLine(number, line))
-        else:
-            found.append(MassLine(number, line, service.strip(), rest))
-    return found
-
-
-def mass_params(service_type: str, rest: str) -> dict[str, str] | None:
-    """The API parameters a line holds after its service ID; None if it has too few fields."""
-    fields = MASS_FIELDS[service_type]
-    parts = rest.split("|")
-    if service_type == T.PACKAGE and len(parts) > 1 and parts[-1].strip().isdigit():
-        parts.pop()  # a quantity written out of habit: a package is one package
-    extra = len(parts) - len(fields)
-    if extra < 0:
-        return None
-    values = ["|".join(parts[: extra + 1]), *parts[extra + 1 :]]
-    params = {}
-    for name, value in zip(fields, values, strict=True):
-        if name in LIST_FIELDS:
-            value = "\n".join(item.strip() for item in value.split(MASS_LIST_SEPARATOR))
-        params[name] = value.strip()
-    return params
-
 
 def mass_format(service_type: str) -> str:
     """How a line of this type reads, e.g. "ID|link|quantity|usernames"."""
-    names = [errors.field_label(name) for name in MASS_FIELDS[service_type]]
+    names = [errors.field_label(name) for name in mass.FIELDS[service_type]]
     return "|".join([str(_("ID")), *names])
 
 
@@ -427,12 +237,12 @@ class MassOrderForm(forms.Form):
     )
     form_token = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean_orders(self) -> list[MassLine]:
-        lines = mass_lines(self.cleaned_data["orders"])
+    def clean_orders(self) -> list[mass.Line]:
+        lines = mass.lines(self.cleaned_data["orders"])
         if not lines:
             raise forms.ValidationError(errors.MASS_EMPTY)
-        if len(lines) > MAX_MASS_LINES:
-            raise forms.ValidationError(errors.MASS_TOO_MANY % {"limit": MAX_MASS_LINES, "count": len(lines)})
+        if len(lines) > mass.MAX_LINES:
+            raise forms.ValidationError(errors.MASS_TOO_MANY % {"limit": mass.MAX_LINES, "count": len(lines)})
         return lines
 
     def clean_form_token(self) -> str:

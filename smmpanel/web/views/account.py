@@ -1,7 +1,5 @@
 """Sign-up with email confirmation, sign-in (rate-limited), preferences and language."""
 
-import logging
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -20,10 +18,8 @@ from django.views.i18n import set_language as django_set_language
 
 from smmpanel.accounts.models import User
 from smmpanel.web.forms.account import LoginForm, PreferencesForm, ResendForm, SignupForm
-from smmpanel.web.limits import client_address, mail_allowed, sign_in_status
+from smmpanel.web.limits import mail_refused, sign_in_status
 from smmpanel.web.middleware import LANGUAGE_CODES
-
-log = logging.getLogger("smmpanel.web")
 
 CONFIRM_SALT = "smmpanel.signup.confirm"
 CONFIRM_MAX_AGE = 3 * 24 * 3600
@@ -61,18 +57,13 @@ def send_signup_notice(request: HttpRequest, owner: User) -> None:
         )
 
 
-def throttled(request: HttpRequest) -> HttpResponse:
-    log.warning("mail-sending forms limited for %s", client_address(request))
-    return render(request, "web/account/throttled.html", status=429)
-
-
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not mail_allowed(request):
-            return throttled(request)
+        if (refused := mail_refused(request)) is not None:
+            return refused
         # Hashes the password whichever way it goes: a known address takes as long as a new one.
         user = form.save(commit=False)
         owners = list(User.objects.filter(email__iexact=user.email))
@@ -81,7 +72,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         if not owners:
             user.email_confirmed = False
             user.language = translation.get_language() if translation.get_language() in LANGUAGE_CODES else ""
-            user.save()
+            user.save(force_insert=True)  # a new account: an insert, never a write over another row
             send_confirmation(request, user)
         # The same answer whether or not the address has an account: it reveals no accounts.
         return redirect("signup_sent")
@@ -107,8 +98,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 def resend(request: HttpRequest) -> HttpResponse:
     form = ResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not mail_allowed(request):
-            return throttled(request)
+        if (refused := mail_refused(request)) is not None:
+            return refused
         for user in User.objects.filter(email__iexact=form.cleaned_data["email"], email_confirmed=False):
             send_confirmation(request, user)
         # The same answer whether or not the address is known: it reveals no accounts.
@@ -122,8 +113,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "web/account/email/password_reset_subject.txt"
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
-        if not mail_allowed(self.request):
-            return throttled(self.request)
+        if (refused := mail_refused(self.request)) is not None:
+            return refused
         return super().form_valid(form)
 
 
@@ -154,7 +145,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = form.save(commit=False)
+        user.save(update_fields=PreferencesForm.Meta.fields)
         if user.language:
             translation.activate(user.language)
         messages.success(request, _("Your preferences are saved."))

@@ -7,26 +7,13 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from smmpanel.accounts.models import User
-from smmpanel.orders.models import Order
-from smmpanel.web.views.funds import ledger_totals, spent
+from smmpanel.ledger import totals
+from smmpanel.orders.models import STATUS_LABELS, Order
 
 RECENT = 10
 S = Order.Status
-# The API's status strings are English by contract; the site shows them in the reader's language.
-STATUS_LABELS: dict[str, Promise] = {
-    S.PENDING: _("Pending"),
-    S.IN_PROGRESS: _("In progress"),
-    S.PROCESSING: _("Processing"),
-    S.COMPLETED: _("Completed"),
-    S.PARTIAL: _("Partial"),
-    S.CANCELED: _("Canceled"),
-    S.ACTIVE: _("Active"),
-    S.PAUSED: _("Paused"),
-    S.EXPIRED: _("Expired"),
-}
 # Always shown, even at zero; subscription statuses only when the customer has some.
 MAIN_STATUSES = (S.PENDING, S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED)
 
@@ -77,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "nav": "dashboard",
-        "spent": spent(ledger_totals(user.pk)),
+        "spent": totals.spent(totals.by_kind(user.pk)),
         "counts": counts,
         "total_orders": sum(c.count for c in counts),
         "recent": [

@@ -15,9 +15,8 @@ from django.utils.translation import gettext_lazy, override
 from django.views.decorators.http import require_http_methods
 
 from smmpanel.accounts.models import User
-from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import ZERO
-from smmpanel.ledger.services import exact_sums
+from smmpanel.ledger import totals
+from smmpanel.ledger.models import KIND_LABELS, LedgerEntry
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
 from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm
@@ -25,12 +24,6 @@ from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm
 PAGE_SIZE = 50
 RECENT_PAYMENTS = 20
 Kind = LedgerEntry.Kind
-KIND_LABELS = {
-    Kind.DEPOSIT: gettext_lazy("Deposit"),
-    Kind.CHARGE: gettext_lazy("Charge"),
-    Kind.REFUND: gettext_lazy("Refund"),
-    Kind.ADJUSTMENT: gettext_lazy("Adjustment"),
-}
 
 # Memos the panel writes itself (smmpanel/accounts/services.py), stored in English: shown in the
 # reader's language. A memo an operator typed is shown as typed.
@@ -56,17 +49,6 @@ def memo_shown(memo: str) -> str:
 def _customer(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def ledger_totals(user_id: int) -> dict[str, Decimal]:
-    """The sum of the customer's entries per kind (charges negative), exact on both databases."""
-    zeros = {kind.value: ZERO for kind in Kind}
-    return zeros | exact_sums(LedgerEntry.objects.filter(user_id=user_id), "kind")
-
-
-def spent(totals: dict[str, Decimal]) -> Decimal:
-    """What the customer's orders cost, net of what came back: charges minus refunds."""
-    return -totals[Kind.CHARGE] - totals[Kind.REFUND]
 
 
 DEFAULT_INSTRUCTIONS = gettext_lazy(
@@ -164,15 +146,15 @@ def transactions(request: HttpRequest) -> HttpResponse:
         )
         for e in page.object_list
     ]
-    totals = ledger_totals(user.pk)
+    sums = totals.by_kind(user.pk)
     context = {
         "nav": "funds",
         "page": page,
         "rows": rows,
         "kind": kind,
         "kinds": KIND_CHOICES,
-        "deposits": totals[Kind.DEPOSIT],
-        "spent": spent(totals),
+        "deposits": sums[Kind.DEPOSIT],
+        "spent": totals.spent(sums),
     }
     return render(request, "web/funds/transactions.html", context)
 

@@ -1,10 +1,9 @@
 """Ordering and following orders: the order form, its live price, mass orders, the list and detail.
 
 Validation is the API's (`drafting.draft`), placing is `placement.place`, and refill
-and cancel are `orders.services`: these views parse, call them, and render.
+and cancel are `orders.requests`: these views parse, call them, and render.
 """
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -26,13 +24,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category
-from smmpanel.ledger.models import LedgerEntry
+from smmpanel.catalog.offers import Offer, categories, offer, offers, parse_id
+from smmpanel.catalog.types import TYPE_LABELS
+from smmpanel.ledger import totals
 from smmpanel.ledger.money import CHARGE, ZERO, charge_for
-from smmpanel.ledger.services import exact_sums
-from smmpanel.orders import placement
-from smmpanel.orders.drafting import Draft, PlacementError
-from smmpanel.orders.models import Order
-from smmpanel.orders.services import (
+from smmpanel.orders import events, listing, mass, placement
+from smmpanel.orders.drafting import COUNTED_LIST, FIELDS, Draft, PlacementError, draft_ticked
+from smmpanel.orders.models import STATUS_LABELS, Order, OrderEvent
+from smmpanel.orders.requests import (
     OrderActionError,
     cancel_allowed,
     refill_allowed,
@@ -40,27 +39,11 @@ from smmpanel.orders.services import (
     request_refill,
 )
 from smmpanel.web import errors
-from smmpanel.web.forms.orders import (
-    COUNTED_LIST,
-    FIELDS,
-    MASS_FIELDS,
-    MassLine,
-    MassOrderForm,
-    Offer,
-    OrderForm,
-    categories,
-    category_id_of,
-    draft_order,
-    expiry_shown,
-    mass_format,
-    mass_params,
-    offer,
-    offers,
-)
+from smmpanel.web.forms.orders import MassOrderForm, OrderForm, expiry_shown, mass_format
 from smmpanel.web.templatetags.money import money
-from smmpanel.web.views.apikeys import TYPE_LABELS
 
 PER_PAGE = 25
+MAX_SEARCH = 100  # characters of a search in the service chooser
 # A link stands in for one not typed yet, so the live price shows as soon as it is known.
 PRICE_LINK = "https://example.com/"
 S = Order.Status
@@ -110,12 +93,15 @@ def _choose(user_id: int, params: Mapping[str, str]) -> Choice:
     search = params.get("search", "").strip()
     wanted = offer(user_id, params.get("service"))
     known = categories()
-    category_id = category_id_of(params.get("category"))
+    category_id = parse_id(params.get("category"))
     if category_id is None and wanted is not None:
         category_id = wanted.category_id
     if category_id not in {c.pk for c in known}:
         category_id = known[0].pk if known else None
-    listed = offers(user_id, category_id=category_id, search=search)
+    if search:
+        listed = offers(user_id, search=search[:MAX_SEARCH])
+    else:
+        listed = offers(user_id, category_id=category_id)
     error = ""
     if params.get("service", "").strip() and wanted is None:
         error = errors.placement_message(PlacementError(PlacementError.BAD_SERVICE))
@@ -161,7 +147,7 @@ def _price(chosen: Offer, form: OrderForm, balance: Decimal, *, quiet: bool) -> 
     if "link" in FIELDS[chosen.type] and not params.get("link", "").strip():
         params["link"] = PRICE_LINK  # the price does not depend on the link
     try:
-        draft = draft_order(chosen, params, dripfeed=bool(form.data.get("dripfeed")))
+        draft = draft_ticked(chosen, params, dripfeed=bool(form.data.get("dripfeed")))
     except PlacementError as error:
         return Quote() if quiet else Quote(error=errors.placement_message(error))
     return _quote(chosen, draft, balance)
@@ -259,82 +245,43 @@ def _mass_formats(user_id: int) -> list[MassFormat]:
     """One per type of service on sale that a mass order takes, in catalogue order."""
     first: dict[str, Offer] = {}
     for item in offers(user_id):
-        if item.type in MASS_FIELDS:
+        if item.type in mass.FIELDS:
             first.setdefault(item.type, item)
     found = []
     for service_type, item in first.items():
-        values = [str(MASS_EXAMPLES.get(name, item.min)) for name in MASS_FIELDS[service_type]]
+        values = [str(MASS_EXAMPLES.get(name, item.min)) for name in mass.FIELDS[service_type]]
         name = str(TYPE_LABELS.get(service_type, service_type))
         found.append(MassFormat(name, mass_format(service_type), "|".join([str(item.id), *values])))
     return found
 
 
-@dataclass
-class LineResult:
-    line: MassLine
-    order_id: int | None = None
-    error: str = ""
-    charge: Decimal = ZERO
-    before: bool = False  # placed by an earlier submission of the same form
-
-
-def _line_key(token: str, line: MassLine) -> str:
-    # The line number (so a resubmitted form places nothing twice) and the line's text
-    # (so an edited form never takes one line's earlier order for another's).
-    digest = hashlib.sha256(line.text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{token}:{line.number}:{digest}"
-
-
-def _place_line(user_id: int, line: MassLine, token: str) -> LineResult:
-    """One line, in its own transaction: a line that fails places nothing and costs nothing."""
-    if not line.well_formed or line.rest is None:
-        return LineResult(line, error=str(errors.MASS_FORMAT))
-    chosen = offer(user_id, line.service)
-    if chosen is None:
-        return LineResult(line, error=errors.placement_message(PlacementError(PlacementError.BAD_SERVICE)))
-    if chosen.type not in MASS_FIELDS:
-        return LineResult(line, error=str(errors.MASS_NEEDS_FORM))
-    params = mass_params(chosen.type, line.rest)
-    if params is None:
-        return LineResult(line, error=str(errors.MASS_LINE) % {"format": mass_format(chosen.type)})
-    try:
-        draft = draft_order(chosen, params)
-        order_id = placement.place(
-            user_id, draft, source=Order.Source.WEB, idempotency_key=_line_key(token, line)
-        )
-    except PlacementError as error:
-        return LineResult(line, error=errors.placement_message(error))
-    return LineResult(line, order_id=order_id)
-
-
-def _place_mass(user_id: int, lines: list[MassLine], token: str) -> list[LineResult]:
-    started = timezone.now()
-    results = [_place_line(user_id, line, token) for line in lines]
-    placed = {r.order_id for r in results if r.order_id is not None}
-    found = Order.objects.filter(user_id=user_id, pk__in=placed).values_list("pk", "charge", "created_at")
-    facts = {pk: (charge, created_at < started) for pk, charge, created_at in found}
-    for result in results:
-        if result.order_id in facts:
-            result.charge, result.before = facts[result.order_id]
-    return results
+def _line_error(result: mass.LineResult) -> str:
+    """Why a line of a mass order was not placed, in the customer's words."""
+    if result.error is not None:
+        return errors.placement_message(result.error)
+    if result.problem == mass.NEEDS_FORM:
+        return str(errors.MASS_NEEDS_FORM)
+    if result.problem == mass.TOO_FEW_FIELDS:
+        return str(errors.MASS_LINE) % {"format": mass_format(result.service_type)}
+    return str(errors.MASS_FORMAT)
 
 
 @login_required
-def mass(request: HttpRequest) -> HttpResponse:
+def mass_order(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
     form = MassOrderForm(request.POST if request.method == "POST" else None)
-    results: list[LineResult] = []
+    results: list[mass.LineResult] = []
     if form.is_valid():
-        results = _place_mass(user.pk, form.cleaned_data["orders"], form.cleaned_data["form_token"])
+        results = mass.place_all(user.pk, form.cleaned_data["orders"], form.cleaned_data["form_token"])
         user.refresh_from_db()  # the top bar shows the balance after these orders
         # A new form for the lines that failed: the ones placed are not offered again.
-        failed = "\n".join(r.line.text for r in results if r.order_id is None)
+        failed = "\n".join(r.line.text for r in results if not r.placed)
         form = MassOrderForm(initial={"orders": failed})
-    placed = [r for r in results if r.order_id is not None]
+    placed = [r for r in results if r.placed]
     context = {
         "nav": "order_mass",
         "form": form,
-        "results": results,
+        "results": [(r, "" if r.placed else _line_error(r)) for r in results],
         "placed": len(placed),
         "failed": len(results) - len(placed),
         "total": sum((r.charge for r in placed), ZERO),
@@ -345,82 +292,31 @@ def mass(request: HttpRequest) -> HttpResponse:
 
 # --- The orders list ------------------------------------------------------------
 
-SUBSCRIPTIONS = "subscriptions"
-STATUS_TABS: list[tuple[str, Promise]] = [
-    ("", gettext_lazy("All")),
-    (S.PENDING, gettext_lazy("Pending")),
-    (S.IN_PROGRESS, gettext_lazy("In progress")),
-    (S.PROCESSING, gettext_lazy("Processing")),
-    (S.COMPLETED, gettext_lazy("Completed")),
-    (S.PARTIAL, gettext_lazy("Partial")),
-    (S.CANCELED, gettext_lazy("Canceled")),
+STATUS_TABS: list[tuple[str, Promise]] = [("", gettext_lazy("All"))] + [
+    (status, STATUS_LABELS[status])
+    for status in (S.PENDING, S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED)
 ]
-
-
-def _search(found: QuerySet[Order], q: str) -> QuerySet[Order]:
-    wanted = Q(link__icontains=q)
-    number = q.removeprefix("#")
-    if number.isascii() and number.isdigit() and len(number) < 18:
-        wanted |= Q(pk=int(number))
-    return found.filter(wanted)
 
 
 @login_required
 def orders(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
-    # Drip-feed runs and subscription posts show on their parent's page.
-    mine = Order.objects.filter(user=user, parent__isnull=True)
     tabs = list(STATUS_TABS)
-    if mine.filter(kind=Order.Kind.SUBSCRIPTION).exists():
-        tabs.append((SUBSCRIPTIONS, gettext_lazy("Subscriptions")))
+    if listing.has_subscriptions(user.pk):
+        tabs.append((listing.SUBSCRIPTIONS, gettext_lazy("Subscriptions")))
     status = request.GET.get("status", "")
-    if status == SUBSCRIPTIONS:
-        mine = mine.filter(kind=Order.Kind.SUBSCRIPTION)
-    elif status in S.values:
-        mine = mine.filter(status=status)
-    else:
+    if status != listing.SUBSCRIPTIONS and status not in S.values:
         status = ""
     q = request.GET.get("q", "").strip()[:200]
-    if q:
-        mine = _search(mine, q)
-    page = Paginator(mine.select_related("service").order_by("-id"), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    found = listing.customer_orders(user.pk, status=status, search=q)
+    page = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
     context = {"nav": "orders", "tabs": tabs, "status": status, "q": q, "page": page}
     return render(request, "web/orders/list.html", context)
 
 
 # --- One order ------------------------------------------------------------------
 
-EVENT_LABELS: dict[str, Promise] = {
-    "created": gettext_lazy("Order placed"),
-    "sent": gettext_lazy("Delivery started"),
-    "not_sent": gettext_lazy("Waiting to start"),
-    "in_doubt": gettext_lazy("Being checked"),
-    "reconciled_not_sent": gettext_lazy("Checked"),
-    "refused": gettext_lazy("Not accepted by the supplier"),
-    "canceled_before_sending": gettext_lazy("Canceled before delivery started"),
-    "progress": gettext_lazy("Progress"),
-    "finished": gettext_lazy("Finished"),
-    "refill_requested": gettext_lazy("Refill requested"),
-    "cancel_requested": gettext_lazy("Cancel requested"),
-    "cancel_forwarded": gettext_lazy("Cancel passed on"),
-    "run_released": gettext_lazy("Run started"),
-    "canceled_unreleased_runs": gettext_lazy("Remaining runs canceled"),
-    "paused": gettext_lazy("Paused: not enough funds"),
-    "resumed": gettext_lazy("Resumed"),
-}
-STATUS_LABELS: dict[str, Promise] = {
-    S.PENDING: gettext_lazy("Pending"),
-    S.IN_PROGRESS: gettext_lazy("In progress"),
-    S.PROCESSING: gettext_lazy("Processing"),
-    S.COMPLETED: gettext_lazy("Completed"),
-    S.PARTIAL: gettext_lazy("Partial"),
-    S.CANCELED: gettext_lazy("Canceled"),
-    S.ACTIVE: gettext_lazy("Active"),
-    S.PAUSED: gettext_lazy("Paused"),
-    S.EXPIRED: gettext_lazy("Expired"),
-}
+EVENT_LABELS: dict[str, Promise] = dict(OrderEvent.Kind.choices)
 PARAM_LABELS: dict[str, Promise] = {
     "comments": gettext_lazy("Comments"),
     "usernames": gettext_lazy("Usernames"),
@@ -475,11 +371,12 @@ def _facts(data: Mapping[str, Any]) -> list[str]:
 
 def _events(order: Order) -> list[Event]:
     found = []
-    for kind, data, created_at in order.events.order_by("-id").values_list("kind", "data", "created_at"):
+    shown = order.events.exclude(kind__in=events.NOT_SHOWN).order_by("-id")
+    for kind, data, created_at in shown.values_list("kind", "data", "created_at"):
         data = data if isinstance(data, dict) else {}
         status = str(data.get("status", ""))
         label = str(EVENT_LABELS.get(kind, gettext_lazy("Updated")))
-        facts = _facts(data) if kind in ("progress", "finished") else []
+        facts = _facts(data) if kind in (OrderEvent.Kind.PROGRESS, OrderEvent.Kind.FINISHED) else []
         found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, "")), facts))
     return found
 
@@ -488,10 +385,7 @@ def _refunded(order: Order) -> Decimal | None:
     """What came back to the balance for a Partial or Canceled order (its runs' too), from the ledger."""
     if order.status not in (S.PARTIAL, S.CANCELED):
         return None
-    entries = LedgerEntry.objects.filter(
-        Q(order_id=order.pk) | Q(order__parent_id=order.pk), kind=LedgerEntry.Kind.REFUND
-    )
-    return exact_sums(entries, "kind").get(LedgerEntry.Kind.REFUND, ZERO)
+    return totals.refunded(order.pk)
 
 
 def _params(order: Order) -> list[Param]:

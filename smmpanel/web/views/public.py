@@ -1,15 +1,11 @@
 """Pages anyone may see: the landing page and the price list."""
 
 from dataclasses import dataclass
-from decimal import Decimal
-from itertools import groupby
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from smmpanel.catalog.models import Category, CustomRate, Service
-from smmpanel.catalog.types import PACKAGE_TYPES
+from smmpanel.catalog.offers import Offer, categories, offers, parse_id
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -18,44 +14,36 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @dataclass(frozen=True)
-class PriceRow:
-    service: Service
-    rate: Decimal  # the reader's own rate where the operator set one
-    own_rate: bool
-    package: bool
+class PriceGroup:
+    """One category of the price list and its offers."""
+
+    id: int
+    name: str
+    offers: list[Offer]
 
 
-def _search(text: str) -> Q:
-    found = Q(name__icontains=text) | Q(category__name__icontains=text)
-    number = text.lstrip("#")
-    if number.isascii() and number.isdigit() and len(number) < 18:
-        found |= Q(pk=int(number))
-    return found
+def _grouped(listed: list[Offer]) -> list[PriceGroup]:
+    groups: list[PriceGroup] = []
+    for item in listed:
+        if not groups or groups[-1].id != item.category_id:
+            groups.append(PriceGroup(item.category_id, item.category, []))
+        groups[-1].offers.append(item)
+    return groups
 
 
 def services(request: HttpRequest) -> HttpResponse:
-    """The public price list: enabled services of enabled categories, grouped by category."""
-    listed = Service.objects.filter(enabled=True, category__enabled=True).select_related("category")
-    categories = Category.objects.filter(enabled=True, services__enabled=True).distinct()
-    category = request.GET.get("category", "").strip()
+    """The public price list: enabled services of enabled categories, grouped by category, at the
+    reader's own rates where the operator set some."""
+    category_id = parse_id(request.GET.get("category", ""))
     query = request.GET.get("q", "").strip()[:200]
-    if category.isascii() and category.isdigit() and len(category) < 18:
-        listed = listed.filter(category_id=int(category))
-    else:
-        category = ""
-    if query:
-        listed = listed.filter(_search(query))
-    own: dict[int, Decimal] = {}
-    if request.user.is_authenticated:
-        own = CustomRate.own_rates(request.user.pk)
-    rows = [PriceRow(s, own.get(s.pk, s.rate), s.pk in own, s.type in PACKAGE_TYPES) for s in listed]
-    groups = [(cat, list(items)) for cat, items in groupby(rows, key=lambda row: row.service.category)]
+    customer = request.user.pk if request.user.is_authenticated else None
+    listed = offers(customer, category_id=category_id, search=query, in_categories=True)
     context = {
         "nav": "services",
-        "groups": groups,
-        "count": len(rows),
-        "categories": categories,
-        "category": category,
+        "groups": _grouped(listed),
+        "count": len(listed),
+        "categories": categories(),
+        "category": "" if category_id is None else request.GET.get("category", "").strip(),
         "q": query,
     }
     return render(request, "web/services.html", context)

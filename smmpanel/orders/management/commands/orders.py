@@ -2,43 +2,62 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
+from smmpanel.subcommands import Subcommand, SubcommandsCommand
 
 P = Order.ProviderState
 S = Order.Status
 
 
-class Command(BaseCommand):
+def _in_doubt_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+def _reconcile_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("order", type=int)
+    verdict = parser.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--sent-as", metavar="ID", help="The provider has it, under this order id.")
+    verdict.add_argument("--not-sent", action="store_true", help="The provider never got it: refund it.")
+    verdict.add_argument("--resend", action="store_true", help="The provider never got it: send it again.")
+
+
+def _progress_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("order", type=int)
+    parser.add_argument("--status", required=True, choices=[s.value for s in S if s not in _SUBSCRIPTION])
+    parser.add_argument("--remains", type=int)
+    parser.add_argument("--start-count", type=int)
+
+
+class Command(SubcommandsCommand):
     help = (
         "Orders the engine cannot settle alone: list orders in doubt, reconcile them, record manual progress."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        sub = parser.add_subparsers(dest="command", required=True)
-        listing = sub.add_parser(
-            "in-doubt", help="Orders whose send may or may not have reached the provider."
-        )
-        listing.add_argument("--json", action="store_true")
-        settle = sub.add_parser("reconcile", help="Settle an order in doubt, after asking the provider.")
-        settle.add_argument("order", type=int)
-        verdict = settle.add_mutually_exclusive_group(required=True)
-        verdict.add_argument("--sent-as", metavar="ID", help="The provider has it, under this order id.")
-        verdict.add_argument("--not-sent", action="store_true", help="The provider never got it: refund it.")
-        verdict.add_argument(
-            "--resend", action="store_true", help="The provider never got it: send it again."
-        )
-        manual = sub.add_parser("progress", help="Record the progress of an order (manual providers).")
-        manual.add_argument("order", type=int)
-        manual.add_argument("--status", required=True, choices=[s.value for s in S if s not in _SUBSCRIPTION])
-        manual.add_argument("--remains", type=int)
-        manual.add_argument("--start-count", type=int)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        getattr(self, "_" + options["command"].replace("-", "_"))(options)
+    def subcommands(self) -> list[Subcommand]:
+        return [
+            (
+                "in-doubt",
+                "Orders whose send may or may not have reached the provider.",
+                _in_doubt_arguments,
+                self._in_doubt,
+            ),
+            (
+                "reconcile",
+                "Settle an order in doubt, after asking the provider.",
+                _reconcile_arguments,
+                self._reconcile,
+            ),
+            (
+                "progress",
+                "Record the progress of an order (manual providers).",
+                _progress_arguments,
+                self._progress,
+            ),
+        ]
 
     def _in_doubt(self, options: dict[str, Any]) -> None:
         rows = []

@@ -1,7 +1,7 @@
 import json
 import os
 from argparse import ArgumentParser
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from smmpanel.catalog.models import Provider
@@ -18,8 +18,8 @@ from smmpanel.providers import importing
 from smmpanel.providers.answers import BAD_ANSWER, HTTP_ERROR
 from smmpanel.providers.client import ProviderClient, Refused, Unreachable
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
+from smmpanel.subcommands import Options, Subcommand, SubcommandsCommand
 
-Options = dict[str, Any]
 HEALTH_WINDOW = timedelta(hours=1)
 
 
@@ -237,16 +237,13 @@ def _table(lines: list[list[str]]) -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(SubcommandsCommand):
     help = (
         "Upstream providers: `provider add`, `provider rate`, `provider call`, `provider balance`, "
         "`provider status`, `provider prune-calls`, `provider import`, `provider sync`."
     )
 
-    def _subcommands(
-        self,
-    ) -> list[tuple[str, str, Callable[[ArgumentParser], None], Callable[[Options], None]]]:
-        # A new subcommand is one line here, its arguments function and its method.
+    def subcommands(self) -> list[Subcommand]:
         return [
             ("add", "Register a provider (after asking it for its balance).", _add_arguments, self._add),
             ("rate", "Set a provider's exchange rate to the panel's currency.", _rate_arguments, self._rate),
@@ -257,16 +254,6 @@ class Command(BaseCommand):
             ("import", "Create local services from the provider's list.", _import_arguments, self._import),
             ("sync", "Fetch the provider's list and report what changed.", _sync_arguments, self._sync),
         ]
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-        for name, help_, arguments, run in self._subcommands():
-            sub = commands.add_parser(name, help=help_, description=help_)
-            arguments(sub)
-            sub.set_defaults(run=run)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        options["run"](options)
 
     def _add(self, options: Options) -> None:
         provider = Provider(
@@ -282,7 +269,7 @@ class Command(BaseCommand):
         self._check_new(provider)
         if provider.kind == Provider.Kind.API_V2 and not options["no_check"]:
             self._check_answers(provider)
-        provider.save()
+        provider.save(force_insert=True)  # a new row: never a write over an existing one
         self.stdout.write(f"provider {provider.name} added ({provider.get_kind_display()})")
 
     def _check_answers(self, provider: Provider) -> None:

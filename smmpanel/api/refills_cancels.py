@@ -6,7 +6,7 @@ from typing import Any
 from smmpanel.api import dialects as d
 from smmpanel.api.actions import ApiError, Request, authenticate, order_id_of, parse_ids
 from smmpanel.orders.models import Refill
-from smmpanel.orders.services import OrderActionError, request_cancel, request_refill
+from smmpanel.orders.requests import OrderActionError, request_cancel, request_refill
 
 _REFILL_STATUS = {code: str(label) for code, label in Refill.Status.choices}
 _ERRORS = {

@@ -1,27 +1,27 @@
 """Cancels and refills: forwarded to the provider, then followed until they end.
 
-A cancel moves no money by itself: the refund comes when the provider reports
-the order Canceled or Partial, through the ordinary status sync.
+Each job picks the due rows, calls the provider outside any transaction and
+hands the answer to `orders.transitions` (cancels) or `orders.refills`. A cancel
+moves no money by itself: the refund comes when the provider reports the order
+Canceled or Partial, through the ordinary status sync.
 """
 
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
-
-from django.db import transaction
 
 from smmpanel.catalog.models import Provider
 from smmpanel.engine.upstream import cancel_request, refill_request, refill_status_request
-from smmpanel.orders.models import Order, OrderEvent, Refill
+from smmpanel.orders import refills as refill_progress
+from smmpanel.orders import transitions
+from smmpanel.orders.models import Order, Refill
 from smmpanel.providers.adapters import Adapter, adapter_for
 from smmpanel.providers.client import Refused, Unreachable
 
 log = logging.getLogger("smmpanel.engine")
 BATCH = 100
-RETRY = timedelta(minutes=5)
-REFILL_CHECK = timedelta(minutes=10)
 T = TypeVar("T", Order, Refill)
 
 
@@ -42,7 +42,7 @@ def forward_cancels(now: datetime, *, limit: int = 500) -> int:
             cancel_requested_at__isnull=False,
             cancel_forwarded_at__isnull=True,
         )
-        .exclude(status__in=(Order.Status.COMPLETED, Order.Status.PARTIAL, Order.Status.CANCELED))
+        .exclude(status__in=Order.FINAL)
         .select_related("provider", "service__provider")[:limit]
     )
     done = 0
@@ -60,18 +60,7 @@ def _cancel_batch(adapter: Adapter, orders: list[Order], now: datetime) -> int:
     except Unreachable as exc:
         log.warning("cancel request failed, will retry: %s", exc)
         return 0
-    with transaction.atomic():
-        for order in orders:
-            Order.objects.filter(pk=order.pk, cancel_forwarded_at__isnull=True).update(
-                cancel_forwarded_at=now, updated_at=now
-            )
-            refusal = answers.get(order.pk, "no answer for this order")
-            OrderEvent.objects.create(
-                order=order,
-                kind="cancel_forwarded",
-                data={"accepted": refusal is None, "refusal": refusal},
-                created_at=now,
-            )
+    transitions.cancels_forwarded(answers, [order.pk for order in orders], now)
     return len(orders)
 
 
@@ -93,18 +82,14 @@ def forward_refills(now: datetime, *, limit: int = 100) -> int:
 
 def _send_refill(adapter: Adapter, refill: Refill, now: datetime) -> int:
     try:
-        refill.provider_refill_id = adapter.refill(refill_request(refill))
+        provider_refill_id = adapter.refill(refill_request(refill))
     except Refused as exc:
-        refill.status, refill.provider_error = Refill.Status.REJECTED, exc.message[:2000]
+        refill_progress.refused(refill.pk, exc.message, now)
     except Unreachable as exc:
-        refill.provider_error, refill.next_check_at = str(exc)[:2000], now + RETRY
-        refill.save(update_fields=["provider_error", "next_check_at", "updated_at"])
+        refill_progress.not_forwarded(refill.pk, str(exc), now)
         return 0
     else:
-        refill.next_check_at = now + REFILL_CHECK
-    refill.save(
-        update_fields=["provider_refill_id", "status", "provider_error", "next_check_at", "updated_at"]
-    )
+        refill_progress.forwarded(refill.pk, provider_refill_id, now)
     return 1
 
 
@@ -125,10 +110,7 @@ def sync_refills(now: datetime, *, limit: int = 500) -> int:
             except Unreachable as exc:
                 log.warning("refill status check failed: %s", exc)
                 answers = {}
-            for refill in batch:
-                refill.status = answers.get(refill.pk, refill.status)
-                refill.next_check_at = None if refill.status not in Refill.OPEN else now + REFILL_CHECK
-                refill.save(update_fields=["status", "next_check_at", "updated_at"])
+            refill_progress.checked({refill.pk: answers.get(refill.pk) for refill in batch}, now)
             checked += len(batch)
         adapter.flush()
     return checked

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from smmpanel.orders.models import Order, OrderEvent, Refill
+from smmpanel.orders import events
+from smmpanel.orders.models import Order, Refill
 
 # Parents are followed through their runs and posts, not refilled themselves.
 _REFILLABLE_KINDS = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST)
@@ -56,13 +57,7 @@ def request_refill(user_id: int, order_id: int, *, actor_id: int | None = None) 
         if not refill_allowed(order, now):
             raise OrderActionError(OrderActionError.NO_REFILL)
         refill = Refill.objects.create(order=order, user_id=user_id)
-        OrderEvent.objects.create(
-            order=order,
-            kind="refill_requested",
-            data={"refill": refill.pk},
-            actor_id=actor_id,
-            created_at=now,
-        )
+        events.record(order.pk, events.Kind.REFILL_REQUESTED, now, actor_id=actor_id, refill=refill.pk)
     return refill.pk
 
 
@@ -82,4 +77,4 @@ def request_cancel(user_id: int, order_id: int, *, actor_id: int | None = None) 
         order.cancel_requested_at = now
         order.updated_at = now
         order.save(update_fields=["cancel_requested_at", "updated_at"])
-        OrderEvent.objects.create(order=order, kind="cancel_requested", actor_id=actor_id, created_at=now)
+        events.record(order.pk, events.Kind.CANCEL_REQUESTED, now, actor_id=actor_id)

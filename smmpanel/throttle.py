@@ -1,0 +1,109 @@
+"""The panel's one throttle: GCRA, a token bucket kept as one timestamp per key.
+
+Used by the reseller API (per key: `api/ratelimit.py`) and by the website's sign-in and mail
+limits (`web/limits.py`). Each key may send `burst` requests at once, then `rate` per second.
+The state lives in this process by default (exact with one web process); with
+SMMPANEL_REDIS_URL set it lives in Redis and is shared by every web process. Redis is never a
+source of truth: if it is unreachable, requests are let through and the failure is logged.
+"""
+
+import logging
+import threading
+import time
+from functools import lru_cache
+from typing import Protocol
+
+from django.conf import settings
+
+log = logging.getLogger("smmpanel.throttle")
+
+
+class Limiter(Protocol):
+    def allow(self, key: str) -> bool: ...
+
+
+class Unlimited:
+    def allow(self, key: str) -> bool:
+        return True
+
+
+class MemoryLimiter:
+    MAX_KEYS = 100_000
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = self.interval * burst
+        self._tat: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tat = max(self._tat.get(key, now), now) + self.interval
+            if tat - now > self.tolerance + 1e-9:  # float sums of the interval drift
+                return False
+            self._tat[key] = tat
+            if len(self._tat) > self.MAX_KEYS:
+                self._tat = {k: v for k, v in self._tat.items() if v > now}
+            return True
+
+
+# Atomic in Redis; uses the server's clock, so web hosts need not agree on time.
+_GCRA = """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+tat = tat + interval
+if tat - now > tolerance then return 0 end
+redis.call('SET', KEYS[1], tat, 'PX', math.ceil((tat - now) / 1000) + 1)
+return 1
+"""
+
+
+class RedisLimiter:
+    def __init__(self, url: str, rate: float, burst: int) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.script = self.client.register_script(_GCRA)
+        self.interval = int(1_000_000 / rate)
+        self.tolerance = self.interval * burst
+        self._last_warning = 0.0
+
+    def allow(self, key: str) -> bool:
+        import redis
+
+        try:
+            return bool(self.script(keys=[f"smmpanel:ratelimit:{key}"], args=[self.interval, self.tolerance]))
+        except redis.RedisError as exc:
+            if time.monotonic() - self._last_warning > 60:
+                self._last_warning = time.monotonic()
+                log.warning("rate limit store unreachable, letting requests through: %s", exc)
+            return True
+
+
+# Room for every limit the panel keeps (the API's, sign-in per address and per address and
+# username, mail): an evicted in-memory limiter would forget its counts.
+@lru_cache(maxsize=16)
+def limiter(rate: float, burst: int, redis_url: str) -> Limiter:
+    """The limiter for these settings, one per process."""
+    if rate <= 0:
+        return Unlimited()
+    if redis_url:
+        return RedisLimiter(redis_url, rate, max(burst, 1))
+    return MemoryLimiter(rate, max(burst, 1))
+
+
+def per_minute(count: float, burst: int) -> Limiter:
+    """The limiter of `count` requests a minute after a burst of `burst`, in the configured store."""
+    return limiter(count / 60, burst, settings.SMMPANEL_REDIS_URL)
+
+
+def allow_all(*counts: tuple[Limiter, str]) -> bool:
+    """One more request under each (limiter, key), or refuse. Every key is counted, even after
+    one refuses: a client over one limit keeps spending its allowance under the others."""
+    allowed = [store.allow(key) for store, key in counts]
+    return all(allowed)
