@@ -85,6 +85,10 @@ PG_ONLY_MUTANTS := 'smmpanel.ledger.services.x__apply_postgresql*' 'smmpanel.led
   'smmpanel.orders.placement.x__take_turns*'
 
 mutate: $(MUTATE_STAMP)
+	@# mutmut never removes from its copy (mutants/) a file the tree no longer has, and a module
+	@# moved elsewhere would still be imported from there first: drop such files.
+	@if [ -d mutants ]; then cd mutants && find smmpanel tests -name '*.py' | while read -r f; do \
+	  [ -e "../$$f" ] || { echo "mutants/$$f: gone from the tree"; rm -f "$$f" "$$f.meta"; }; done; fi
 	SMMPANEL_DATA_DIR=$(CURDIR)/data/mutate DATABASE_URL= $(BIN)/mutmut run --max-children 1
 	rm -rf $(MUTATE_PG_DIR)/tree && mkdir -p $(MUTATE_PG_DIR)/tree
 	cp -r smmpanel tests pyproject.toml $(MUTATE_PG_DIR)/tree/
