@@ -81,9 +81,9 @@ def sent_orders(upstream: TimedUpstream) -> Provider:
     return provider
 
 
-def busiest_second(moments: list[float]) -> int:
-    """The most calls that arrived within any one second."""
-    return max((sum(1 for m in moments if start <= m < start + 1.0) for start in moments), default=0)
+def busiest(moments: list[float], seconds: float) -> int:
+    """The most calls that arrived within any `seconds`."""
+    return max((sum(1 for m in moments if start <= m < start + seconds) for start in moments), default=0)
 
 
 def test_three_workers_together_keep_to_the_providers_rate(tmp_path: Path) -> None:
@@ -103,11 +103,13 @@ def test_three_workers_together_keep_to_the_providers_rate(tmp_path: Path) -> No
             codes = terminate(workers)
         logs = "\n".join(w.output(2000) for w in workers)
     assert codes == [0, 0, 0], logs
-    # Pacing each worker on its own gave 38 calls here, 13 within one second: 3 x RATE.
-    # Together they keep to RATE, give or take a call arriving a little late after its turn.
+    # Pacing each worker on its own gave about 40 calls here in the 4 s, 13 to 16 within one
+    # second, 30 within two: 3 x RATE. Together they keep to RATE. A turn is kept to the moment a
+    # worker calls, but a worker the machine holds back past its turn calls late, next to the
+    # turns after it: so a window of two seconds is counted, with room for one worker's calls.
     assert len(moments) >= 2 * RATE, f"the workers hardly called: {len(moments)}\n{logs}"
     assert len(moments) <= RATE * WATCH + 3, moments
-    assert busiest_second(moments) <= RATE + 2, moments
+    assert busiest(moments, 2.0) <= 2 * RATE + 3, moments
 
 
 def test_turns_follow_each_other_at_the_providers_pace(db: None) -> None:
