@@ -142,6 +142,7 @@ def bench_sync(args: argparse.Namespace, service: object, user: object, upstream
 
     from smmpanel.engine import sync
     from smmpanel.orders.models import Order
+    from smmpanel.providers.pacing import Pacer
 
     Order.objects.all().delete()
     ids = [
@@ -154,7 +155,7 @@ def bench_sync(args: argparse.Namespace, service: object, user: object, upstream
     make_orders(service, user, args.active, sent=ids)
     upstream.calls.clear()
     moment = timezone.now() + timedelta(seconds=1)
-    pacer = sync.Pacer()
+    pacer = Pacer()
     started = time.perf_counter()
     checked = 0
     while True:

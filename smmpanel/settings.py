@@ -204,6 +204,8 @@ SMMPANEL_REDIS_URL = os.environ.get("SMMPANEL_REDIS_URL", "").strip()
 SMMPANEL_SIMULATOR_SECONDS = float(os.environ.get("SMMPANEL_SIMULATOR_SECONDS", "90") or 90)
 SMMPANEL_SIMULATOR_PARTIAL_PERCENT = envint("SMMPANEL_SIMULATOR_PARTIAL_PERCENT", 10)
 SMMPANEL_SIMULATOR_CANCEL_PERCENT = envint("SMMPANEL_SIMULATOR_CANCEL_PERCENT", 5)
+# A provider's exchange rate (to SMMPANEL_CURRENCY) set longer ago than this is flagged as stale.
+SMMPANEL_EXCHANGE_RATE_MAX_AGE_DAYS = envint("SMMPANEL_EXCHANGE_RATE_MAX_AGE_DAYS", 7)
 # Upstream call records older than this are deleted by the worker.
 SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
 # A service whose provider cost rises above its price is disabled (off: only reported).

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from smmpanel.catalog import importing
 from smmpanel.catalog.models import Provider, ProviderService, Service
+from smmpanel.ledger.money import with_markup
+from smmpanel.providers import importing
 from smmpanel.providers.client import UpstreamService
 
 
@@ -86,10 +87,33 @@ def test_a_service_that_comes_back_is_available_again(provider):
     assert ProviderService.objects.get().available and report.new == []
 
 
+def test_a_provider_in_euros_is_priced_in_the_panels_currency(db, settings):
+    settings.SMMPANEL_CURRENCY = "USD"
+    euro = Provider.objects.create(
+        name="Euro", url="https://eu.example/api/v2", currency="EUR", exchange_rate=Decimal("1.10")
+    )
+    importing.refresh(euro, [listed(1, "1.00")])
+    (service,) = importing.import_services(euro, Decimal("25"))
+    assert service.rate == Decimal("1.375")  # 1.00 EUR is 1.10 USD, plus 25 %
+    assert ProviderService.objects.get().rate == Decimal("1.00")  # the list is kept as the provider wrote it
+    report = importing.refresh(euro, [listed(1, "1.26")])  # 1.386 USD: above the price, though 1.26 is not
+    service.refresh_from_db()
+    assert report.unprofitable == [service] and not service.enabled
+
+
+def test_a_provider_in_the_panels_currency_is_never_converted(provider, settings):
+    settings.SMMPANEL_CURRENCY = "usd"
+    Provider.objects.filter(pk=provider.pk).update(exchange_rate=Decimal("2"))  # a stray rate
+    provider.refresh_from_db()
+    importing.refresh(provider, [listed(1, "1.00")])
+    (service,) = importing.import_services(provider, Decimal("25"))
+    assert service.rate == Decimal("1.25")
+
+
 def test_markup_rounding_is_half_up():
-    assert importing.price(Decimal("0.000005"), Decimal("0")) == Decimal("0.000005")
-    assert importing.price(Decimal("0.000001"), Decimal("50")) == Decimal("0.000002")
-    assert importing.price(Decimal("1.000001"), Decimal("-50")) == Decimal("0.500001")
+    assert with_markup(Decimal("0.000005"), Decimal("0")) == Decimal("0.000005")
+    assert with_markup(Decimal("0.000001"), Decimal("50")) == Decimal("0.000002")
+    assert with_markup(Decimal("1.000001"), Decimal("-50")) == Decimal("0.500001")
 
 
 # --- the commands, against a real HTTP upstream ----------------------------

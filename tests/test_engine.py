@@ -7,17 +7,23 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from smmpanel.catalog.models import Provider, Service
+from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine import dispatch
+from smmpanel.engine.upstream import add_request, in_panel_currency
 from smmpanel.engine.worker import Worker
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
 from smmpanel.providers import adapters
-from smmpanel.providers.adapters import InDoubt, Placed, Refusal
+from smmpanel.providers.answers import InDoubt, Placed, Refusal, UpstreamStatus
 
 S, P = Order.Status, Order.ProviderState
+
+
+def said(status, start_count=None, remains=None, *, charge=None):
+    """What a provider says of an order."""
+    return UpstreamStatus(status, charge=charge, start_count=start_count, remains=remains)
 
 
 class Scripted:
@@ -28,22 +34,22 @@ class Scripted:
     def __init__(self) -> None:
         self.answers: list[object] = []
         self.sent: list[int] = []
-        self.reports: dict[int, transitions.Progress] = {}
+        self.reports: dict[int, UpstreamStatus] = {}
 
-    def place(self, order):
-        self.sent.append(order.pk)
-        return self.answers.pop(0) if self.answers else Placed(f"up-{order.pk}", Decimal("0.01"))
+    def place(self, request):
+        self.sent.append(request.ref)
+        return self.answers.pop(0) if self.answers else Placed(f"up-{request.ref}", Decimal("0.01"))
 
-    def progress(self, orders, now):
-        return {o.pk: self.reports[o.pk] for o in orders if o.pk in self.reports}
+    def progress(self, requests, now):
+        return {r.ref: self.reports[r.ref] for r in requests if r.ref in self.reports}
 
-    def cancel(self, orders):
-        return {o.pk: None for o in orders}
+    def cancel(self, requests):
+        return {r.ref: None for r in requests}
 
-    def refill(self, order):
-        return f"refill-{order.pk}"
+    def refill(self, request):
+        return f"refill-{request.ref}"
 
-    def refill_statuses(self, refills, now):
+    def refill_statuses(self, requests, now):
         return {}
 
     def flush(self):
@@ -58,7 +64,7 @@ def worker(clock):
 @pytest.fixture
 def scripted(catalogue, monkeypatch):
     fake = Scripted()
-    adapters.register("scripted", lambda provider: fake)
+    monkeypatch.setitem(adapters.ADAPTERS, "scripted", lambda provider: fake)
     provider = Provider.objects.create(name="Scripted", kind="scripted")
     Service.objects.filter(pk=catalogue.default.pk).update(provider=provider)
     return fake
@@ -216,7 +222,7 @@ def test_an_order_canceled_before_sending_never_leaves(api, alice, catalogue, sc
 def test_a_partial_is_refunded_once_whatever_the_retries(api, alice, catalogue, scripted, worker, clock):
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 250)
+    scripted.reports[placed.pk] = said(S.PARTIAL, 10, 250)
     clock.advance(minutes=1)
     worker.run_once()
     assert transitions.finish(placed.pk, S.PARTIAL, 250, clock()) is False
@@ -230,7 +236,7 @@ def test_a_partial_is_refunded_once_whatever_the_retries(api, alice, catalogue, 
 def test_orders_that_do_not_move_are_checked_less_often(api, alice, catalogue, scripted, worker, clock):
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.IN_PROGRESS, 5, 1000)
+    scripted.reports[placed.pk] = said(S.IN_PROGRESS, 5, 1000)
     delays = []
     for _ in range(5):
         placed.refresh_from_db()
@@ -264,7 +270,7 @@ def test_drip_feed_runs_are_released_on_schedule(api, alice, catalogue, scripted
     status = api.post("v2", key=alice.key, action="status", order=parent.pk)
     assert (status["runs"], status["orders"], status["status"]) == ("3", [r.pk for r in runs], "In progress")
     for run, outcome in zip(runs, [S.COMPLETED, S.PARTIAL, S.COMPLETED], strict=True):
-        scripted.reports[run.pk] = transitions.Progress(outcome, 1, 400 if outcome == S.PARTIAL else 0)
+        scripted.reports[run.pk] = said(outcome, 1, 400 if outcome == S.PARTIAL else 0)
     clock.advance(hours=1)  # past every run's next check, backed off while nothing moved
     worker.run_once()
     parent.refresh_from_db()
@@ -277,17 +283,17 @@ def test_a_drip_feed_parent_follows_its_runs(api, alice, catalogue, scripted, wo
     parent = order(api, alice, catalogue, runs=3, interval=30)  # 3 runs of 1000
     worker.run_once()
     first = parent.children.get()
-    scripted.reports[first.pk] = transitions.Progress(S.IN_PROGRESS, 5000, 600)
+    scripted.reports[first.pk] = said(S.IN_PROGRESS, 5000, 600)
     clock.advance(minutes=1)
     worker.run_once()
     parent.refresh_from_db()
     # Its start count is its first run's; 600 of the first run and the two runs to come remain.
     assert (parent.status, parent.start_count, parent.remains) == (S.IN_PROGRESS, 5000, 2600)
-    scripted.reports[first.pk] = transitions.Progress(S.COMPLETED, 5000, 0)
+    scripted.reports[first.pk] = said(S.COMPLETED, 5000, 0)
     clock.advance(minutes=29)
     worker.run_once()  # the first run completes, the second is released and sent
     second = parent.children.exclude(pk=first.pk).get()
-    scripted.reports[second.pk] = transitions.Progress(S.IN_PROGRESS, 5400, 250)
+    scripted.reports[second.pk] = said(S.IN_PROGRESS, 5400, 250)
     clock.advance(minutes=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -355,7 +361,7 @@ def test_canceling_a_drip_feed_refunds_the_runs_not_released(api, alice, catalog
     assert LedgerEntry.objects.get(order=parent, kind="refund").amount == Decimal("2.7")
     run = parent.children.get()
     assert run.cancel_requested_at is not None
-    scripted.reports[run.pk] = transitions.Progress(S.COMPLETED, 1, 0)
+    scripted.reports[run.pk] = said(S.COMPLETED, 1, 0)
     clock.advance(hours=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -373,7 +379,7 @@ def test_a_canceled_drip_feed_with_one_run_never_released_is_partial(
     clock.advance(minutes=61)
     worker.run_once()
     run = parent.children.get()
-    scripted.reports[run.pk] = transitions.Progress(S.COMPLETED, 1, 0)
+    scripted.reports[run.pk] = said(S.COMPLETED, 1, 0)
     clock.advance(hours=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -421,7 +427,7 @@ def test_a_completed_order_refunds_nothing_whatever_remains_the_provider_reports
     # Completed means delivered, so nothing goes back to the customer.
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.COMPLETED, 10, 300)
+    scripted.reports[placed.pk] = said(S.COMPLETED, 10, 300)
     clock.advance(minutes=1)
     worker.run_once()
     placed.refresh_from_db()
@@ -435,7 +441,7 @@ def test_a_partial_with_nothing_left_refunds_nothing(api, alice, catalogue, scri
     # remains 0 is an answer ("all delivered"), not a missing one: no refund, not a full refund.
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.PARTIAL, 10, 0)
+    scripted.reports[placed.pk] = said(S.PARTIAL, 10, 0)
     clock.advance(minutes=1)
     worker.run_once()
     placed.refresh_from_db()
@@ -596,7 +602,7 @@ def test_a_provider_reporting_nothing_left_of_an_order_in_progress_shows_zero(
 ):
     placed = order(api, alice, catalogue)
     worker.run_once()
-    scripted.reports[placed.pk] = transitions.Progress(S.IN_PROGRESS, 10, 0)
+    scripted.reports[placed.pk] = said(S.IN_PROGRESS, 10, 0)
     clock.advance(minutes=1)
     worker.run_once()
     placed.refresh_from_db()
@@ -623,12 +629,12 @@ def test_a_batch_of_status_checks_records_each_order_once_and_says_how_many_move
     Order.objects.filter(pk__in=[still.pk, moving.pk]).update(unchanged_checks=2)
     clock.advance(minutes=3)
     reports = {
-        moving.pk: transitions.Progress(S.IN_PROGRESS, 10, 600, cost=None),  # no cost said: kept
-        still.pk: transitions.Progress(S.PENDING, None, None, cost=Decimal("0.5")),  # same cost
-        done.pk: transitions.Progress(S.COMPLETED, 77, 0),
-        other_done.pk: transitions.Progress(S.PARTIAL, 5, 100),
-        priced.pk: transitions.Progress(S.PENDING, None, None, cost=Decimal("0.7")),
-        queued.pk: transitions.Progress(S.COMPLETED, 1, 0),
+        moving.pk: said(S.IN_PROGRESS, 10, 600, charge=None),  # no cost said: kept
+        still.pk: said(S.PENDING, None, None, charge=Decimal("0.5")),  # same cost
+        done.pk: said(S.COMPLETED, 77, 0),
+        other_done.pk: said(S.PARTIAL, 5, 100),
+        priced.pk: said(S.PENDING, None, None, charge=Decimal("0.7")),
+        queued.pk: said(S.COMPLETED, 1, 0),
     }
     assert transitions.progress_many(reports, clock()) == 3  # moving, done, other_done
 
@@ -712,7 +718,7 @@ def test_a_drip_feed_parent_reports_its_first_runs_start_count_when_that_run_end
     parent = order(api, alice, catalogue, runs=2, interval=30)
     worker.run_once()
     first = parent.children.get()
-    scripted.reports[first.pk] = transitions.Progress(S.COMPLETED, 4321, 0)  # its first answer ends it
+    scripted.reports[first.pk] = said(S.COMPLETED, 4321, 0)  # its first answer ends it
     clock.advance(minutes=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -720,7 +726,7 @@ def test_a_drip_feed_parent_reports_its_first_runs_start_count_when_that_run_end
     clock.advance(minutes=29)
     worker.run_once()  # the second run is released and sent
     second = parent.children.exclude(pk=first.pk).get()
-    scripted.reports[second.pk] = transitions.Progress(S.COMPLETED, 9999, 0)
+    scripted.reports[second.pk] = said(S.COMPLETED, 9999, 0)
     clock.advance(minutes=1)
     worker.run_once()
     parent.refresh_from_db()
@@ -749,7 +755,7 @@ def test_a_run_locks_its_drip_feed_parent_before_itself(api, alice, catalogue, s
     worker.run_once()
     first = parent.children.get()
     with CaptureQueriesContext(connection) as queries:
-        transitions.progress_many({first.pk: transitions.Progress(S.IN_PROGRESS, 5, 900)}, clock())
+        transitions.progress_many({first.pk: said(S.IN_PROGRESS, 5, 900)}, clock())
     assert _first_lock(queries, parent.pk, many=True) < _first_lock(queries, first.pk, many=True)
     with CaptureQueriesContext(connection) as queries:
         transitions.finish(first.pk, S.COMPLETED, 0, clock())
@@ -768,3 +774,38 @@ def test_engine_timings_are_settings(api, alice, catalogue, scripted, worker, cl
     assert dispatch.expire_stale_claims(clock() + timedelta(seconds=61)) == 1
     placed.refresh_from_db()
     assert placed.provider_state == P.UNKNOWN
+
+
+def test_a_provider_in_euros_has_its_charges_recorded_in_the_panels_currency(
+    api, alice, catalogue, scripted, worker, clock, settings
+):
+    settings.SMMPANEL_CURRENCY = "USD"
+    Provider.objects.filter(kind="scripted").update(currency="EUR", exchange_rate=Decimal("1.5"))
+    placed = order(api, alice, catalogue)
+    worker.run_once()  # the provider takes it at 0.01 EUR
+    placed.refresh_from_db()
+    assert placed.cost == Decimal("0.015")
+    scripted.reports[placed.pk] = said(S.IN_PROGRESS, 5, 500, charge=Decimal("0.4"))  # then says 0.4 EUR
+    clock.advance(minutes=1)
+    worker.run_once()
+    placed.refresh_from_db()
+    assert placed.cost == Decimal("0.6") and placed.charge == Decimal("0.9")  # the customer's is untouched
+
+
+def test_an_add_request_carries_the_wire_parameters_and_the_listed_cost(api, alice, catalogue, clock):
+    euro = Provider.objects.create(name="Euro", currency="EUR", exchange_rate=Decimal("1.5"))
+    listed = ProviderService.objects.create(
+        provider=euro, external_id="77", name="F", type="default", rate=Decimal("0.5"), min=1, max=10**6
+    )
+    Service.objects.filter(pk=catalogue.default.pk).update(provider=euro, provider_service=listed)
+    placed = order(api, alice, catalogue)
+    transitions.claim(placed.pk, clock())
+    (loaded,) = dispatch._load([placed.pk])
+    request = add_request(loaded)
+    assert (request.ref, request.service, request.quantity) == (placed.pk, "77", 1000)
+    assert request.link == placed.link and request.charge == placed.charge
+    assert request.listed_cost == Decimal("0.5")  # 1000 at 0.5 EUR per 1000, in euros
+    assert in_panel_currency(euro, request.listed_cost) == Decimal("0.75")
+    Service.objects.filter(pk=catalogue.default.pk).update(provider_service=None)
+    (unlinked,) = dispatch._load([placed.pk])
+    assert add_request(unlinked).service == ""  # api_v2 refuses it: no service of its own

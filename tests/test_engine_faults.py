@@ -72,7 +72,7 @@ def test_a_normal_answer(order, worker, upstream):
     assert order.cost == Decimal("0.5")
     sent = upstream.calls[0][1]
     assert sent["service"] == "1" and sent["link"] == "https://x.com/a" and sent["quantity"] == "1000"
-    assert upstream.placed_per_key[idempotency_key(order)] == 1
+    assert upstream.placed_per_key[idempotency_key(order.pk)] == 1
     call = UpstreamCall.objects.get(order=order, action="add")
     assert call.outcome == "ok" and upstream.key not in str(call.request)
 

@@ -1,7 +1,9 @@
-"""Three of the layout's rules (docs/architecture.md), read from the source's imports: `accounts`
+"""Rules of the layout (docs/architecture.md), read from the source's imports: `accounts`
 stands below everything of ours but the project's two helpers (the ledger stands on it, not the
 other way round), the website imports nothing from the API (they share only
-smmpanel/throttle.py, which belongs to neither), and no view of the website imports another."""
+smmpanel/throttle.py, which belongs to neither), no view of the website imports another, and
+`providers` speaks the protocol: it imports nothing from `orders` or `engine`, and neither
+`orders` nor `catalog` imports it."""
 
 import ast
 from pathlib import Path
@@ -78,3 +80,18 @@ def test_no_view_of_the_website_imports_another() -> None:
 )
 def test_the_view_rule_sees_each_way_of_importing_a_view(source: str) -> None:
     assert views_imported(source)
+
+
+def everything_but(*apps: str) -> tuple[str, ...]:
+    return tuple(
+        f"smmpanel.{path.stem}" for path in PACKAGE.iterdir() if path.stem not in (*apps, "__pycache__")
+    )
+
+
+def test_providers_import_nothing_from_orders_or_the_engine() -> None:
+    assert reaching("providers", everything_but("orders", "engine")) == {}
+
+
+@pytest.mark.parametrize("app", ["orders", "catalog"])
+def test_orders_and_the_catalogue_import_nothing_from_providers(app: str) -> None:
+    assert reaching(app, everything_but("providers")) == {}

@@ -1,10 +1,5 @@
-"""The upstream API client, sync and async, against a fake upstream panel over real HTTP.
+"""The upstream API client against a fake upstream panel over real HTTP, with a 0.5 s total timeout."""
 
-Every test that takes `client` runs twice: with ProviderClient and with
-AsyncProviderClient (behind the same calls), each with a 0.5 s total timeout.
-"""
-
-import asyncio
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +13,6 @@ from smmpanel.catalog.types import ServiceType
 from smmpanel.orders.models import Order, Refill
 from smmpanel.providers import answers
 from smmpanel.providers.client import (
-    AsyncProviderClient,
     CallRecord,
     ProviderClient,
     Refused,
@@ -31,34 +25,13 @@ TIMEOUT = 0.5
 ORDER = {"service": "1", "link": "https://instagram.com/alice", "quantity": "100"}
 
 
-class AsyncAsSync:
-    """AsyncProviderClient behind ProviderClient's calls, on one event loop (so connections are reused)."""
-
-    def __init__(self, client: AsyncProviderClient) -> None:
-        self._client = client
-        self._runner = asyncio.Runner()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._client, name)
-        return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
-
-    def close(self) -> None:
-        self._runner.run(self._client.aclose())
-        self._runner.close()
-
-
 class Client:
     """A client under test and the call records it made."""
 
-    def __init__(self, kind: str, url: str, key: str, timeout: float) -> None:
+    def __init__(self, url: str, key: str, timeout: float) -> None:
         self.records: list[CallRecord] = []
         self.key = key
-        if kind == "sync":
-            self.api: Any = ProviderClient(url, key, timeout=timeout, recorder=self.records.append)
-        else:
-            self.api = AsyncAsSync(
-                AsyncProviderClient(url, key, timeout=timeout, recorder=self.records.append)
-            )
+        self.api = ProviderClient(url, key, timeout=timeout, recorder=self.records.append)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.api, name)
@@ -68,12 +41,12 @@ class Client:
         return self.records[-1]
 
 
-@pytest.fixture(params=["sync", "async"])
-def make_client(request: pytest.FixtureRequest, upstream: FakeUpstream) -> Iterator[Callable[..., Client]]:
+@pytest.fixture
+def make_client(upstream: FakeUpstream) -> Iterator[Callable[..., Client]]:
     made: list[Client] = []
 
     def make(url: str | None = None, key: str | None = None, timeout: float = TIMEOUT) -> Client:
-        made.append(Client(request.param, url or upstream.url, key or upstream.key, timeout))
+        made.append(Client(url or upstream.url, key or upstream.key, timeout))
         return made[-1]
 
     yield make
@@ -468,23 +441,6 @@ def test_a_failing_recorder_does_not_lose_the_answer(upstream, caplog):
     with ProviderClient(upstream.url, upstream.key, timeout=TIMEOUT, recorder=broken) as client:
         assert client.add(ORDER) == upstream.placed[0].id
     assert "could not record a add call" in caplog.text
-
-
-def test_the_async_client_awaits_an_async_recorder(upstream):
-    records: list[CallRecord] = []
-
-    async def record(call: CallRecord) -> None:
-        await asyncio.sleep(0)
-        records.append(call)
-
-    async def main() -> None:
-        async with AsyncProviderClient(
-            upstream.url, upstream.key, timeout=TIMEOUT, recorder=record
-        ) as client:
-            await client.balance()
-
-    asyncio.run(main())
-    assert [r.outcome for r in records] == ["ok"]
 
 
 def test_the_client_speaks_our_models_codes():

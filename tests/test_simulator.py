@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from smmpanel.orders.models import Order
 from smmpanel.providers.adapters import SimulatedAdapter
+from smmpanel.providers.requests import StatusRequest
 
 S = Order.Status
 FINAL = Order.FINAL
@@ -20,7 +21,8 @@ def _history(order: Order, cancel_at: datetime | None = None) -> list[tuple[str,
     seen = []
     for now in MOMENTS:
         order.cancel_requested_at = cancel_at if cancel_at is not None and cancel_at <= now else None
-        report = simulator.progress([order], now)[order.pk]
+        request = StatusRequest(order.pk, "", order.quantity, order.sent_at, order.cancel_requested_at)
+        report = simulator.progress([request], now)[order.pk]
         assert report.status is not None and report.remains is not None
         seen.append((str(report.status), report.remains))
     return seen

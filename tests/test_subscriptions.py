@@ -15,6 +15,7 @@ from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import subscriptions, transitions
 from smmpanel.orders.models import Order
+from smmpanel.providers.answers import UpstreamStatus
 
 S, P = Order.Status, Order.ProviderState
 
@@ -150,7 +151,7 @@ def test_a_post_charged_at_max_is_trued_up_once_when_its_provider_tells_its_quan
     api, alice, service, worker, clock
 ):
     post = upstream_post(api, alice, worker, clock, service)
-    report = transitions.Progress(S.IN_PROGRESS, 10, 150, quantity=150)
+    report = UpstreamStatus(S.IN_PROGRESS, start_count=10, remains=150, quantity=150)
     for _ in range(4):  # the same report, again and again
         transitions.progress_many({post.pk: report}, clock())
         clock.advance(minutes=1)
@@ -168,12 +169,14 @@ def test_a_trued_up_post_refunds_what_it_did_not_deliver_of_its_real_quantity(
 ):
     post = upstream_post(api, alice, worker, clock, service)
     # The provider tells the quantity with the end: 150 units, 50 of them not delivered.
-    transitions.progress_many({post.pk: transitions.Progress(S.PARTIAL, 10, 50, quantity=150)}, clock())
+    ended = UpstreamStatus(S.PARTIAL, start_count=10, remains=50, quantity=150)
+    transitions.progress_many({post.pk: ended}, clock())
     post.refresh_from_db()
     assert (post.status, post.quantity, post.remains) == (S.PARTIAL, 150, 50)
     refunded = sorted(e.amount for e in LedgerEntry.objects.filter(order=post, kind="refund"))
     assert refunded == [Decimal("0.03"), Decimal("0.03")]  # 50 of 200 units, then 50 of 150 at 0.09
-    transitions.progress_many({post.pk: transitions.Progress(S.PARTIAL, 10, 50, quantity=100)}, clock())
+    again = UpstreamStatus(S.PARTIAL, start_count=10, remains=50, quantity=100)
+    transitions.progress_many({post.pk: again}, clock())
     assert LedgerEntry.objects.filter(order=post, kind="refund").count() == 2  # ended: nothing more
     assert list(mismatches()) == []
 
@@ -181,7 +184,7 @@ def test_a_trued_up_post_refunds_what_it_did_not_deliver_of_its_real_quantity(
 def test_a_larger_or_missing_quantity_changes_nothing(api, alice, service, worker, clock):
     post = upstream_post(api, alice, worker, clock, service)
     for quantity in (None, 200, 250, 0):
-        report = transitions.Progress(S.IN_PROGRESS, 1, 200, quantity=quantity)
+        report = UpstreamStatus(S.IN_PROGRESS, start_count=1, remains=200, quantity=quantity)
         transitions.progress_many({post.pk: report}, clock())
     post.refresh_from_db()
     assert (post.quantity, post.charge) == (200, Decimal("0.12"))

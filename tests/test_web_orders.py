@@ -702,7 +702,7 @@ def test_each_progress_line_says_what_remains_and_a_partial_order_its_refund(sig
     now = timezone.now()
     assert transitions.claim(order.pk, now) and transitions.sent(order.pk, "up-1", None, now)
     for remains in (200, 100):
-        assert transitions.progress(order.pk, transitions.Progress(S.IN_PROGRESS, 1200, remains), now)
+        assert transitions.progress(order.pk, transitions.OperatorProgress(S.IN_PROGRESS, 1200, remains), now)
     assert transitions.finish(order.pk, S.PARTIAL, 30, now)
     text = signed_in.get(reverse("order_detail", args=[order.pk])).content.decode()
     assert history_lines(text) == [

@@ -1,8 +1,12 @@
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import price_validators
+from smmpanel.ledger.money import charge_for, convert, price_validators
 from smmpanel.saving import SavesChangedFields
 
 
@@ -26,14 +30,41 @@ class Provider(SavesChangedFields):
         help_text="The provider returns the first order for a repeated Idempotency-Key "
         "(another smmpanel does): orders whose send is in doubt are settled automatically.",
     )
-    requests_per_second = models.FloatField(default=5, help_text="At most this many calls a second.")
+    requests_per_second = models.FloatField(
+        default=5, help_text="At most this many calls a second, all workers together."
+    )
     timeout_seconds = models.FloatField(default=30, help_text="Total time allowed for one call.")
+    # What one unit of the provider's currency is worth in the panel's (SMMPANEL_CURRENCY), as the
+    # operator last set it, and when: costs are converted with it on import, sync and each order.
+    exchange_rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=8,
+        default=Decimal(1),
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="What one unit of the provider's currency is worth in the panel's currency.",
+    )
+    exchange_rate_set_at = models.DateTimeField(null=True, blank=True)
     last_balance = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     last_balance_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def counts_in_panel_currency(self) -> bool:
+        return self.currency.strip().upper() == settings.SMMPANEL_CURRENCY.strip().upper()
+
+    def in_panel_currency(self, amount: Decimal) -> Decimal:
+        """An amount in the provider's currency, in the panel's, at the rate the operator set."""
+        return amount if self.counts_in_panel_currency else convert(amount, self.exchange_rate)
+
+    def exchange_rate_is_stale(self, now: datetime) -> bool:
+        """A foreign currency whose rate was never set, or set longer ago than the setting allows."""
+        if self.counts_in_panel_currency:
+            return False
+        max_age = timedelta(days=settings.SMMPANEL_EXCHANGE_RATE_MAX_AGE_DAYS)
+        return self.exchange_rate_set_at is None or now - self.exchange_rate_set_at > max_age
 
 
 class ProviderService(SavesChangedFields):
@@ -63,6 +94,10 @@ class ProviderService(SavesChangedFields):
 
     def __str__(self) -> str:
         return f"{self.provider} #{self.external_id} {self.name}"
+
+    def cost_of(self, units: int, *, package: bool = False) -> Decimal:
+        """What the provider's list says `units` cost, in the provider's currency."""
+        return charge_for(self.rate, units, package=package)
 
 
 class Category(SavesChangedFields):

@@ -9,15 +9,19 @@ it is never resent blindly and never refunded blindly.
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Q
 
 from smmpanel.catalog.models import Service
 from smmpanel.engine.claims import claim_orders
+from smmpanel.engine.upstream import add_request, in_panel_currency
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
-from smmpanel.providers.adapters import Adapter, InDoubt, NotSent, Placed, PlaceResult, Refusal, adapter_for
+from smmpanel.providers.adapters import Adapter, adapter_for
+from smmpanel.providers.answers import InDoubt, NotSent, Placed, PlaceResult, Refusal
+from smmpanel.providers.requests import AddRequest
 
 P = Order.ProviderState
 SENDABLE = (Order.Kind.SINGLE, Order.Kind.RUN, Order.Kind.POST, Order.Kind.SUBSCRIPTION)
@@ -47,9 +51,9 @@ def _load(ids: Sequence[int]) -> list[Order]:
     return list(Order.objects.filter(pk__in=ids).select_related(*related).order_by("id"))
 
 
-def _send(adapter: Adapter, order: Order) -> PlaceResult:
+def _send(adapter: Adapter, request: AddRequest) -> PlaceResult:
     try:
-        return adapter.place(order)
+        return adapter.place(request)
     except Exception as exc:  # an adapter bug must not lose the order: it becomes "in doubt"
         return InDoubt(f"adapter failed: {exc!r}")
 
@@ -62,7 +66,7 @@ def _busy_link(reason: str) -> bool:
 
 def record(order: Order, result: PlaceResult, now: datetime) -> None:
     if isinstance(result, Placed):
-        transitions.sent(order.pk, result.provider_order_id, result.cost, now)
+        transitions.sent(order.pk, result.provider_order_id, _cost(order, result), now)
     elif isinstance(result, Refusal):
         policy = Service.OnRefusal.RETRY if _busy_link(result.reason) else order.service.on_refusal
         transitions.refused(order.pk, result.reason, policy, now)
@@ -72,17 +76,23 @@ def record(order: Order, result: PlaceResult, now: datetime) -> None:
         transitions.in_doubt(order.pk, result.reason, now)
 
 
+def _cost(order: Order, placed: Placed) -> Decimal | None:
+    """What the provider charges for the order, in the panel's currency."""
+    provider = order.upstream
+    return placed.cost if provider is None else in_panel_currency(provider, placed.cost)
+
+
 def send_claimed(
     orders: Sequence[Order], now: Callable[[], datetime], adapters: Callable[[Order], Adapter], threads: int
 ) -> int:
     """Call each provider (concurrently, outside any transaction) and record what happened."""
     # Adapters are built here, in this thread: the sending threads only use them.
-    pairs = [(adapters(order), order) for order in orders]
+    pairs = [(adapters(order), add_request(order)) for order in orders]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         results = list(pool.map(lambda pair: _send(*pair), pairs))
     stamp = now()
     placed = {
-        o.pk: (r.provider_order_id, r.cost)
+        o.pk: (r.provider_order_id, _cost(o, r))
         for o, r in zip(orders, results, strict=True)
         if isinstance(r, Placed)
     }

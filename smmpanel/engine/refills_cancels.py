@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from smmpanel.catalog.models import Provider
+from smmpanel.engine.upstream import cancel_request, refill_request, refill_status_request
 from smmpanel.orders import refills as refill_progress
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order, Refill
@@ -55,7 +56,7 @@ def forward_cancels(now: datetime, *, limit: int = 500) -> int:
 
 def _cancel_batch(adapter: Adapter, orders: list[Order], now: datetime) -> int:
     try:
-        answers = adapter.cancel(orders)
+        answers = adapter.cancel([cancel_request(order) for order in orders])
     except Unreachable as exc:
         log.warning("cancel request failed, will retry: %s", exc)
         return 0
@@ -81,7 +82,7 @@ def forward_refills(now: datetime, *, limit: int = 100) -> int:
 
 def _send_refill(adapter: Adapter, refill: Refill, now: datetime) -> int:
     try:
-        provider_refill_id = adapter.refill(refill.order)
+        provider_refill_id = adapter.refill(refill_request(refill))
     except Refused as exc:
         refill_progress.refused(refill.pk, exc.message, now)
     except Unreachable as exc:
@@ -105,7 +106,7 @@ def sync_refills(now: datetime, *, limit: int = 500) -> int:
         for start in range(0, len(refills), BATCH):
             batch = refills[start : start + BATCH]
             try:
-                answers = adapter.refill_statuses(batch, now)
+                answers = adapter.refill_statuses([refill_status_request(r) for r in batch], now)
             except Unreachable as exc:
                 log.warning("refill status check failed: %s", exc)
                 answers = {}

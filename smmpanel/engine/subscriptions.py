@@ -7,6 +7,7 @@ pausing, resuming and ending the subscription are `orders.subscriptions`'s.
 import logging
 from datetime import datetime
 
+from smmpanel.engine.upstream import subscription_request
 from smmpanel.orders import subscriptions
 from smmpanel.orders.models import Order
 from smmpanel.providers.adapters import adapter_for
@@ -31,7 +32,7 @@ def follow(now: datetime, *, limit: int = 100) -> int:
             continue
         adapter = adapter_for(provider)
         try:
-            report = adapter.subscription(subscription, now)
+            report = adapter.subscription(subscription_request(subscription), now)
         except UpstreamError as exc:
             log.warning("subscription #%s: provider check failed: %s", subscription.pk, exc)
             report = None

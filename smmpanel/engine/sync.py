@@ -1,39 +1,23 @@
 """Sync: ask providers how their orders are doing, 100 ids a call, and record the answers."""
 
 import logging
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from smmpanel.catalog.models import Provider
+from smmpanel.engine.upstream import status_in_panel_currency, status_request
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
 from smmpanel.providers.adapters import Adapter, adapter_for
+from smmpanel.providers.answers import UpstreamStatus
+from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
 BATCH = 100
-
-
-class Pacer:
-    """At most `rate` calls a second to each provider, from this worker (thread-safe)."""
-
-    def __init__(self, sleep: Callable[[float], object] = time.sleep) -> None:
-        self.next_call: dict[int, float] = {}
-        self.sleep = sleep
-        self.lock = threading.Lock()
-
-    def wait(self, provider: Provider) -> None:
-        with self.lock:
-            now = time.monotonic()
-            ready = max(self.next_call.get(provider.pk, now), now)
-            self.next_call[provider.pk] = ready + 1.0 / max(provider.requests_per_second, 0.001)
-        if ready > now:
-            self.sleep(ready - now)
+NOTHING_SAID = UpstreamStatus(status=None)
 
 
 def due_orders(now: datetime, limit: int) -> list[Order]:
@@ -47,11 +31,11 @@ def due_orders(now: datetime, limit: int) -> list[Order]:
 
 
 def _ask(
-    adapter: Adapter, provider: Provider, batch: list[Order], pacer: Pacer, now: datetime
-) -> dict[int, Any]:
-    pacer.wait(provider)
+    adapter: Adapter, provider: Provider, pacer: Pacer, now: datetime, turn: float, batch: list[Order]
+) -> dict[int, UpstreamStatus]:
+    pacer.wait_until(turn)
     try:
-        return adapter.progress(batch, now)
+        return adapter.progress([status_request(order) for order in batch], now)
     except Exception:  # the provider is down or unreadable: ask again later
         log.warning("status check failed at %s", provider, exc_info=True)
         return {}
@@ -71,15 +55,17 @@ def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000, thread
         provider, adapter = providers[provider_id], adapter_for(providers[provider_id])
         batches = [orders[start : start + BATCH] for start in range(0, len(orders), BATCH)]
         asked_at = now()
+        # Turns are taken here (one UPDATE shared with every worker), waited for in the threads.
+        turns = pacer.turns(provider, len(batches))
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            answers = pool.map(partial(_ask, adapter, provider, pacer=pacer, now=asked_at), batches)
+            answers = pool.map(partial(_ask, adapter, provider, pacer, asked_at), turns, batches)
             # Recorded here, in this thread, while the next batches are being asked.
             for batch, reports in zip(batches, answers, strict=True):
-                usable = {pk: r for pk, r in reports.items() if r.error is None}
+                usable = {
+                    pk: status_in_panel_currency(provider, r) for pk, r in reports.items() if r.error is None
+                }
                 # An order without a usable answer is asked again later, like one that did not move.
-                transitions.progress_many(
-                    {o.pk: usable.get(o.pk, transitions.Progress(None)) for o in batch}, now()
-                )
+                transitions.progress_many({o.pk: usable.get(o.pk, NOTHING_SAID) for o in batch}, now())
                 checked += len(batch)
         adapter.flush()
     return checked

@@ -9,15 +9,15 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import FrameType
 
-from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
 from smmpanel.engine import dispatch, dripfeed, refills_cancels, subscriptions, sync
-from smmpanel.providers.models import UpstreamCall
+from smmpanel.providers import records
+from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
 
@@ -36,7 +36,7 @@ class Worker:
         self.threads = threads
         self.batch = batch
         self.stopping = threading.Event()
-        self.pacer = sync.Pacer(sleep=self.stopping.wait)
+        self.pacer = Pacer(sleep=self.stopping.wait)
         self.rounds = 0
 
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
@@ -62,14 +62,8 @@ class Worker:
             log.info("round: %s", ", ".join(f"{count} {what}" for what, count in done.items() if count))
         self.rounds += 1
         if self.rounds % 1000 == 1:
-            self.prune_records(now)
+            records.prune()  # upstream call records live SMMPANEL_CALL_RETENTION_DAYS days
         return work
-
-    def prune_records(self, now: datetime) -> int:
-        """Retention: upstream call records live SMMPANEL_CALL_RETENTION_DAYS days."""
-        cutoff = now - timedelta(days=settings.SMMPANEL_CALL_RETENTION_DAYS)
-        deleted, _ = UpstreamCall.objects.filter(created_at__lt=cutoff).delete()
-        return deleted
 
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

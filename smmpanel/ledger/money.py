@@ -85,6 +85,16 @@ def charge_for(rate: Decimal, units: int, *, package: bool = False) -> Decimal:
     return (rate * units / 1000).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
+def convert(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount in another currency, at `rate` units of ours for one of it, rounded half-up."""
+    return (amount * rate).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
+def with_markup(cost: Decimal, percent: Decimal) -> Decimal:
+    """A selling rate: a cost plus a markup in percent, rounded half-up."""
+    return (cost * (100 + percent) / 100).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
 def refund_for(charge: Decimal, remains: int, quantity: int) -> Decimal:
     """The part of a charge for the undelivered units, rounded down."""
     if quantity <= 0 or remains <= 0:

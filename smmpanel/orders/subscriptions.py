@@ -119,8 +119,11 @@ def _charged_post(sub: Order, notice: PostSeen, now: datetime) -> bool:
     charge = charge_for(rate, notice.quantity)
     upstream = bool(notice.provider_order_id)
     listed = sub.service.provider_service
-    # Until the provider tells what it charged (status sync), the cost is its listed rate.
-    cost = charge_for(listed.rate, notice.quantity) if listed and upstream else None
+    # Until the provider tells what it charged (status sync), the cost is its listed rate,
+    # in the panel's currency.
+    cost = None
+    if listed and upstream:
+        cost = listed.provider.in_panel_currency(charge_for(listed.rate, notice.quantity))
     post = NewOrder(
         user_id=sub.user_id,
         service_id=sub.service_id,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -207,16 +207,38 @@ def not_sent(order_id: int, now: datetime, *, requeue: bool) -> bool:
     return done
 
 
+class Progress(Protocol):
+    """What is said of one order's progress; None where nothing usable was said.
+
+    The engine hands over the provider's answer as it is (`providers.answers.UpstreamStatus`),
+    its charge in the panel's currency; the operator's own report is an `OperatorProgress`.
+    """
+
+    @property
+    def status(self) -> str | None: ...  # an Order.Status value
+
+    @property
+    def start_count(self) -> int | None: ...
+
+    @property
+    def remains(self) -> int | None: ...
+
+    @property
+    def charge(self) -> Decimal | None: ...  # what the provider charged us for the order
+
+    @property
+    def quantity(self) -> int | None: ...  # the units the provider gives the order (a subscription post's)
+
+
 @dataclass(frozen=True)
-class Progress:
-    """What the provider says of one order; None where it said nothing usable."""
+class OperatorProgress:
+    """The progress of an order as the operator records it (a manual provider)."""
 
     status: str | None
     start_count: int | None = None
     remains: int | None = None
-    error: str | None = None
-    cost: Decimal | None = None  # what the provider says it charged us for the order
-    quantity: int | None = None  # the units the provider gives the order (a subscription post's)
+    charge: Decimal | None = None
+    quantity: int | None = None
 
 
 def progress(order_id: int, report: Progress, now: datetime) -> bool:
@@ -251,8 +273,8 @@ def progress_many(reports: Mapping[int, Progress], now: datetime) -> int:
         )
         for order in orders.exclude(status__in=Order.FINAL).only(*fields).order_by("id"):
             report = reports[order.pk]
-            if report.cost is not None and report.cost != order.cost:
-                costs[order.pk] = report.cost
+            if report.charge is not None and report.charge != order.cost:
+                costs[order.pk] = report.charge
             if report.quantity is not None and true_up(order.pk, report.quantity, now):
                 order.refresh_from_db(fields=["quantity", "remains"])
             if report.status in REPORTED_ENDS:

@@ -1,6 +1,7 @@
 """Reading what an upstream panel answers: its errors, statuses, services and batches.
 
-Pure functions, no I/O and no Django setup: the sync and the async client share them.
+Pure functions and plain answer types, no I/O and no Django setup: the client and the
+adapters share them.
 """
 
 import json
@@ -115,14 +116,64 @@ class UpstreamService:
 
 @dataclass(frozen=True)
 class UpstreamStatus:
+    """What a provider says of one order: what `orders.transitions.Progress` reads."""
+
     status: str | None  # an Order.Status value; None if the text is not one we know
-    charge: Decimal | None = None
+    charge: Decimal | None = None  # what the provider charged for the order, in its currency
     start_count: int | None = None
     remains: int | None = None
     currency: str | None = None
     error: str | None = None  # the provider's per-order error, e.g. "Incorrect order ID"
+    quantity: int | None = None  # the units the provider gives the order, where it says
     raw: Any = None
     status_text: str = ""  # the status as the provider wrote it
+
+
+@dataclass(frozen=True)
+class Placed:
+    """The provider took the order."""
+
+    provider_order_id: str
+    cost: Decimal | None = None  # in the provider's currency
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The provider clearly said no."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    """No clear answer: the provider may or may not have the order."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """The request never left (the connection could not be opened): safe to send later."""
+
+    reason: str
+
+
+PlaceResult = Placed | Refusal | InDoubt | NotSent
+
+
+@dataclass(frozen=True)
+class PostNotice:
+    """A post the provider saw for a subscription: its key, and the order made for it upstream."""
+
+    key: str
+    quantity: int
+    provider_order_id: str = ""  # empty: the panel sends the post's order itself
+
+
+@dataclass(frozen=True)
+class SubscriptionReport:
+    posts: list[PostNotice]
+    status: str | None = None  # the provider's verdict on the whole subscription, if any
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,12 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from django.conf import settings
 
 from smmpanel.catalog.models import Provider
-from smmpanel.catalog.types import PACKAGE_TYPES
-from smmpanel.ledger.money import ZERO, charge_for
-from smmpanel.orders.models import Order, Refill
-from smmpanel.orders.transitions import Progress
 from smmpanel.providers import records as records_module
-from smmpanel.providers.adapters import (
+from smmpanel.providers.answers import (
     InDoubt,
     NotSent,
     Placed,
@@ -22,17 +17,34 @@ from smmpanel.providers.adapters import (
     PostNotice,
     Refusal,
     SubscriptionReport,
-    register,
-    upstream_params,
+    UpstreamStatus,
 )
 from smmpanel.providers.client import CallRecord, ProviderClient, Refused, Unreachable
 from smmpanel.providers.models import UpstreamCall
+from smmpanel.providers.requests import (
+    AddRequest,
+    CancelRequest,
+    RefillRequest,
+    RefillStatusRequest,
+    StatusRequest,
+    SubscriptionRequest,
+)
 
 
-def idempotency_key(order: Order) -> str:
+def idempotency_key(order_id: int) -> str:
     """Unique to this installation and order, and the same on every resend of it."""
     installation = hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:16]
-    return f"smmpanel-{installation}-{order.pk}"
+    return f"smmpanel-{installation}-{order_id}"
+
+
+def add_params(request: AddRequest) -> dict[str, str]:
+    """The `add` call's parameters: the provider's service id, then what the customer asked."""
+    params = {"service": request.service}
+    if request.link:
+        params["link"] = request.link
+    if request.quantity is not None:
+        params["quantity"] = str(request.quantity)
+    return params | dict(request.options)
 
 
 class ApiV2Adapter:
@@ -59,37 +71,32 @@ class ApiV2Adapter:
             records_module.row(self.provider, order_id, r) for order_id, r in records
         )
 
-    def place(self, order: Order) -> PlaceResult:
-        upstream = order.service.provider_service
-        if upstream is None or upstream.provider_id != self.provider.pk:
+    def place(self, request: AddRequest) -> PlaceResult:
+        if not request.service:
             return Refusal("the service is not linked to one of this provider's services")
-        self._current.order_id = order.pk
+        self._current.order_id = request.ref
         try:
-            provider_order_id = self.client.add(
-                upstream_params(order, upstream.external_id), idempotency_key(order)
-            )
+            provider_order_id = self.client.add(add_params(request), idempotency_key(request.ref))
         except Refused as exc:
             return Refusal(exc.message)
         except Unreachable as exc:
             return InDoubt(str(exc)) if exc.maybe_sent else NotSent(str(exc))
         finally:
             self._current.order_id = None
-        if order.kind == Order.Kind.SUBSCRIPTION:
-            return Placed(provider_order_id, cost=ZERO)  # the provider charges each post, not this
-        package = order.service.type in PACKAGE_TYPES
-        return Placed(provider_order_id, cost=_cost(upstream.rate, order.quantity, package))
+        # The answer to `add` says no cost: the provider's list does.
+        return Placed(provider_order_id, cost=request.listed_cost)
 
-    def progress(self, orders: Sequence[Order], now: datetime) -> dict[int, Progress]:
-        by_upstream = {order.provider_order_id: order.pk for order in orders}
+    def progress(self, requests: Sequence[StatusRequest], now: datetime) -> dict[int, UpstreamStatus]:
+        by_upstream = {request.provider_order_id: request.ref for request in requests}
         answers = self.client.statuses(list(by_upstream))
         return {
-            by_upstream[upstream_id]: Progress(s.status, s.start_count, s.remains, s.error, s.charge)
-            for upstream_id, s in answers.items()
+            by_upstream[upstream_id]: status
+            for upstream_id, status in answers.items()
             if upstream_id in by_upstream
         }
 
-    def cancel(self, orders: Sequence[Order]) -> dict[int, str | None]:
-        by_upstream = {order.provider_order_id: order.pk for order in orders}
+    def cancel(self, requests: Sequence[CancelRequest]) -> dict[int, str | None]:
+        by_upstream = {request.provider_order_id: request.ref for request in requests}
         answers = self.client.cancel(list(by_upstream))
         return {
             by_upstream[upstream_id]: None if refusal is None else refusal.message
@@ -97,15 +104,15 @@ class ApiV2Adapter:
             if upstream_id in by_upstream
         }
 
-    def refill(self, order: Order) -> str:
-        self._current.order_id = order.pk
+    def refill(self, request: RefillRequest) -> str:
+        self._current.order_id = request.ref
         try:
-            return self.client.refill(order.provider_order_id)
+            return self.client.refill(request.provider_order_id)
         finally:
             self._current.order_id = None
 
-    def refill_statuses(self, refills: Sequence[Refill], now: datetime) -> dict[int, str]:
-        by_upstream = {refill.provider_refill_id: refill.pk for refill in refills}
+    def refill_statuses(self, requests: Sequence[RefillStatusRequest], now: datetime) -> dict[int, str]:
+        by_upstream = {request.provider_refill_id: request.ref for request in requests}
         answers = self.client.refill_statuses(list(by_upstream))
         return {
             by_upstream[upstream_id]: status
@@ -113,30 +120,24 @@ class ApiV2Adapter:
             if upstream_id in by_upstream and isinstance(status, str)
         }
 
-    def subscription(self, order: Order, now: datetime) -> SubscriptionReport:
-        """Each order the provider lists under the subscription is one post (charged at `max`:
+    def subscription(self, request: SubscriptionRequest, now: datetime) -> SubscriptionReport:
+        """Each order the provider lists under the subscription is one post (charged at `high`:
         the provider does not say how many units a post gets before it delivers them)."""
-        answer = self.client.call("status", {"order": order.provider_order_id})
+        answer = self.client.call("status", {"order": request.provider_order_id})
         if not isinstance(answer, dict) or "error" in answer:
             raise Refused(str(answer.get("error") if isinstance(answer, dict) else answer))
-        high = int(str(order.params.get("max") or order.quantity))
         posts = [
-            PostNotice(str(upstream_id), high, str(upstream_id)) for upstream_id in answer.get("orders") or []
+            PostNotice(str(upstream_id), request.high, str(upstream_id))
+            for upstream_id in answer.get("orders") or []
         ]
         status = _SUBSCRIPTION_STATUS.get(str(answer.get("status", "")).strip().lower())
         return SubscriptionReport(posts, status)
 
 
+# Order.Status values of a subscription's end.
 _SUBSCRIPTION_STATUS = {
-    "completed": Order.Status.COMPLETED,
-    "expired": Order.Status.EXPIRED,
-    "canceled": Order.Status.CANCELED,
-    "cancelled": Order.Status.CANCELED,
+    "completed": "completed",
+    "expired": "expired",
+    "canceled": "canceled",
+    "cancelled": "canceled",
 }
-
-
-def _cost(rate: Decimal, units: int, package: bool) -> Decimal:
-    return charge_for(rate, units, package=package)
-
-
-register(Provider.Kind.API_V2, ApiV2Adapter)

@@ -1,9 +1,9 @@
 """The client for an upstream panel that speaks the reseller API (docs/api.md), either dialect.
 
 Answers are read liberally (statuses in any case, numbers as strings or numbers,
-errors at top level or per item) by pure functions shared by the sync and the
-async client; the two classes differ only in doing the I/O. Every call has one
-total deadline and leaves a `CallRecord`, whatever its outcome.
+errors at top level or per item) by the pure functions of `answers.py`; this
+module does the I/O. Every call has one total deadline and leaves a
+`CallRecord`, whatever its outcome.
 
 Errors say what the caller may conclude: `Refused` is a clear "no" from the
 provider (nothing was done); `Unreachable` means the outcome is in doubt (for
@@ -14,13 +14,11 @@ This module needs no Django setup (benchmarks use it bare); the codes it returns
 are the values of `Order.Status`, `Refill.Status` and `UpstreamCall.Outcome`.
 """
 
-import asyncio
 import functools
-import inspect
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
@@ -57,7 +55,6 @@ from smmpanel.providers.answers import (
 )
 
 __all__ = [
-    "AsyncProviderClient",
     "CallRecord",
     "ProviderClient",
     "Refused",
@@ -229,22 +226,6 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class _Client:
-    """What both clients share: the provider, the key, the timeout."""
-
-    def __init__(self, url: str, key: str, timeout: float) -> None:
-        self.url = url
-        self.key = key
-        self.timeout = timeout
-
-    def _request(
-        self, http: httpx.Client | httpx.AsyncClient, exchange: _Exchange[T], extensions: dict[str, Any]
-    ) -> httpx.Request:
-        return http.build_request(
-            "POST", self.url, data=exchange.form(), headers=dict(exchange.call.headers), extensions=extensions
-        )
-
-
 def _deliver(recorder: Callable[[CallRecord], None] | None, record: CallRecord) -> None:
     if recorder is None:
         return
@@ -255,7 +236,7 @@ def _deliver(recorder: Callable[[CallRecord], None] | None, record: CallRecord) 
         log.exception("could not record a %s call", record.action)
 
 
-class ProviderClient(_Client):
+class ProviderClient:
     """A provider's API, called synchronously. Use as a context manager, or `close()` it."""
 
     def __init__(
@@ -267,7 +248,9 @@ class ProviderClient(_Client):
         transport: httpx.BaseTransport | None = None,
         recorder: Callable[[CallRecord], None] | None = None,
     ) -> None:
-        super().__init__(url, key, timeout)
+        self.url = url
+        self.key = key
+        self.timeout = timeout
         self.recorder = recorder
         self._http = httpx.Client(transport=transport, timeout=timeout, headers=HEADERS, verify=_tls())
 
@@ -326,7 +309,14 @@ class ProviderClient(_Client):
         deadline = exchange.started + self.timeout
         extensions = _deadline_extensions(deadline, self.timeout)
         try:
-            response = self._http.send(self._request(self._http, exchange, extensions), stream=True)
+            request = self._http.build_request(
+                "POST",
+                self.url,
+                data=exchange.form(),
+                headers=dict(exchange.call.headers),
+                extensions=extensions,
+            )
+            response = self._http.send(request, stream=True)
             try:
                 exchange.answered(response)
                 for chunk in response.iter_bytes():
@@ -337,108 +327,3 @@ class ProviderClient(_Client):
             raise exchange.failed(exc) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise exchange.failed(_unreachable(exc, self.timeout)) from exc
-
-
-AsyncRecorder = Callable[[CallRecord], Awaitable[None] | None]
-
-
-async def _adeliver(recorder: AsyncRecorder | None, record: CallRecord) -> None:
-    if recorder is None:
-        return
-    try:
-        result = recorder(record)
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        # The answer matters more than its record: losing an add's order id would double the order.
-        log.exception("could not record a %s call", record.action)
-
-
-class AsyncProviderClient(_Client):
-    """A provider's API, called from asyncio. The recorder may be a plain or an async function."""
-
-    def __init__(
-        self,
-        url: str,
-        key: str,
-        *,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        recorder: AsyncRecorder | None = None,
-    ) -> None:
-        super().__init__(url, key, timeout)
-        self.recorder = recorder
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=HEADERS, verify=_tls())
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def call(self, action: str, params: Mapping[str, str] | None = None) -> Any:
-        """Any action, its answer as JSON (a top-level error raises `Refused`)."""
-        return await self._run(_raw_call(action, params or {}))
-
-    async def services(self) -> list[UpstreamService]:
-        return await self._run(_Call("services", {}, parse_services))
-
-    async def balance(self) -> tuple[Decimal, str]:
-        return await self._run(_Call("balance", {}, parse_balance))
-
-    async def add(self, params: Mapping[str, str], idempotency_key: str | None = None) -> str:
-        return await self._run(_add_call(params, idempotency_key))
-
-    async def status(self, order_id: str) -> UpstreamStatus:
-        return await self._run(_Call("status", {"order": str(order_id)}, parse_status))
-
-    async def statuses(self, ids: Sequence[str]) -> dict[str, UpstreamStatus]:
-        return await self._run(_statuses_call(ids))
-
-    async def refill(self, order_id: str) -> str:
-        return await self._run(_Call("refill", {"order": str(order_id)}, parse_refill_id))
-
-    async def refills(self, ids: Sequence[str]) -> dict[str, str | Refused]:
-        return await self._run(_batch_call("refill", "orders", ids, parse_refills))
-
-    async def refill_status(self, refill_id: str) -> str:
-        return await self._run(_Call("refill_status", {"refill": str(refill_id)}, parse_refill_status))
-
-    async def refill_statuses(self, ids: Sequence[str]) -> dict[str, str | Refused]:
-        return await self._run(_batch_call("refill_status", "refills", ids, parse_refill_statuses))
-
-    async def cancel(self, ids: Sequence[str]) -> dict[str, Refused | None]:
-        return await self._run(_batch_call("cancel", "orders", ids, parse_cancel))
-
-    async def _run(self, call: _Call[T]) -> T:
-        exchange = _Exchange(call, self.key)
-        try:
-            await self._send(exchange)
-            return exchange.result()
-        finally:
-            await _adeliver(self.recorder, exchange.record())
-
-    async def _send(self, exchange: _Exchange[T]) -> None:
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self._receive(exchange)
-        except UpstreamError as exc:
-            raise exchange.failed(exc) from None
-        except TimeoutError:
-            raise exchange.failed(_late(self.timeout)) from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise exchange.failed(_unreachable(exc, self.timeout)) from exc
-
-    async def _receive(self, exchange: _Exchange[T]) -> None:
-        # asyncio.timeout bounds the whole call; httpx's per-phase timeouts stay as a backstop.
-        deadline = exchange.started + self.timeout
-        response = await self._http.send(self._request(self._http, exchange, {}), stream=True)
-        try:
-            exchange.answered(response)
-            async for chunk in response.aiter_bytes():
-                _grow(exchange.body, chunk, deadline, self.timeout)
-        finally:
-            await response.aclose()

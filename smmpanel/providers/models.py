@@ -33,3 +33,17 @@ class UpstreamCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} to {self.provider_id}: {self.outcome}"
+
+
+class CallPace(models.Model):
+    """When a provider may next be called: one row per provider, shared by every worker.
+
+    Workers take turns by a conditional UPDATE on `next_at`, so N workers together keep to
+    the provider's `requests_per_second`, not N times it.
+    """
+
+    provider = models.OneToOneField(Provider, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    next_at = models.FloatField(default=0.0, help_text="Unix time (seconds) the next call may start.")
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} next at {self.next_at}"

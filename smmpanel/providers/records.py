@@ -1,7 +1,7 @@
 """Every upstream call as an UpstreamCall row, and the provider health derived from them."""
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from smmpanel.catalog.models import Provider
-from smmpanel.providers.client import AsyncProviderClient, CallRecord, ProviderClient
+from smmpanel.providers.client import CallRecord, ProviderClient
 from smmpanel.providers.models import UpstreamCall
 
 # Outcomes where the provider gave no usable answer; a refusal ("error") is an answer.
@@ -47,17 +47,6 @@ def recorder_for(provider: Provider, order_id: int | None = None) -> Callable[[C
     return record
 
 
-def async_recorder_for(
-    provider: Provider, order_id: int | None = None
-) -> Callable[[CallRecord], Awaitable[None]]:
-    """The same for AsyncProviderClient: the ORM may not be called synchronously from asyncio."""
-
-    async def record(call: CallRecord) -> None:
-        await row(provider, order_id, call).asave(force_insert=True)
-
-    return record
-
-
 def _check_url(provider: Provider) -> None:
     if not provider.url:
         raise ValueError(f"provider {provider.name!r} ({provider.kind}) has no API URL")
@@ -68,14 +57,6 @@ def client_for(provider: Provider, order_id: int | None = None) -> ProviderClien
     _check_url(provider)
     recorder = recorder_for(provider, order_id)
     return ProviderClient(provider.url, provider.api_key, timeout=provider.timeout_seconds, recorder=recorder)
-
-
-def async_client_for(provider: Provider, order_id: int | None = None) -> AsyncProviderClient:
-    _check_url(provider)
-    recorder = async_recorder_for(provider, order_id)
-    return AsyncProviderClient(
-        provider.url, provider.api_key, timeout=provider.timeout_seconds, recorder=recorder
-    )
 
 
 def retention_days() -> int:

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
-from smmpanel.providers.models import UpstreamCall
 from smmpanel.subcommands import Subcommand, SubcommandsCommand
 
 P = Order.ProviderState
@@ -65,7 +64,8 @@ class Command(SubcommandsCommand):
         for order in Order.objects.filter(provider_state=P.UNKNOWN).select_related(
             "provider", "service__provider"
         ):
-            last = UpstreamCall.objects.filter(order=order, action="add").order_by("-id").first()
+            # The provider's records of its calls, reached through their link to the order.
+            last = order.upstream_calls.filter(action="add").order_by("-id").first()
             rows.append(
                 {
                     "order": order.pk,
@@ -122,7 +122,7 @@ class Command(SubcommandsCommand):
             raise CommandError("a Partial order needs --remains: the refund is for what was not delivered")
         if order.provider_state != P.SENT:
             raise CommandError(f"order #{order.pk} has not been sent (it is {order.provider_state})")
-        report = transitions.Progress(options["status"], options["start_count"], options["remains"])
+        report = transitions.OperatorProgress(options["status"], options["start_count"], options["remains"])
         if not transitions.progress(order.pk, report, now):
             raise CommandError(f"order #{order.pk} did not change (already {order.status}?)")
         order.refresh_from_db()

@@ -4,16 +4,19 @@ from argparse import ArgumentParser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from smmpanel.catalog import importing
 from smmpanel.catalog.models import Provider
 from smmpanel.ledger.money import MoneyError, normalised, parse_amount, to_money
-from smmpanel.providers.client import Refused, Unreachable
+from smmpanel.providers import importing
+from smmpanel.providers.answers import BAD_ANSWER, HTTP_ERROR
+from smmpanel.providers.client import ProviderClient, Refused, Unreachable
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
 from smmpanel.subcommands import Options, Subcommand, SubcommandsCommand
 
@@ -50,7 +53,21 @@ def _add_arguments(parser: ArgumentParser) -> None:
     )
     parser.add_argument("--currency", default="USD", help="The currency of the provider's prices.")
     parser.add_argument("--timeout", type=float, default=30.0, help="Total seconds allowed for one call.")
-    parser.add_argument("--rps", type=float, default=5.0, help="At most this many calls a second.")
+    parser.add_argument(
+        "--rps", type=float, default=5.0, help="At most this many calls a second, all workers together."
+    )
+    parser.add_argument(
+        "--no-check",
+        action="store_true",
+        help="Store the provider without first asking it for its balance with the URL and key given.",
+    )
+
+
+def _rate_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("name", help="The provider's name.")
+    parser.add_argument(
+        "rate", help="What one unit of the provider's currency is worth in the panel's, e.g. 1.08."
+    )
 
 
 def _name_argument(parser: ArgumentParser) -> None:
@@ -156,7 +173,43 @@ def _row(provider: Provider, state: ProviderHealth) -> dict[str, Any]:
         "last_balance": None if state.last_balance is None else str(state.last_balance),
         "currency": provider.currency,
         "last_balance_at": state.last_balance_at.isoformat() if state.last_balance_at else None,
+        **_exchange_rate_row(provider),
     }
+
+
+def _exchange_rate_row(provider: Provider) -> dict[str, Any]:
+    if provider.counts_in_panel_currency:
+        return {"exchange_rate": None, "exchange_rate_set_at": None, "exchange_rate_stale": False}
+    set_at = provider.exchange_rate_set_at
+    return {
+        "exchange_rate": normalised(provider.exchange_rate),
+        "exchange_rate_set_at": set_at.isoformat() if set_at else None,
+        "exchange_rate_stale": provider.exchange_rate_is_stale(timezone.now()),
+    }
+
+
+def _exchange_rate_cells(provider: Provider) -> list[str]:
+    """The rate as `1.08 USD/EUR`, and when it was set, flagged when stale; `-` in the panel's currency."""
+    if provider.counts_in_panel_currency:
+        return ["-", "-"]
+    rate = f"{normalised(provider.exchange_rate)} {settings.SMMPANEL_CURRENCY}/{provider.currency}"
+    set_at = provider.exchange_rate_set_at
+    when = _when(set_at) if set_at else "never"
+    return [rate, f"{when} (stale)" if provider.exchange_rate_is_stale(timezone.now()) else when]
+
+
+def parse_exchange_rate(text: str) -> Decimal:
+    """A rate typed by the operator: a positive plain decimal of at most 8 places."""
+    try:
+        rate = Decimal(text.strip())
+    except InvalidOperation:
+        rate = Decimal("NaN")
+    places = Decimal("0.00000001")
+    if not rate.is_finite() or "e" in text.lower() or rate <= 0 or rate != rate.quantize(places):
+        raise CommandError(f"the rate wants a positive number of at most 8 decimals, like 1.08, not {text!r}")
+    if rate >= 10**12:
+        raise CommandError(f"the rate {text!r} is too large")
+    return rate
 
 
 def _table_line(provider: Provider, state: ProviderHealth) -> list[str]:
@@ -171,11 +224,13 @@ def _table_line(provider: Provider, state: ProviderHealth) -> list[str]:
         "-" if state.p95_latency_ms is None else str(state.p95_latency_ms),
         balance,
         _when(state.last_balance_at),
+        *_exchange_rate_cells(provider),
     ]
 
 
 def _table(lines: list[list[str]]) -> str:
     head = ["name", "kind", "enabled", "calls 1h", "failures", "refusals", "p95 ms", "balance", "balance at"]
+    head += ["exchange rate", "rate set at"]
     widths = [max(len(line[i]) for line in [head, *lines]) for i in range(len(head))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [head, *lines]
@@ -184,13 +239,14 @@ def _table(lines: list[list[str]]) -> str:
 
 class Command(SubcommandsCommand):
     help = (
-        "Upstream providers: `provider add`, `provider call`, `provider balance`, "
-        "`provider status`, `provider prune-calls`."
+        "Upstream providers: `provider add`, `provider rate`, `provider call`, `provider balance`, "
+        "`provider status`, `provider prune-calls`, `provider import`, `provider sync`."
     )
 
     def subcommands(self) -> list[Subcommand]:
         return [
-            ("add", "Register a provider.", _add_arguments, self._add),
+            ("add", "Register a provider (after asking it for its balance).", _add_arguments, self._add),
+            ("rate", "Set a provider's exchange rate to the panel's currency.", _rate_arguments, self._rate),
             ("call", "Call a provider's API and print its JSON answer.", _call_arguments, self._call),
             ("balance", "Fetch and store a provider's balance.", _name_argument, self._balance),
             ("status", "Provider health over the last hour.", _status_arguments, self._status),
@@ -211,8 +267,45 @@ class Command(SubcommandsCommand):
             requests_per_second=options["rps"],
         )
         self._check_new(provider)
+        if provider.kind == Provider.Kind.API_V2 and not options["no_check"]:
+            self._check_answers(provider)
         provider.save(force_insert=True)  # a new row: never a write over an existing one
         self.stdout.write(f"provider {provider.name} added ({provider.get_kind_display()})")
+
+    def _check_answers(self, provider: Provider) -> None:
+        """Ask the new provider for its balance with its URL and key; say what failed, store nothing."""
+        fix = "nothing stored (--no-check stores it unchecked)"
+        try:
+            with ProviderClient(provider.url, provider.api_key, timeout=provider.timeout_seconds) as client:
+                _amount, currency = client.balance()
+        except Refused as exc:
+            raise CommandError(f"{provider.name} refused the key: {exc.message}; {fix}") from None
+        except Unreachable as exc:
+            if exc.outcome == BAD_ANSWER:
+                problem = f"did not answer a balance in JSON: {exc.message}"
+            elif exc.outcome == HTTP_ERROR:
+                problem = f"answered with an HTTP error: {exc.message}"
+            else:
+                problem = f"is unreachable ({exc.outcome}): {exc.message}"
+            raise CommandError(f"{provider.name} {problem}; {fix}") from None
+        if currency and currency.strip().upper() != provider.currency:
+            self.stderr.write(
+                f"warning: {provider.name} counts in {currency}, registered as {provider.currency}"
+            )
+
+    def _rate(self, options: Options) -> None:
+        provider = _provider(options["name"])
+        rate = parse_exchange_rate(options["rate"])
+        if provider.counts_in_panel_currency:
+            raise CommandError(
+                f"{provider.name} counts in {provider.currency}, the panel's currency: it needs no rate"
+            )
+        provider.exchange_rate, provider.exchange_rate_set_at = rate, timezone.now()
+        provider.save(update_fields=["exchange_rate", "exchange_rate_set_at"])
+        self.stdout.write(
+            f"{provider.name}: 1 {provider.currency} = {normalised(rate)} {settings.SMMPANEL_CURRENCY}, "
+            f"set {_when(provider.exchange_rate_set_at)}"
+        )
 
     def _check_new(self, provider: Provider) -> None:
         if provider.kind == Provider.Kind.API_V2 and not (provider.url and provider.api_key):

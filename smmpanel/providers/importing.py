@@ -3,22 +3,24 @@
 The provider's own list is kept as ProviderService rows; local services point
 at them and carry the panel's price. A service whose provider cost rises above
 its price is flagged and, unless SMMPANEL_DISABLE_UNPROFITABLE is off, disabled:
-the panel never sells at a loss without being told.
+the panel never sells at a loss without being told. Provider rates are kept as
+listed, in the provider's currency, and converted to the panel's (at the rate the
+operator set) wherever they meet a panel price.
 """
 
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
-from smmpanel.ledger.money import MAX_AMOUNT, PLACES
-from smmpanel.providers.client import UpstreamService
+from smmpanel.ledger.money import MAX_AMOUNT, with_markup
+from smmpanel.providers.answers import UpstreamService
 
-log = logging.getLogger("smmpanel.catalog")
+log = logging.getLogger("smmpanel.providers")
 
 
 @dataclass
@@ -87,7 +89,7 @@ def _check_margins(provider: Provider, report: SyncReport) -> None:
     for service in services:
         upstream = service.provider_service
         assert upstream is not None
-        losing = upstream.rate > service.rate
+        losing = provider.in_panel_currency(upstream.rate) > service.rate
         if losing:
             report.unprofitable.append(service)
         if service.enabled and (
@@ -96,11 +98,6 @@ def _check_margins(provider: Provider, report: SyncReport) -> None:
             service.enabled = False
             service.save(update_fields=["enabled", "updated_at"])
             report.disabled.append(service)
-
-
-def price(cost: Decimal, markup_percent: Decimal) -> Decimal:
-    """The selling rate for a provider cost and a markup in percent, rounded half-up."""
-    return (cost * (100 + markup_percent) / 100).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
 def import_services(
@@ -114,7 +111,7 @@ def import_services(
     created = []
     with transaction.atomic():
         for upstream in provider.services.filter(available=True).exclude(pk__in=linked).order_by("id"):
-            rate = price(upstream.rate, markup_percent)
+            rate = with_markup(provider.in_panel_currency(upstream.rate), markup_percent)
             if rate > MAX_AMOUNT:  # a price the panel could not keep exactly: left for a person
                 log.warning("not imported: %s would sell at %s, past the largest amount", upstream, rate)
                 continue
