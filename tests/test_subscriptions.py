@@ -15,7 +15,7 @@ from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import subscriptions, transitions
 from smmpanel.orders.models import Order
-from smmpanel.providers.answers import UpstreamStatus
+from smmpanel.providers.answers import UpstreamStatus, parse_statuses
 
 S, P = Order.Status, Order.ProviderState
 
@@ -198,3 +198,27 @@ def test_how_often_a_subscription_is_asked_is_a_setting(api, alice, service, wor
     subscriptions.followed(sub.pk, [], None, clock())
     sub.refresh_from_db()
     assert sub.next_check_at == clock() + timedelta(seconds=15)
+
+
+def test_a_post_is_trued_up_from_the_quantity_in_a_providers_status_answer(
+    api, alice, service, worker, clock
+):
+    # The protocol's status answer, as an api_v2 provider sends it, with the post's real size.
+    post = upstream_post(api, alice, worker, clock, service)
+    answer = {
+        "up-7": {
+            "charge": "0.09",
+            "start_count": "10",
+            "status": "In progress",
+            "remains": "150",
+            "currency": "USD",
+            "quantity": "150",
+        }
+    }
+    report = parse_statuses(answer, ["up-7"])["up-7"]
+    assert report.quantity == 150
+    transitions.progress_many({post.pk: report}, clock())
+    post.refresh_from_db()
+    assert (post.quantity, post.charge) == (150, Decimal("0.09"))
+    assert LedgerEntry.objects.get(order=post, kind="refund").reference == f"order:{post.pk}:true-up"
+    assert list(mismatches()) == []

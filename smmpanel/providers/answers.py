@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from smmpanel.catalog.types import ServiceType
+from smmpanel.catalog.types import MAX_IDS, ServiceType
 from smmpanel.ledger.money import MAX_AMOUNT
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_IDS = 100
+__all__ = ["MAX_IDS"]  # the ids one call may carry, read by the client from here
 RECORD_LIMIT = 10_000  # characters of an answer kept in its CallRecord
 MAX_ANSWER_BYTES = 50 * 1024 * 1024  # a big panel's `services` is a few MB; more is not an answer
 HEADERS = {"Accept": "application/json", "User-Agent": "smmpanel"}
@@ -357,6 +357,7 @@ def _order_status(item: dict[str, Any]) -> UpstreamStatus:
         start_count=_count(item.get("start_count")),
         remains=None if remains is None else max(remains, 0),
         currency=_text(item.get("currency")) or None,
+        quantity=_count(item.get("quantity")),  # a subscription post's real size, where told
         raw=item,
         status_text=text,
     )
