@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from smmpanel.catalog.models import Provider
+from smmpanel.catalog.types import MAX_IDS as BATCH  # ids in one refill or cancel call
 from smmpanel.engine.upstream import cancel_request, refill_request, refill_status_request
 from smmpanel.orders import refills as refill_progress
 from smmpanel.orders import transitions
@@ -21,7 +22,6 @@ from smmpanel.providers.adapters import Adapter, adapter_for
 from smmpanel.providers.client import Refused, Unreachable
 
 log = logging.getLogger("smmpanel.engine")
-BATCH = 100
 T = TypeVar("T", Order, Refill)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import partial
 
 from smmpanel.catalog.models import Provider
+from smmpanel.catalog.types import MAX_IDS as BATCH  # ids asked about in one status call
 from smmpanel.engine.upstream import status_in_panel_currency, status_request
 from smmpanel.orders import transitions
 from smmpanel.orders.models import Order
@@ -16,7 +17,6 @@ from smmpanel.providers.answers import UpstreamStatus
 from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
-BATCH = 100
 NOTHING_SAID = UpstreamStatus(status=None)
 
 
