@@ -14,7 +14,7 @@ from smmpanel.engine.worker import Worker
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import transitions
-from smmpanel.orders.models import Order
+from smmpanel.orders.models import Order, OrderEvent
 from smmpanel.providers import adapters
 from smmpanel.providers.answers import InDoubt, Placed, Refusal, UpstreamStatus
 
@@ -809,3 +809,29 @@ def test_an_add_request_carries_the_wire_parameters_and_the_listed_cost(api, ali
     Service.objects.filter(pk=catalogue.default.pk).update(provider_service=None)
     (unlinked,) = dispatch._load([placed.pk])
     assert add_request(unlinked).service == ""  # api_v2 refuses it: no service of its own
+
+
+def test_forwarded_cancels_are_recorded_once_each_with_the_providers_answer(api, alice, catalogue, clock):
+    accepted, refused, unanswered, other = (
+        order(api, alice, catalogue, link=f"x.com/{name}") for name in ("a", "b", "c", "d")
+    )
+    clock.advance(minutes=5)
+    refusals = {accepted.pk: None, refused.pk: "Cannot cancel this order"}
+    ids = [accepted.pk, refused.pk, unanswered.pk]
+    assert transitions.cancels_forwarded(refusals, ids, clock()) == 3
+    for placed in (accepted, refused, unanswered, other):
+        placed.refresh_from_db()
+    assert {o.cancel_forwarded_at for o in (accepted, refused, unanswered)} == {clock()}
+    assert {o.updated_at for o in (accepted, refused, unanswered)} == {clock()}
+    assert other.cancel_forwarded_at is None and other.updated_at != clock()
+    said = {
+        e.order_id: e.data for e in OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCEL_FORWARDED)
+    }
+    assert said == {
+        accepted.pk: {"accepted": True, "refusal": None},
+        refused.pk: {"accepted": False, "refusal": "Cannot cancel this order"},
+        unanswered.pk: {"accepted": False, "refusal": "no answer for this order"},
+    }
+    # A second report of the same cancels records nothing; a new one after it still is.
+    assert transitions.cancels_forwarded({}, [accepted.pk, other.pk], clock()) == 1
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCEL_FORWARDED).count() == 4
