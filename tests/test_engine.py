@@ -835,3 +835,51 @@ def test_forwarded_cancels_are_recorded_once_each_with_the_providers_answer(api,
     # A second report of the same cancels records nothing; a new one after it still is.
     assert transitions.cancels_forwarded({}, [accepted.pk, other.pk], clock()) == 1
     assert OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCEL_FORWARDED).count() == 4
+
+
+def test_each_run_released_carries_its_parent_and_the_history_says_which(api, alice, catalogue, clock):
+    from smmpanel.orders import dripfeed
+
+    parent = order(api, alice, catalogue, runs=3, interval=30)  # 2.7 in all, 0.9 a run
+    released = []
+    for step in range(3):
+        assert dripfeed.release(parent.pk, clock()) is True
+        run = parent.children.order_by("-id").first()
+        released.append(run.pk)
+        assert (run.api_key_id, run.link, run.charge, run.source) == (
+            parent.api_key_id, parent.link, Decimal("0.9"), parent.source,
+        )
+        assert run.api_key_id is not None
+        assert run.events.get(kind=OrderEvent.Kind.CREATED).data.get("run") == step + 1
+        parent.refresh_from_db()
+        last = step == 2
+        assert parent.next_check_at == (None if last else clock() + timedelta(minutes=30))
+        assert parent.provider_state == (P.SENT if last else P.QUEUED)
+        clock.advance(minutes=30)
+    assert dripfeed.release(parent.pk, clock()) is False  # all three are out
+    said = parent.events.filter(kind=OrderEvent.Kind.RUN_RELEASED).order_by("id")
+    assert [e.data for e in said] == [{"run": pk} for pk in released]
+
+
+def test_canceling_a_drip_feed_refunds_what_was_not_released_and_asks_its_runs_only(
+    api, alice, catalogue, clock
+):
+    from smmpanel.orders import dripfeed
+
+    parent = order(api, alice, catalogue, runs=3, interval=30)  # 2.7: 0.9 a run
+    bystander = order(api, alice, catalogue, link="x.com/other")
+    assert dripfeed.release(parent.pk, clock()) is True
+    clock.advance(minutes=1)
+    assert dripfeed.cancel(parent.pk, clock()) is True
+    refund = LedgerEntry.objects.get(order=parent, kind="refund")
+    assert (refund.amount, refund.reference) == (Decimal("1.8"), f"order:{parent.pk}:refund-unreleased")
+    assert refund.created_at == clock()
+    event = parent.events.get(kind=OrderEvent.Kind.CANCELED_UNRELEASED_RUNS)
+    assert event.data == {"released": 1, "refund": "1.800000"}
+    run = parent.children.get()
+    assert (run.cancel_requested_at, run.updated_at) == (clock(), clock())
+    bystander.refresh_from_db()
+    assert bystander.cancel_requested_at is None
+    assert dripfeed.cancel(parent.pk, clock()) is False  # once
+    assert dripfeed.release(parent.pk, clock()) is False  # and nothing more goes out
+    assert list(mismatches()) == []
