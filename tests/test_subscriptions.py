@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from smmpanel.catalog import demo
-from smmpanel.catalog.models import Provider, Service
+from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine.worker import Worker
 from smmpanel.ledger.accounts import credit
 from smmpanel.ledger.models import LedgerEntry
@@ -222,3 +222,43 @@ def test_a_post_is_trued_up_from_the_quantity_in_a_providers_status_answer(
     assert (post.quantity, post.charge) == (150, Decimal("0.09"))
     assert LedgerEntry.objects.get(order=post, kind="refund").reference == f"order:{post.pk}:true-up"
     assert list(mismatches()) == []
+
+
+def test_a_post_made_upstream_is_an_order_sent_there_at_the_rate_of_the_day_of_subscribing(
+    api, alice, service, worker, clock
+):
+    sub = subscribe(api, alice, service)
+    worker.run_once()  # the subscription is sent
+    sub.refresh_from_db()
+    listed = ProviderService.objects.create(
+        provider=sub.provider, external_id="77", name="Posts", type=service.type, rate=Decimal("0.25"),
+        min=50, max=5000,
+    )
+    # The service now bought there, and dearer: the subscription keeps its own rate.
+    Service.objects.filter(pk=service.pk).update(rate=Decimal("9"), provider_service=listed)
+    assert subscriptions.followed(sub.pk, [Seen("p1", 200, "up-7")], None, clock()) == 1
+    post = sub.children.get()
+    assert post.charge == Decimal("0.12")  # 200 at 0.60 per 1000, the rate of the day
+    assert (post.api_key_id, post.provider_id, post.provider_order_id) == (
+        sub.api_key_id,
+        sub.provider_id,
+        "up-7",
+    )
+    assert post.api_key_id is not None and post.provider_id is not None
+    assert (post.sent_at, post.next_check_at) == (clock(), clock() + subscriptions.check_every())
+    assert post.cost == Decimal("0.05")  # 200 at the provider's 0.25 per 1000
+    assert post.events.get(kind="created").data.get("post") == "p1"
+
+
+def test_a_post_the_panel_releases_itself_waits_to_be_sent(api, alice, service, worker, clock):
+    sub = subscribe(api, alice, service)
+    worker.run_once()
+    assert subscriptions.followed(sub.pk, [Seen("p2", 150)], None, clock()) == 1
+    post = sub.children.get()
+    assert (post.provider_state, post.sent_at, post.next_check_at, post.provider_id) == (
+        P.QUEUED,
+        None,
+        None,
+        None,
+    )
+    assert post.cost is None
