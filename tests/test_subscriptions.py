@@ -89,7 +89,8 @@ def test_a_subscription_pauses_without_money_and_resumes(api, bob, service, work
     follow(worker, clock, 60)
     sub.refresh_from_db()
     assert sub.status in (S.ACTIVE, S.COMPLETED) and sub.children.count() > paused_at
-    assert sub.events.filter(kind="paused").exists() and sub.events.filter(kind="resumed").exists()
+    assert [e.data for e in sub.events.filter(kind="paused")] == [{"reason": "balance"}]
+    assert sub.events.filter(kind="resumed").count() == 1
     assert list(mismatches()) == []
 
 
@@ -160,7 +161,8 @@ def test_a_post_charged_at_max_is_trued_up_once_when_its_provider_tells_its_quan
     assert [(e.amount, e.reference) for e in true_ups] == [(Decimal("0.03"), f"order:{post.pk}:true-up")]
     post.refresh_from_db()
     assert (post.quantity, post.charge, post.remains) == (150, Decimal("0.09"), 150)
-    assert post.events.filter(kind="trued_up").count() == 1
+    [trued_up] = post.events.filter(kind="trued_up")
+    assert trued_up.data == {"quantity": 150, "ordered": 200, "refund": "0.030000"}
     assert list(mismatches()) == []
 
 
@@ -262,3 +264,15 @@ def test_a_post_the_panel_releases_itself_waits_to_be_sent(api, alice, service, 
         None,
     )
     assert post.cost is None
+
+
+@pytest.mark.parametrize(("quantity", "refund"), [(1, "0.119400"), (199, "0.000600")])
+def test_a_true_up_says_it_changed_the_post_once_down_to_a_single_unit(
+    api, alice, service, worker, clock, quantity, refund
+):
+    post = upstream_post(api, alice, worker, clock, service)
+    assert subscriptions.true_up(post.pk, quantity, clock()) is True
+    assert subscriptions.true_up(post.pk, quantity, clock()) is False
+    entry = LedgerEntry.objects.get(order=post, kind="refund")
+    assert (str(entry.amount), entry.created_at) == (refund, clock())
+    assert subscriptions.true_up(post.pk, 0, clock()) is False  # no post is trued up to nothing
