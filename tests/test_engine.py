@@ -11,6 +11,7 @@ from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine import dispatch
 from smmpanel.engine.upstream import add_request, in_panel_currency
 from smmpanel.engine.worker import Worker
+from smmpanel.ledger import totals
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 from smmpanel.orders import transitions
@@ -882,4 +883,8 @@ def test_canceling_a_drip_feed_refunds_what_was_not_released_and_asks_its_runs_o
     assert bystander.cancel_requested_at is None
     assert dripfeed.cancel(parent.pk, clock()) is False  # once
     assert dripfeed.release(parent.pk, clock()) is False  # and nothing more goes out
+    # What was refunded for an order counts its runs' refunds, and nobody else's, nor charges.
+    assert (totals.refunded(parent.pk), totals.refunded(bystander.pk)) == (Decimal("1.8"), 0)
+    transitions.finish(run.pk, S.CANCELED, None, clock())
+    assert (totals.refunded(parent.pk), totals.refunded(run.pk)) == (Decimal("2.7"), Decimal("0.9"))
     assert list(mismatches()) == []

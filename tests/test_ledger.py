@@ -213,3 +213,28 @@ def test_a_credit_past_the_largest_balance_is_refused_as_the_limit(alice):
     with pytest.raises(ledger.BalanceLimit):
         post(alice, str(MAX_AMOUNT), "t:1")
     assert alice.balance() == Decimal("100")
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "message"),
+    [
+        ("1000000000000000", "range", f"Enter an amount between -{MAX_AMOUNT} and {MAX_AMOUNT}."),
+        ("1.2345678", "invalid", "Enter an amount with at most 6 decimal places, such as 25 or -12.50."),
+        ("ten", "invalid", "Enter an amount with at most 6 decimal places, such as 25 or -12.50."),
+        ("0", "zero", "Enter an amount other than zero."),
+    ],
+)
+def test_the_adjust_form_says_why_it_refuses_an_amount(typed, code, message):
+    from smmpanel.ledger.admin import AdjustBalanceForm
+
+    form = AdjustBalanceForm(data={"amount": typed, "memo": "why"})
+    assert not form.is_valid()
+    [error] = form.errors.as_data()["amount"]
+    assert (error.code, error.messages) == (code, [message])
+
+
+def test_the_adjust_form_takes_a_signed_amount():
+    from smmpanel.ledger.admin import AdjustBalanceForm
+
+    form = AdjustBalanceForm(data={"amount": "-12.50", "memo": ""})
+    assert form.is_valid() and form.cleaned_data["amount"] == Decimal("-12.5")
