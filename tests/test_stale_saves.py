@@ -326,7 +326,7 @@ def _thread_client(user_id: int) -> Client:
     return client
 
 
-def _save_settings(user_id: int, stop: threading.Event) -> int:
+def _save_settings(user_id: int, stop: threading.Event, once: threading.Event) -> int:
     saved = 0
     try:
         client = _thread_client(user_id)
@@ -335,6 +335,7 @@ def _save_settings(user_id: int, stop: threading.Event) -> int:
             response = client.post(reverse("settings"), {"language": language, "timezone": "UTC"})
             if response["Location"] == reverse("settings"):
                 saved += 1
+                once.set()
             else:  # signed out by the password change: sign in again
                 client = _thread_client(user_id)
     finally:
@@ -342,7 +343,7 @@ def _save_settings(user_id: int, stop: threading.Event) -> int:
     return saved
 
 
-def _change_password(user_id: int, stop: threading.Event) -> int:
+def _change_password(user_id: int, stop: threading.Event, once: threading.Event) -> int:
     changed = 0
     passwords = ["Race-harbour-1", "Race-harbour-2"]
     try:
@@ -354,12 +355,16 @@ def _change_password(user_id: int, stop: threading.Event) -> int:
             response = client.post(reverse("password_change"), form)
             assert response["Location"] == reverse("settings")
             old, changed = new, changed + 1
+            once.set()
     finally:
         connection.close()
     return changed
 
 
-def _add_orders(key: str, service_id: int, first: int) -> list[Any]:
+def _add_orders(key: str, service_id: int, first: int, racing: list[threading.Event]) -> list[Any]:
+    """Half the orders, then wait until a save and a password change have both landed, then
+    the rest: on a loaded machine the orders could otherwise all be placed before the first
+    (slow, hashing) password change, and the race would not happen."""
     answers = []
     try:
         from smmpanel.wsgi import application  # the reseller API is served beside Django's URLs
@@ -368,6 +373,8 @@ def _add_orders(key: str, service_id: int, first: int) -> list[Any]:
             transport=httpx.WSGITransport(app=application), base_url="http://testserver"
         ) as api:
             for n in range(first, first + ADDS_EACH):
+                if n == first + ADDS_EACH // 2:
+                    assert all(event.wait(timeout=120) for event in racing), "no save or no change"
                 link = f"https://instagram.com/racer/post{n}"
                 form = {
                     "key": key,
@@ -389,12 +396,13 @@ def test_saving_settings_and_passwords_while_orders_are_charged_mints_nothing(
     user, key = create_customer("racer", email="racer@example.com", balance=Decimal(AFFORDABLE))
     user.set_password(PASSWORD)
     user.save(update_fields=["password"])
-    stop = threading.Event()
+    stop, saved, changed = threading.Event(), threading.Event(), threading.Event()
     with ThreadPoolExecutor(max_workers=SAVERS + 1 + ORDERERS) as pool:
-        savers = [pool.submit(_save_settings, user.pk, stop) for _ in range(SAVERS)]
-        changer = pool.submit(_change_password, user.pk, stop)
+        savers = [pool.submit(_save_settings, user.pk, stop, saved) for _ in range(SAVERS)]
+        changer = pool.submit(_change_password, user.pk, stop, changed)
         orderers = [
-            pool.submit(_add_orders, key, one_unit_service.pk, n * ADDS_EACH) for n in range(ORDERERS)
+            pool.submit(_add_orders, key, one_unit_service.pk, n * ADDS_EACH, [saved, changed])
+            for n in range(ORDERERS)
         ]
         try:
             answers = [answer for future in orderers for answer in future.result(timeout=300)]
