@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest, HttpResponse
 
-from smmpanel.web.limits import LimitedAuthenticationForm, sign_in_status
+from smmpanel.throttle import LimitedAuthenticationForm, sign_in_status
 
 
 class AdminLoginForm(LimitedAuthenticationForm, AdminAuthenticationForm):

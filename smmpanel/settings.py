@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "smmpanel.accounts",
     "smmpanel.catalog",
     "smmpanel.ledger",
@@ -30,6 +33,7 @@ INSTALLED_APPS = [
     "smmpanel.api",
     "smmpanel.payments",
     "smmpanel.web",
+    "smmpanel.console",
 ]
 
 MIDDLEWARE = [
@@ -40,6 +44,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor (console only).
+    "django_otp.middleware.OTPMiddleware",
     # After authentication: a signed-in customer's own language and time zone.
     "smmpanel.web.middleware.CustomerPreferences",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -64,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "smmpanel.web.context.panel",
+                "smmpanel.console.context.console",
             ],
         },
     },
@@ -237,3 +244,10 @@ SMMPANEL_SUBSCRIPTION_CHECK_SECONDS = float(os.environ.get("SMMPANEL_SUBSCRIPTIO
 # A claim (an order `sending`) older than this means its worker died mid-send: the order
 # becomes `unknown`. Keep it well beyond a round of provider calls (a few minutes).
 SMMPANEL_STALE_CLAIM_SECONDS = float(os.environ.get("SMMPANEL_STALE_CLAIM_SECONDS", "600") or 600)
+# The console lists an order as stuck when it has not moved for this long (a service may set
+# its own threshold).
+SMMPANEL_STUCK_AFTER_MINUTES = envint("SMMPANEL_STUCK_AFTER_MINUTES", 720)
+# A member of staff is signed out of the console after this long without a request.
+SMMPANEL_STAFF_IDLE_MINUTES = envint("SMMPANEL_STAFF_IDLE_MINUTES", 30)
+# The issuer shown in the staff's authenticator app beside their name.
+OTP_TOTP_ISSUER = os.environ.get("SMMPANEL_OTP_ISSUER", "smmpanel").strip() or "smmpanel"

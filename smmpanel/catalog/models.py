@@ -136,6 +136,12 @@ class Service(SavesChangedFields):
     description = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
     sort_order = models.IntegerField(default=0)
+    stuck_after_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="An order without progress for longer is listed as stuck in the console; "
+        "empty: the panel's default (SMMPANEL_STUCK_AFTER_MINUTES).",
+    )
 
     class OnRefusal(models.TextChoices):
         CANCEL = "cancel", "Cancel the order and refund it"
@@ -182,3 +188,22 @@ class CustomRate(SavesChangedFields):
 
     def __str__(self) -> str:
         return f"{self.user} pays {self.rate} for {self.service}"
+
+
+class CustomerDiscount(SavesChangedFields):
+    """A percent off every service's price for one customer (a custom rate, where set, wins)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="discount"
+    )
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percent__gt=0, percent__lt=100), name="customer_discount_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.percent} % off"

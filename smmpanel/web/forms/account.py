@@ -8,7 +8,7 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from smmpanel.accounts.models import User
-from smmpanel.web.limits import LimitedAuthenticationForm
+from smmpanel.throttle import LimitedAuthenticationForm
 
 
 class SignupForm(auth_forms.UserCreationForm):  # type: ignore[type-arg]

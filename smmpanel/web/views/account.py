@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from smmpanel.accounts.models import User
+from smmpanel.throttle import sign_in_status
 from smmpanel.web.forms.account import LoginForm, PreferencesForm, ResendForm, SignupForm
-from smmpanel.web.limits import mail_refused, sign_in_status
+from smmpanel.web.limits import mail_refused
 from smmpanel.web.middleware import LANGUAGE_CODES
 
 CONFIRM_SALT = "smmpanel.signup.confirm"

@@ -1,0 +1,138 @@
+"""Staff sign-in: a password (with the site's sign-in limits), then a second factor: a code from
+the authenticator app (TOTP) or one of the single-use recovery codes. Both steps are audited."""
+
+import time
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+
+from smmpanel.accounts import audit, second_factor
+from smmpanel.accounts.models import User
+from smmpanel.console.guard import SEEN
+from smmpanel.throttle import LimitedAuthenticationForm, client_address, login_allowed, sign_in_status
+
+
+def _next(request: HttpRequest, fallback: str = "console:dashboard") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/console/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(fallback)
+
+
+class StaffSignInForm(LimitedAuthenticationForm):
+    error_messages = {
+        **LimitedAuthenticationForm.error_messages,
+        "not_staff": gettext_lazy("This account is not a member of the panel's staff."),
+    }
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not audit.role_of(user):
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    form = StaffSignInForm(request, data=request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            user = form.get_user()
+            auth_login(request, user)
+            audit.record(user, "sign_in.password", address=client_address(request))
+            return redirect(f"{_after_password(user)}?next={_next(request)}")
+        username = request.POST.get("username", "")[:150]
+        audit.record(None, "sign_in.refused", address=client_address(request), actor_name=username)
+    response = render(request, "console/login.html", {"form": form, "next": _next(request)})
+    return sign_in_status(request, response)
+
+
+def _after_password(user: User) -> str:
+    return reverse("console:verify" if user_has_device(user) else "console:setup")
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=16,
+        help_text=gettext_lazy("The 6 digits your authenticator app shows, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+def verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated or not audit.role_of(user):
+        return redirect("console:login")
+    assert isinstance(user, User)
+    if not user_has_device(user):
+        return redirect("console:setup")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not login_allowed(request):  # every code tried counts against the sign-in limit
+            form.add_error("code", _("Too many sign-in attempts. Wait a minute and try again."))
+            return render(request, "console/verify.html", {"form": form, "next": _next(request)}, status=429)
+        device = match_token(user, form.cleaned_data["code"].strip().replace(" ", ""))
+        if device is not None:
+            otp_login(request, device)
+            request.session[SEEN] = time.time()
+            kind = "recovery code" if device.persistent_id.startswith("otp_static") else "authenticator"
+            audit.record(user, "sign_in.second_factor", address=client_address(request), note=kind)
+            return redirect(_next(request))
+        audit.record(user, "sign_in.wrong_code", address=client_address(request))
+        form.add_error("code", _("That code is wrong or was already used."))
+    return render(request, "console/verify.html", {"form": form, "next": _next(request)})
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        audit.record(request.user, "sign_out", address=client_address(request))
+    auth_logout(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("console:login")
+
+
+RECOVERY_CODES = 10
+
+
+def setup(request: HttpRequest) -> HttpResponse:
+    """First sign-in of a member of staff: scan a QR code (or type the key) into an authenticator
+    app, confirm with a code, then see the single-use recovery codes, once."""
+    user = request.user
+    if not user.is_authenticated or not audit.role_of(user):
+        return redirect("console:login")
+    assert isinstance(user, User)
+    if user_has_device(user):
+        return redirect("console:verify")
+    device = second_factor.pending_device(user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not login_allowed(request):
+            form.add_error("code", _("Too many sign-in attempts. Wait a minute and try again."))
+        elif second_factor.confirm(device, form.cleaned_data["code"].strip().replace(" ", "")):
+            codes = second_factor.new_recovery_codes(user, RECOVERY_CODES)
+            otp_login(request, device)
+            request.session[SEEN] = time.time()
+            audit.record(user, "second_factor.set_up", address=client_address(request))
+            return render(request, "console/recovery_codes.html", {"codes": codes, "next": _next(request)})
+        else:
+            form.add_error("code", _("That code is wrong. Check the time on your phone and try again."))
+    context = {
+        "form": form,
+        "qr": second_factor.qr_svg(device),
+        "key": second_factor.readable_key(device),
+        "next": _next(request),
+    }
+    return render(request, "console/setup.html", context)
