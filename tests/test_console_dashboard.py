@@ -243,7 +243,8 @@ def queue_counts(html: str) -> dict[str, tuple[str, str]]:
     return {
         name: (url, count)
         for name, url, count in re.findall(
-            r'<li data-queue="([\w-]+)"[^>]*><a href="([^"]+)">.*?<strong class="count">(\d+)</strong>', html
+            r'<li data-queue="([\w-]+)"[^>]*><a href="([^"]+)">.*?<strong class="count">(\d+\+?)</strong>',
+            html,
         )
     }
 
@@ -421,3 +422,13 @@ def test_customers_and_providers_text_is_inert(service: Service) -> None:
     html = page()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # provider (twice), service, worker
+
+
+def test_a_queue_grown_huge_is_counted_up_to_a_limit(service: Service, settings, monkeypatch) -> None:
+    monkeypatch.setattr("smmpanel.console.views.dashboard.QUEUE_COUNTED_UP_TO", 2)
+    customer = open_account("fred", balance=Decimal("100"))
+    for _ in range(3):
+        place(customer.pk, service, timezone.now(), "1", provider_state=P.UNKNOWN, status=S.PENDING)
+    counts = queue_counts(page())
+    assert counts["in-doubt"] == ("/console/queues/in-doubt/", "2+")
+    assert queues.counts(timezone.now(), up_to=5)["in-doubt"] == 3

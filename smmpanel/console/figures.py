@@ -16,7 +16,7 @@ from django.utils import timezone
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import ZERO
 from smmpanel.ledger.totals import by_day_and_kind, spent
-from smmpanel.orders.figures import cost_by_day, placed_by_day
+from smmpanel.orders.figures import by_day
 
 PERIODS = (1, 7, 30)  # days: today, a week, a month
 Kind = LedgerEntry.Kind
@@ -61,8 +61,8 @@ def first_moment(day: date) -> datetime:
 def orders_placed(now: datetime) -> dict[int, int]:
     """Orders placed today, in 7 and in 30 days: the counts every role sees."""
     today = timezone.localtime(now, panel_zone()).date()
-    placed = placed_by_day(first_moment(today - timedelta(days=max(PERIODS) - 1)), panel_zone())
-    return {n: sum(c for day, c in placed.items() if day > today - timedelta(days=n)) for n in PERIODS}
+    orders = by_day(first_moment(today - timedelta(days=max(PERIODS) - 1)), panel_zone())
+    return {n: sum(o.placed for day, o in orders.items() if day > today - timedelta(days=n)) for n in PERIODS}
 
 
 def dashboard(now: datetime) -> Dashboard:
@@ -72,19 +72,19 @@ def dashboard(now: datetime) -> Dashboard:
     first = today - timedelta(days=max(PERIODS) - 1)
     since = first_moment(first)
     money = by_day_and_kind(since, zone)
-    costs = cost_by_day(since, zone)
-    placed = placed_by_day(since, zone)
+    orders = by_day(since, zone)
     days = []
     for n in range(max(PERIODS)):
         day = first + timedelta(days=n)
         kinds = money.get(day, {kind.value: ZERO for kind in Kind})
+        placed = orders.get(day)
         days.append(
             (
                 day,
                 Figures(
-                    orders=placed.get(day, 0),
+                    orders=placed.placed if placed else 0,
                     revenue=spent(kinds),
-                    cost=costs.get(day, ZERO),
+                    cost=placed.cost if placed else ZERO,
                     deposits=kinds[Kind.DEPOSIT],
                 ),
             )

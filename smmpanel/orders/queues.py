@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from smmpanel.catalog.models import Provider
+from smmpanel.catalog.models import Provider, Service
 from smmpanel.orders.listing import stuck
 from smmpanel.orders.models import Order, Refill
 
@@ -36,18 +36,24 @@ def cancels() -> QuerySet[Order]:
 
 def manual() -> QuerySet[Order]:
     """Orders the operator fulfils by hand (their provider is the manual kind) not over yet."""
-    by_hand = Provider.Kind.MANUAL
-    theirs = Q(provider__kind=by_hand) | Q(provider__isnull=True, service__provider__kind=by_hand)
+    by_hand = list(Provider.objects.filter(kind=Provider.Kind.MANUAL).values_list("id", flat=True))
+    if not by_hand:  # most panels: nothing to look for among the orders
+        return Order.objects.none()
+    services = Service.objects.filter(provider_id__in=by_hand).values("id")
+    theirs = Q(provider_id__in=by_hand) | Q(provider__isnull=True, service_id__in=services)
     return Order.objects.filter(theirs).exclude(status__in=Order.FINAL)
 
 
-def counts(now: datetime) -> dict[str, int]:
-    """How many wait in each of the orders' queues, by the queue's name in the console's URLs."""
-    return {
-        "in-doubt": in_doubt().count(),
-        "failed": refused().count(),
-        "stuck": stuck(now).count(),
-        "refills": refills().count(),
-        "cancels": cancels().count(),
-        "manual": manual().count(),
+def counts(now: datetime, up_to: int = 1000) -> dict[str, int]:
+    """How many wait in each of the orders' queues, by the queue's name in the console's URLs;
+    counted up to `up_to` + 1 (more than `up_to` is "a lot": the queue's own page says how many),
+    so a queue grown huge does not make every look at the dashboard read all of it."""
+    queues: dict[str, QuerySet[Order] | QuerySet[Refill]] = {
+        "in-doubt": in_doubt(),
+        "failed": refused(),
+        "stuck": stuck(now),
+        "refills": refills(),
+        "cancels": cancels(),
+        "manual": manual(),
     }
+    return {name: found.order_by()[: up_to + 1].count() for name, found in queues.items()}

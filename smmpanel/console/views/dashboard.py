@@ -26,6 +26,7 @@ from smmpanel.payments.queues import pending_transfers
 from smmpanel.providers import beats, records
 
 LOSSES_SHOWN = 20
+QUEUE_COUNTED_UP_TO = 1000
 # The queues, by their name in /console/queues/<name>/, in the order a person should look at them.
 QUEUE_LABELS = {
     "in-doubt": gettext_lazy("Orders in doubt (sent or not?)"),
@@ -63,11 +64,17 @@ def _statuses() -> list[dict[str, Any]]:
 
 
 def _queues(request: HttpRequest, now: datetime) -> list[dict[str, Any]]:
-    waiting = queues.counts(now)
+    waiting = queues.counts(now, up_to=QUEUE_COUNTED_UP_TO)
     if can(request, "deposits"):  # bank transfers are finance's and the administrator's
-        waiting["deposits"] = pending_transfers().count()
+        waiting["deposits"] = pending_transfers()[: QUEUE_COUNTED_UP_TO + 1].count()
     return [
-        {"name": name, "label": label, "count": waiting[name], "url": f"/console/queues/{name}/"}
+        {
+            "name": name,
+            "label": label,
+            "count": min(waiting[name], QUEUE_COUNTED_UP_TO),
+            "more": waiting[name] > QUEUE_COUNTED_UP_TO,  # shown as "1000+"
+            "url": f"/console/queues/{name}/",
+        }
         for name, label in QUEUE_LABELS.items()
         if name in waiting
     ]
