@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -38,6 +39,11 @@ HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 @pytest.fixture(autouse=True)
 def panel_zone(settings) -> None:
     settings.TIME_ZONE = ZONE
+
+
+@pytest.fixture(autouse=True)
+def no_days_kept() -> None:
+    cache.clear()  # the days before today are kept a few minutes: each test reads its own
 
 
 @pytest.fixture
@@ -156,6 +162,16 @@ def test_the_figures_of_today_7_and_30_days_are_the_ledgers_and_the_orders(
     assert cells(html, "cost") == amounts("8", "20", "170")
     assert cells(html, "profit") == amounts("-3", "45", "135")
     assert cells(html, "deposits") == amounts("7", "10", "10")
+
+
+def test_today_is_read_on_every_look_and_the_days_before_are_kept_a_few_minutes(prepared: Prepared) -> None:
+    assert cells(page(), "revenue") == amounts("5", "65", "305")
+    service = Service.objects.get()
+    place(prepared.customer_id, service, timezone.now(), "100", "1")  # now: today
+    place(prepared.customer_id, service, midnight(0) - timedelta(hours=2), "200")  # late news of yesterday
+    assert cells(page(), "revenue") == amounts("105", "165", "405")
+    cache.clear()  # as EARLIER_DAYS_SECONDS after the first look
+    assert cells(page(), "revenue") == amounts("105", "365", "605")
 
 
 def test_the_figures_match_what_the_database_holds(prepared: Prepared) -> None:

@@ -3,6 +3,9 @@ for the last 30 days of the panel's time zone, and summed for today, 7 and 30 da
 
 A period of N days is today and the N - 1 days before it, each from local midnight: "today" starts
 at midnight in settings.TIME_ZONE, whatever the time zone of the member of staff reading it.
+Today is read on every look; the 29 days before it are kept in the cache (settings.CACHES: each web
+process's memory by default) for EARLIER_DAYS_SECONDS, since reading a month of orders and ledger
+entries on every look is most of the page's cost (bench/console.py).
 """
 
 import zoneinfo
@@ -11,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from smmpanel.ledger.models import LedgerEntry
@@ -19,6 +23,7 @@ from smmpanel.ledger.totals import by_day_and_kind, spent
 from smmpanel.orders.figures import by_day
 
 PERIODS = (1, 7, 30)  # days: today, a week, a month
+EARLIER_DAYS_SECONDS = 300
 Kind = LedgerEntry.Kind
 
 
@@ -58,37 +63,53 @@ def first_moment(day: date) -> datetime:
     return datetime.combine(day, time.min, panel_zone())
 
 
+def _figures(since: datetime, until: datetime | None, zone: zoneinfo.ZoneInfo) -> dict[date, Figures]:
+    """Each day's figures from `since` to `until` (None: now), from the ledger and the orders."""
+    money = by_day_and_kind(since, zone, until)
+    orders = by_day(since, zone, until)
+    days = {}
+    for day in sorted(set(money) | set(orders)):
+        kinds = money.get(day, {kind.value: ZERO for kind in Kind})
+        placed = orders.get(day)
+        days[day] = Figures(
+            orders=placed.placed if placed else 0,
+            revenue=spent(kinds),
+            cost=placed.cost if placed else ZERO,
+            deposits=kinds[Kind.DEPOSIT],
+        )
+    return days
+
+
+def _earlier_days(first: date, today: date, zone: zoneinfo.ZoneInfo) -> dict[date, Figures]:
+    """The days from `first` to yesterday: read once every EARLIER_DAYS_SECONDS per web process.
+
+    Their ledger entries are written once, at the time they were posted, so those days' money
+    does not change; the providers' cost of their orders may still (a provider's status answer
+    tells it), and shows here at most that many seconds late.
+    """
+    key = f"console:dashboard-days:{settings.TIME_ZONE}:{first.isoformat()}:{today.isoformat()}"
+    days: dict[date, Figures] | None = cache.get(key)
+    if days is None:
+        days = _figures(first_moment(first), first_moment(today), zone)
+        cache.set(key, days, EARLIER_DAYS_SECONDS)
+    return days
+
+
 def orders_placed(now: datetime) -> dict[int, int]:
     """Orders placed today, in 7 and in 30 days: the counts every role sees."""
-    today = timezone.localtime(now, panel_zone()).date()
-    orders = by_day(first_moment(today - timedelta(days=max(PERIODS) - 1)), panel_zone())
-    return {n: sum(o.placed for day, o in orders.items() if day > today - timedelta(days=n)) for n in PERIODS}
+    board = dashboard(now)
+    return {n: figures.orders for n, figures in board.periods.items()}
 
 
 def dashboard(now: datetime) -> Dashboard:
-    """Every figure of the last 30 days (money included: for roles that see money)."""
+    """Every figure of the last 30 days: today's as it stands, the days before as read at most
+    EARLIER_DAYS_SECONDS ago."""
     zone = panel_zone()
     today = timezone.localtime(now, zone).date()
     first = today - timedelta(days=max(PERIODS) - 1)
-    since = first_moment(first)
-    money = by_day_and_kind(since, zone)
-    orders = by_day(since, zone)
-    days = []
-    for n in range(max(PERIODS)):
-        day = first + timedelta(days=n)
-        kinds = money.get(day, {kind.value: ZERO for kind in Kind})
-        placed = orders.get(day)
-        days.append(
-            (
-                day,
-                Figures(
-                    orders=placed.placed if placed else 0,
-                    revenue=spent(kinds),
-                    cost=placed.cost if placed else ZERO,
-                    deposits=kinds[Kind.DEPOSIT],
-                ),
-            )
-        )
+    known = _earlier_days(first, today, zone) | _figures(first_moment(today), None, zone)
+    days = [(first + timedelta(days=n), Figures()) for n in range(max(PERIODS))]
+    days = [(day, known.get(day, empty)) for day, empty in days]
     board = Dashboard(today, days)
     for n in PERIODS:
         total = Figures()

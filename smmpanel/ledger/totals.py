@@ -53,11 +53,16 @@ def sums_by_day(
     return sums
 
 
-def by_day_and_kind(since: datetime, zone: tzinfo) -> dict[date, dict[str, Decimal]]:
-    """Every customer's entries from `since` on, summed per local day in `zone` and per kind
-    (charges negative, refunds and deposits positive); a day without entries is absent."""
+def by_day_and_kind(
+    since: datetime, zone: tzinfo, until: datetime | None = None
+) -> dict[date, dict[str, Decimal]]:
+    """Every customer's entries from `since` on (and before `until`, if given), summed per local
+    day in `zone` and per kind (charges negative, refunds and deposits positive); a day without
+    entries is absent."""
     days: dict[date, dict[str, Decimal]] = {}
     entries = LedgerEntry.objects.filter(created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
     for (day, kind), total in sums_by_day(entries, "amount", zone, by="kind").items():
         days.setdefault(day, {kind.value: ZERO for kind in Kind})[kind] = total
     return days

@@ -21,17 +21,20 @@ class Day:
     cost: Decimal = ZERO  # what providers charge for the orders created that day (in the panel's currency)
 
 
-def by_day(since: datetime, zone: tzinfo) -> dict[date, Day]:
-    """The orders created from `since` on, per local day in `zone`: how many customers placed and
-    what the providers charge for them (orders not sent, without a cost, count nothing); a day
-    without orders is absent. One pass over the orders, exact sums on both databases."""
+def by_day(since: datetime, zone: tzinfo, until: datetime | None = None) -> dict[date, Day]:
+    """The orders created from `since` on (and before `until`, if given), per local day in `zone`:
+    how many customers placed and what the providers charge for them (orders not sent, without a
+    cost, count nothing); a day without orders is absent. One pass over the orders, exact sums on
+    both databases."""
     orders = Order.objects.filter(created_at__gte=since).order_by()
+    if until is not None:
+        orders = orders.filter(created_at__lt=until)
     days: dict[date, Day] = {}
     if connection.vendor == "postgresql":  # numeric sums are exact: the database groups
         grouped = (
             orders.annotate(day=TruncDate("created_at", tzinfo=zone))
             .values("day")
-            .annotate(placed=Count("*", filter=Q(parent__isnull=True)), cost=Sum("cost"))
+            .annotate(placed=Count("created_at", filter=Q(parent__isnull=True)), cost=Sum("cost"))
         )
         for row in grouped:
             days[row["day"]] = Day(row["placed"], row["cost"] or ZERO)
