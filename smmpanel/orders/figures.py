@@ -51,5 +51,6 @@ def by_day(since: datetime, zone: tzinfo, until: datetime | None = None) -> dict
 
 def by_status() -> dict[str, int]:
     """How many orders (of every kind) stand in each status; a status none is in is absent."""
-    counts = Order.objects.order_by().values("status").annotate(count=Count("id"))
+    # Counting the status column itself lets PostgreSQL read the index order_created alone.
+    counts = Order.objects.order_by().values("status").annotate(count=Count("status"))
     return {row["status"]: row["count"] for row in counts}

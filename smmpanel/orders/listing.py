@@ -48,12 +48,16 @@ def stuck(now: datetime) -> QuerySet[Order]:
     whether or not anything changed, while a `progress` event is written only when the status,
     the start count or the remains did.
     """
-    default = settings.SMMPANEL_STUCK_AFTER_MINUTES
-    own = Service.objects.exclude(stuck_after_minutes=None).values_list("stuck_after_minutes", flat=True)
-    groups = {Q(service__stuck_after_minutes=None): default}
-    groups |= {
-        Q(service__stuck_after_minutes=minutes): minutes for minutes in set(own) if minutes is not None
+    # Services with a threshold of their own are few: name them, and spare the query a join.
+    own: dict[int, list[int]] = {}
+    for service_id, minutes in Service.objects.exclude(stuck_after_minutes=None).values_list(
+        "id", "stuck_after_minutes"
+    ):
+        own.setdefault(minutes or 0, []).append(service_id)
+    groups = {
+        ~Q(service_id__in=[pk for ids in own.values() for pk in ids]): settings.SMMPANEL_STUCK_AFTER_MINUTES
     }
+    groups |= {Q(service_id__in=ids): minutes for minutes, ids in own.items()}
     quiet = Q(pk__in=[])
     for same_threshold, minutes in groups.items():
         since = now - timedelta(minutes=minutes)
