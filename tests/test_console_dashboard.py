@@ -350,10 +350,25 @@ def test_a_worker_silent_for_over_a_minute_is_flagged_and_a_clean_stop_is_said()
     html = page()
     states = dict(re.findall(r'<li data-worker="([\w-]+)" class="(\w+)">', html))
     assert states == {"quiet-one": "quiet", "alive-one": "alive", "done-one": "stopped"}
-    assert "No worker has beaten" not in html  # the latest one is alive
+    assert 'id="none-running"' not in html  # one is alive
 
     WorkerBeat.objects.filter(name="alive-one").delete()
-    assert "No worker has beaten in the last 60 seconds" in page()
+    assert "No worker is running" in page()
+
+
+def test_a_worker_that_stops_says_so(clock, monkeypatch) -> None:
+    # Between rounds a worker lets go of its database connection; the test's must stay open.
+    monkeypatch.setattr("smmpanel.engine.worker.close_old_connections", lambda: None)
+    worker = Worker(clock=clock, threads=1, name="engine-2")
+    worker.run_once()
+    clock.advance(seconds=30)
+    worker.stop()  # as SIGTERM does: the round in progress ends, then the loop
+    worker.run()
+    beat = WorkerBeat.objects.get()
+    assert (beat.beat_at, beat.stopped_at) == (clock(), clock())
+    html = page()
+    assert re.search(r'<li data-worker="engine-2" class="stopped">', html)
+    assert "No worker is running" in html
 
 
 def test_the_heartbeat_is_one_conditional_update_of_the_workers_own_row() -> None:

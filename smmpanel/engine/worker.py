@@ -53,6 +53,8 @@ class Worker:
 
     def beat(self, now: datetime) -> None:
         """The worker's heartbeat, written at most every beats.EVERY (one UPDATE of its own row)."""
+        if self.beaten_at is None:
+            beats.prune(now)  # once: the rows of workers gone for days
         if self.beaten_at is None or now - self.beaten_at >= beats.EVERY or now < self.beaten_at:
             self.started_at = self.started_at or now
             beats.beat(self.name, self.host, self.pid, self.started_at, now)
@@ -85,8 +87,7 @@ class Worker:
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
-        log.info("worker %s started", self.name)
-        beats.prune(self.clock())
+        log.info("worker started (%s)", self.name)
         while not self.stopping.is_set():
             close_old_connections()
             try:
@@ -97,5 +98,8 @@ class Worker:
             if not work:
                 self.stopping.wait(self.idle_seconds)
         close_old_connections()
-        beats.stopped(self.name, self.clock())
+        try:
+            beats.stopped(self.name, self.clock())
+        except Exception:  # the database is gone: the console will show this worker silent
+            log.exception("could not record the stop")
         log.info("worker stopped")

@@ -126,13 +126,14 @@ def _rows(placed: dict[int, int], board: figures.Dashboard | None) -> list[dict[
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     money = can(request, "money_figures")
+    workers = beats.workers(now)
     context: dict[str, Any] = {
         "nav": "dashboard",
         "money": money,
         "statuses": _statuses(),
         "queues": _queues(request, now),
-        "workers": beats.workers(now),
-        "quiet_after_seconds": int(beats.QUIET_AFTER.total_seconds()),
+        "workers": workers,
+        "worker_running": any(not w.quiet and w.stopped_at is None for w in workers),
         "providers": _providers(money),
         "time_zone": settings.TIME_ZONE,
         "headings": [_("Today"), _("7 days"), _("30 days")],
