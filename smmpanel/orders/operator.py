@@ -482,9 +482,9 @@ def cancel_and_refund(order_id: int, *, actor: User | None, now: datetime, note:
             done = transitions.finish(order.pk, S.CANCELED, None, now, parent_locked=True)
         if not done:
             raise _changed_meanwhile(order)
-        order.refresh_from_db(fields=["status", "provider_state"])
         refund = _refunded(order.pk)
-    after = {"status": str(order.status), "provider_state": str(order.provider_state)}
+    state = P.FAILED if order.provider_state == P.QUEUED else P(order.provider_state)
+    after = {"status": S.CANCELED.value, "provider_state": state.value}
     return Outcome(order.pk, "cancel_and_refund", before, after, refund)
 
 
@@ -590,11 +590,14 @@ def apply_many(
     if len(ids) > MAX_BULK:
         raise Refused(_("At most %(most)s orders at a time.") % {"most": MAX_BULK})
     results: list[Outcome | Refused] = []
+    act = ACTIONS[action]
     for order_id in ids:
         try:
-            with transaction.atomic():
-                outcome = ACTIONS[action](order_id, actor=actor, now=now, **inputs)
-                if audit is not None:
+            if audit is None:  # the action is its own transaction
+                outcome = act(order_id, actor=actor, now=now, **inputs)
+            else:
+                with transaction.atomic():
+                    outcome = act(order_id, actor=actor, now=now, **inputs)
                     audit(outcome)
         except Refused as refused:
             results.append(Refused(refused.message, order_id))
