@@ -36,7 +36,7 @@ nothing was delivered, so it is a cancel (same refund, truthful status). A subsc
 not canceled here yet (its provider would go on making posts).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -77,14 +77,17 @@ class Refused(Exception):
         self.order_id = order_id
 
 
+Fields = Mapping[str, str | int]  # field name -> value, as JSON takes it
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What an action did, for the console's audit record: the fields it changed, before and after."""
 
     order_id: int
     action: str
-    before: dict[str, str | int]
-    after: dict[str, str | int]
+    before: Fields
+    after: Fields
     refund: Decimal = ZERO
 
 
@@ -371,7 +374,7 @@ def mark_completed(order_id: int, *, actor: User | None, now: datetime, note: st
         )
         if not transitions.finish(order.pk, S.COMPLETED, 0, now, parent_locked=True):
             raise _changed_meanwhile(order)
-    before = {"status": str(order.status), "remains": order.remains}
+    before: Fields = {"status": str(order.status), "remains": order.remains}
     return Outcome(order.pk, "mark_completed", before, {"status": S.COMPLETED.value, "remains": 0})
 
 
@@ -420,7 +423,7 @@ def mark_partial(
         if not transitions.finish(order.pk, S.PARTIAL, units, now, parent_locked=True):
             raise _changed_meanwhile(order)
         refunded = _refunded(order.pk)
-    before = {"status": str(order.status), "remains": order.remains}
+    before: Fields = {"status": str(order.status), "remains": order.remains}
     return Outcome(order.pk, "mark_partial", before, {"status": S.PARTIAL.value, "remains": units}, refunded)
 
 
@@ -488,9 +491,7 @@ def cancel_and_refund(order_id: int, *, actor: User | None, now: datetime, note:
     return Outcome(order.pk, "cancel_and_refund", before, after, refund)
 
 
-def _cancel_dripfeed(
-    order: Order, actor: User | None, now: datetime, note: str, before: dict[str, str | int]
-) -> Outcome:
+def _cancel_dripfeed(order: Order, actor: User | None, now: datetime, note: str, before: Fields) -> Outcome:
     if order.provider_state != P.QUEUED:
         raise _refuse(
             order,
