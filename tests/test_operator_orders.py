@@ -9,6 +9,8 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -527,7 +529,12 @@ def engine_to(state, order, upstream, worker, clock):
     elif state != "queued":
         worker.run_once()
     order.refresh_from_db()
-    upstream_status = {"in_progress": "In progress", "completed": "Completed", "partial": "Partial"}
+    upstream_status = {
+        "in_progress": "In progress",
+        "processing": "Processing",
+        "completed": "Completed",
+        "partial": "Partial",
+    }
     if state in upstream_status or state == "canceled":
         upstream.set_status(order.provider_order_id, upstream_status.get(state, "Canceled"), remains=400)
         clock.advance(minutes=2)
@@ -535,7 +542,7 @@ def engine_to(state, order, upstream, worker, clock):
         order.refresh_from_db()
 
 
-@pytest.mark.parametrize("state", [*STATES, "unknown_unsent"])
+@pytest.mark.parametrize("state", [*STATES, "processing", "unknown_unsent"])
 def test_a_resend_never_makes_a_second_order_upstream(state, alice, catalogue, panel, upstream, staff, clock):
     worker = Worker(clock=clock, threads=2)
     order = place(alice, catalogue.default, clock())
@@ -565,6 +572,22 @@ def test_a_resend_never_makes_a_second_order_upstream(state, alice, catalogue, p
         order.refresh_from_db()
         assert order.provider_state == P.SENT and adds(upstream, order) == 1
     assert list(mismatches()) == []
+
+
+@pytest.mark.parametrize(
+    "verdict, kind",
+    [
+        ("--sent-as=55", E.RESOLVED_SENT),
+        ("--resend", E.RESOLVED_REQUEUED),
+        ("--not-sent", E.RESOLVED_CANCELED),
+    ],
+)
+def test_the_command_line_resolves_through_the_same_actions(verdict, kind, alice, catalogue, manual, clock):
+    order = drive(place(alice, catalogue.default, clock()), "unknown", clock())
+    call_command("orders", "reconcile", str(order.pk), verdict)
+    assert order.events.get(kind=kind).actor is None  # the command line names no operator
+    with pytest.raises(CommandError, match="not in doubt|is finished"):
+        call_command("orders", "reconcile", str(order.pk), verdict)
 
 
 def test_a_refusal_speaks_the_operators_language(alice, catalogue, manual, staff, clock):
