@@ -437,8 +437,10 @@ def test_one_action_on_200_orders_in_one_call(alice, catalogue, manual, staff, c
     print(f"200 cancels: {took:.2f} s, {len(queries)} queries")
     assert len(queries) <= 200 * 24  # one small transaction per order, however many orders
     if connection.vendor == "sqlite":
-        # Under a second on an idle machine; 3 s seen with its two cores shared by several suites.
-        assert took < 5
+        # The query count above is the real bound; this one catches a per-order cost gone wild.
+        # About 0.6 s expected on an idle machine; 3 to 5 s seen with its two cores shared by
+        # several test suites (a load average of 6).
+        assert took < 10
     assert [r.order_id for r in results] == [o.pk for o in orders]
     refused = [r for r in results if isinstance(r, Refused)]
     assert [r.order_id for r in refused] == [o.pk for o in finished]
