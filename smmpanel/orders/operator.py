@@ -163,7 +163,7 @@ def _in_doubt(order: Order) -> None:
 
 
 def _count(value: object, low: int, high: int | None) -> int:
-    """A whole number from `low` to `high` (None: no upper bound), or None."""
+    """`value` if it is a whole number from `low` to `high` (None: no upper bound); else ValueError."""
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError
     if high is not None and value > high:
@@ -186,7 +186,7 @@ def _record(
     order: Order, kind: events.Kind, actor: User | None, now: datetime, note: str, **data: Any
 ) -> None:
     if note:
-        data["note"] = note[:500]  # the operator's words: events.OPERATOR_ONLY or never shown
+        data["note"] = note[:500]  # the operator's words: the customer's history never shows them
     events.record(order.pk, kind, now, actor_id=actor.pk if actor else None, **data)
 
 
