@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # After authentication: a signed-in customer's own language and time zone.
     "smmpanel.web.middleware.CustomerPreferences",
+    # A member of staff signed in as a customer sees the customer's site as them, read-only.
+    "smmpanel.console.impersonation.Impersonation",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
