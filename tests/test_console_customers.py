@@ -51,7 +51,9 @@ def admin(ada: User) -> Client:
 # --- The list ----------------------------------------------------------------------------------
 
 
-def test_the_list_shows_customers_with_their_money_and_orders_not_the_staff(admin, alice, bob, catalogue, api):
+def test_the_list_shows_customers_with_their_money_and_orders_not_the_staff(
+    admin, alice, bob, catalogue, api
+):
     api.post("v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000)
     text = page_of(admin.get(reverse("console:customers")))
     rows = dict(re.findall(r'<tr data-customer="(\d+)">(.*?)</tr>', text, re.S))
@@ -94,10 +96,18 @@ def test_hostile_usernames_emails_and_memos_are_inert(admin, ada, catalogue, api
     mallory = User.objects.create_user(f"m{HOSTILE}"[:150], email=f"x{HOSTILE}@example.com")
     admin.post(url("customer_adjust", mallory), {"amount": "5", "memo": HOSTILE})
     Order.objects.create(
-        user=mallory, service=catalogue.default, link=HOSTILE, quantity=100, charge=Decimal(1),
-        created_at="2026-01-01T00:00Z", updated_at="2026-01-01T00:00Z",
+        user=mallory,
+        service=catalogue.default,
+        link=HOSTILE,
+        quantity=100,
+        charge=Decimal(1),
+        created_at="2026-01-01T00:00Z",
+        updated_at="2026-01-01T00:00Z",
     )
-    for text in (page_of(admin.get(reverse("console:customers"))), page_of(admin.get(url("customer", mallory)))):
+    for text in (
+        page_of(admin.get(reverse("console:customers"))),
+        page_of(admin.get(url("customer", mallory))),
+    ):
         assert "<script>alert" not in text and "<img src=x" not in text
         assert "&lt;script&gt;alert(2)&lt;/script&gt;" in text
 
@@ -132,7 +142,12 @@ def test_an_adjustment_credits_with_a_ledger_entry_and_an_audit_record(admin, ad
     assert response.status_code == 302 and response["Location"] == url("customer", alice.user)
     assert alice.balance() == Decimal("112.5")
     entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT)
-    assert (entry.amount, entry.actor, entry.memo, entry.user) == (Decimal("12.5"), ada, "Goodwill", alice.user)
+    assert (entry.amount, entry.actor, entry.memo, entry.user) == (
+        Decimal("12.5"),
+        ada,
+        "Goodwill",
+        alice.user,
+    )
     (record,) = audits("customer.adjust_balance")
     assert (record.actor, record.object_type, record.object_id) == (ada, "customer", str(alice.user.pk))
     assert record.before == {"balance": "100.000000"}
@@ -180,8 +195,16 @@ def test_a_custom_rate_is_set_changed_and_removed(admin, alice, catalogue):
     sid = str(catalogue.default.pk)
     assert [(r.action, r.before, r.after) for r in AuditRecord.objects.order_by("id")] == [
         ("customer.set_rate", {"service": int(sid), "rate": None}, {"service": int(sid), "rate": "0.750000"}),
-        ("customer.set_rate", {"service": int(sid), "rate": "0.750000"}, {"service": int(sid), "rate": "0.700000"}),
-        ("customer.remove_rate", {"service": int(sid), "rate": "0.700000"}, {"service": int(sid), "rate": None}),
+        (
+            "customer.set_rate",
+            {"service": int(sid), "rate": "0.750000"},
+            {"service": int(sid), "rate": "0.700000"},
+        ),
+        (
+            "customer.remove_rate",
+            {"service": int(sid), "rate": "0.700000"},
+            {"service": int(sid), "rate": None},
+        ),
     ]
 
 
@@ -203,7 +226,9 @@ def test_a_bad_custom_rate_is_refused(admin, alice, catalogue, service, rate, er
 
 
 def test_removing_a_rate_they_do_not_have_says_so(admin, alice, catalogue):
-    response = admin.post(url("customer_rate_remove", alice.user), {"service": catalogue.default.pk}, follow=True)
+    response = admin.post(
+        url("customer_rate_remove", alice.user), {"service": catalogue.default.pk}, follow=True
+    )
     assert "has no rate of their own" in page_of(response)
     assert not AuditRecord.objects.exists()
 
@@ -245,10 +270,14 @@ def discounted(alice):
 
 
 def test_the_api_add_charges_the_discounted_price(api, discounted, bob, catalogue):
-    answer = api.post("v2", key=discounted.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000)
+    answer = api.post(
+        "v2", key=discounted.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
     assert Order.objects.get(pk=answer["order"]).charge == Decimal("0.81")  # 0.90 less 10 %
     assert discounted.balance() == Decimal("99.19")
-    answer = api.post("v2", key=bob.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000)
+    answer = api.post(
+        "v2", key=bob.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
     assert Order.objects.get(pk=answer["order"]).charge == Decimal("0.90")  # bob has none
 
 
@@ -259,7 +288,9 @@ def test_the_api_services_list_the_discounted_rates(api, discounted, catalogue):
 
 def test_a_custom_rate_wins_over_the_discount(api, discounted, catalogue):
     CustomRate.objects.create(user=discounted.user, service=catalogue.default, rate=Decimal("0.85"))
-    answer = api.post("v2", key=discounted.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000)
+    answer = api.post(
+        "v2", key=discounted.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
     assert Order.objects.get(pk=answer["order"]).charge == Decimal("0.85")
     answer = api.post("v2", key=discounted.key, action="add", service=catalogue.package.pk, link="x.com/a")
     assert Order.objects.get(pk=answer["order"]).charge == Decimal("4.05")
@@ -281,7 +312,9 @@ def test_the_web_order_form_and_its_price_show_the_discounted_price(client, disc
     client.force_login(discounted.user)
     text = page_of(client.get(reverse("order_new"), {"service": catalogue.default.pk}))
     assert 'id="service-rate">0.81 USD<' in text
-    price = page_of(client.post(reverse("order_price"), {"service": catalogue.default.pk, "quantity": "1000"}))
+    price = page_of(
+        client.post(reverse("order_price"), {"service": catalogue.default.pk, "quantity": "1000"})
+    )
     assert re.search(r'id="order-charge-amount">\s*0.81 USD\s*</span>', price)
 
 
@@ -296,7 +329,12 @@ def test_the_price_list_shows_the_discounted_price_to_that_customer_only(client,
 
 def test_a_web_order_is_charged_the_discounted_price(client, discounted, catalogue):
     client.force_login(discounted.user)
-    data = {"service": catalogue.default.pk, "link": "https://x.com/a", "quantity": "1000", "form_token": str(uuid.uuid4())}
+    data = {
+        "service": catalogue.default.pk,
+        "link": "https://x.com/a",
+        "quantity": "1000",
+        "form_token": str(uuid.uuid4()),
+    }
     client.post(reverse("order_new"), data)
     assert Order.objects.get().charge == Decimal("0.81")
 
@@ -338,12 +376,16 @@ def test_a_suspended_customer_cannot_sign_in_nor_use_the_api_and_their_orders_go
 ):
     alice.user.set_password("Secret-pass-42")
     alice.user.save(update_fields=["password"])
-    placed = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000)
+    placed = api.post(
+        "v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
     signed = Client()
     signed.force_login(alice.user)
     admin.post(url("customer_suspend", alice.user), {"suspended": "on"})
     assert not User.objects.get(pk=alice.user.pk).is_active
-    assert api.post("v2", key=alice.key, action="status", order=placed["order"]) == {"error": "Invalid API key"}
+    assert api.post("v2", key=alice.key, action="status", order=placed["order"]) == {
+        "error": "Invalid API key"
+    }
     response = client.post(reverse("login"), {"username": "alice", "password": "Secret-pass-42"})
     assert "_auth_user_id" not in client.session and response.status_code == 200
     assert signed.get(reverse("dashboard"))["Location"].startswith(reverse("login"))  # their session is over
@@ -481,7 +523,9 @@ def test_every_post_on_the_customer_site_is_refused_while_impersonating(support,
 
 
 def test_the_refusal_covers_a_customers_order_actions_too(support, alice, catalogue, api):
-    placed = api.post("v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100)
+    placed = api.post(
+        "v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=100
+    )
     impersonate(support, alice.user)
     assert support.post(reverse("order_cancel", args=[placed["order"]])).status_code == 403
     assert Order.objects.get().cancel_requested_at is None

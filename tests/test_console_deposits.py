@@ -48,7 +48,9 @@ def transfer(alice) -> Payment:
 
 
 def deposits_of(user: User) -> list[LedgerEntry]:
-    return list(LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.DEPOSIT, reference__startswith="payment:"))
+    return list(
+        LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.DEPOSIT, reference__startswith="payment:")
+    )
 
 
 # --- The list ----------------------------------------------------------------------------------------
@@ -73,7 +75,9 @@ def test_the_list_filters_by_status_method_customer_and_date(finance, alice, bob
 
 
 def test_the_list_shows_50_a_page(finance, alice):
-    Payment.objects.bulk_create([Payment(user=alice.user, amount=Decimal(1), reference=f"SMM-T{n:07d}") for n in range(51)])
+    Payment.objects.bulk_create(
+        [Payment(user=alice.user, amount=Decimal(1), reference=f"SMM-T{n:07d}") for n in range(51)]
+    )
     text = page_of(finance.get(reverse("console:deposits")))
     assert len(listed(text)) == 50 and "Page 1 of 2" in text
     assert reverse("console:deposits") in text  # the menu entry
@@ -94,7 +98,9 @@ def test_hostile_usernames_and_notes_are_inert(finance, fay, alice):
 # --- Confirm -----------------------------------------------------------------------------------------
 
 
-def test_confirming_credits_the_balance_once_with_a_ledger_entry_and_an_audit_record(finance, fay, alice, transfer):
+def test_confirming_credits_the_balance_once_with_a_ledger_entry_and_an_audit_record(
+    finance, fay, alice, transfer
+):
     page = page_of(finance.get(reverse("console:deposit", args=[transfer.pk])))
     assert 'id="confirm-deposit"' in page and transfer.reference in page
     response = finance.post(reverse("console:deposit_confirm", args=[transfer.pk]))
@@ -103,10 +109,17 @@ def test_confirming_credits_the_balance_once_with_a_ledger_entry_and_an_audit_re
     assert (transfer.status, transfer.decided_by) == ("confirmed", fay)
     assert alice.balance() == Decimal("125.50")
     (entry,) = deposits_of(alice.user)
-    assert (entry.amount, entry.actor, entry.reference) == (Decimal("25.5"), fay, f"payment:{transfer.pk}:deposit")
+    assert (entry.amount, entry.actor, entry.reference) == (
+        Decimal("25.5"),
+        fay,
+        f"payment:{transfer.pk}:deposit",
+    )
     (record,) = AuditRecord.objects.filter(action="deposit.confirm")
     assert (record.actor, record.object_type, record.object_id) == (fay, "deposit", str(transfer.pk))
-    assert (record.before, record.after) == ({"status": "pending"}, {"status": "confirmed", "amount": "25.500000"})
+    assert (record.before, record.after) == (
+        {"status": "pending"},
+        {"status": "confirmed", "amount": "25.500000"},
+    )
     page = page_of(finance.get(reverse("console:deposit", args=[transfer.pk])))
     assert 'id="confirm-deposit"' not in page and "Confirmed" in page
 
@@ -167,12 +180,18 @@ def test_nobody_confirms_a_deposit_of_their_own(finance, fay):
 def test_rejecting_records_the_note_credits_nothing_and_is_audited(finance, fay, alice, transfer):
     finance.post(reverse("console:deposit_reject", args=[transfer.pk]), {"note": "No such transfer arrived"})
     transfer.refresh_from_db()
-    assert (transfer.status, transfer.note, transfer.decided_by) == ("rejected", "No such transfer arrived", fay)
+    assert (transfer.status, transfer.note, transfer.decided_by) == (
+        "rejected",
+        "No such transfer arrived",
+        fay,
+    )
     assert alice.balance() == Decimal(100) and not deposits_of(alice.user)
     (record,) = AuditRecord.objects.filter(action="deposit.reject")
     assert (record.after, record.note) == ({"status": "rejected"}, "No such transfer arrived")
     # and once rejected, it stays so: a second reject changes nothing
-    response = finance.post(reverse("console:deposit_reject", args=[transfer.pk]), {"note": "again"}, follow=True)
+    response = finance.post(
+        reverse("console:deposit_reject", args=[transfer.pk]), {"note": "again"}, follow=True
+    )
     assert "rejected already" in page_of(response)
     assert Payment.objects.get(pk=transfer.pk).note == "No such transfer arrived"
 
@@ -186,7 +205,9 @@ def test_a_reject_without_a_note_is_refused(finance, alice, transfer, note):
 
 def test_a_confirmed_deposit_cannot_be_rejected(finance, alice, transfer):
     finance.post(reverse("console:deposit_confirm", args=[transfer.pk]))
-    response = finance.post(reverse("console:deposit_reject", args=[transfer.pk]), {"note": "oops"}, follow=True)
+    response = finance.post(
+        reverse("console:deposit_reject", args=[transfer.pk]), {"note": "oops"}, follow=True
+    )
     assert "Only a pending payment can be rejected." in page_of(response)
     assert Payment.objects.get(pk=transfer.pk).status == "confirmed" and alice.balance() == Decimal("125.50")
 

@@ -36,7 +36,8 @@ def set_custom_rate(customer: User, service_id: int, rate: Decimal) -> tuple[Dec
     rate they had before (None: none) and the new one."""
     if not ZERO <= rate <= MAX_AMOUNT or not within_places(rate):
         raise PriceError(
-            _("Enter a rate from 0 to %(max)s with at most 6 decimal places.") % {"max": normalised(MAX_AMOUNT)},
+            _("Enter a rate from 0 to %(max)s with at most 6 decimal places.")
+            % {"max": normalised(MAX_AMOUNT)},
             "rate_range",
         )
     service = _service(service_id)

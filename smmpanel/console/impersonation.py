@@ -48,8 +48,8 @@ def _may_go_on(request: HttpRequest, held: object) -> bool:
         isinstance(held, dict)
         and user.is_authenticated
         and user.pk == held.get("staff")
-        and allows(audit.role_of(user), "customer_access")  # type: ignore[arg-type]
-        and user.is_verified()  # type: ignore[union-attr]  # django_otp's middleware adds it
+        and allows(audit.role_of(user), "customer_access")
+        and user.is_verified()  # type: ignore[attr-defined]  # django_otp's middleware adds it
     )
 
 

@@ -20,7 +20,9 @@ urlpatterns = [
     path("customers/<int:customer_id>/rate/remove/", customers.remove_rate, name="customer_rate_remove"),
     path("customers/<int:customer_id>/discount/", customers.set_discount, name="customer_discount"),
     path(
-        "customers/<int:customer_id>/discount/remove/", customers.remove_discount, name="customer_discount_remove"
+        "customers/<int:customer_id>/discount/remove/",
+        customers.remove_discount,
+        name="customer_discount_remove",
     ),
     path("customers/<int:customer_id>/api-access/", customers.api_access, name="customer_api_access"),
     path("customers/<int:customer_id>/keys/revoke/", customers.revoke_keys, name="customer_revoke_keys"),

@@ -151,12 +151,13 @@ class DiscountForm(forms.Form):
 
     def clean_percent(self) -> Decimal:
         try:
-            return prices.check_percent(parse_decimal(self.cleaned_data["percent"]))
-        except (MoneyError, prices.PriceError):
-            raise forms.ValidationError(
-                _("Enter a discount greater than 0 and less than 100 percent, with at most 2 decimal places."),
-                code="invalid",
-            ) from None
+            percent = parse_decimal(self.cleaned_data["percent"])
+        except MoneyError:
+            percent = Decimal(-1)  # refused below, in the same words as any percent out of range
+        try:
+            return prices.check_percent(percent)
+        except prices.PriceError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
 
 
 def _customer(customer_id: int) -> User:
@@ -192,7 +193,9 @@ def _page(request: HttpRequest, customer: User, status: int = 200, **bound: form
                 for entry in LedgerEntry.objects.filter(user=customer).select_related("actor")[:RECENT]
             ],
             "payments": Payment.objects.filter(user=customer)[:RECENT],
-            "rates": CustomRate.objects.filter(user=customer).select_related("service").order_by("service_id"),
+            "rates": CustomRate.objects.filter(user=customer)
+            .select_related("service")
+            .order_by("service_id"),
             "discount": CustomerDiscount.objects.filter(user=customer).first(),
         }
     return render(request, "console/customer.html", context, status=status)
@@ -253,7 +256,9 @@ def adjust_balance(request: HttpRequest, customer: User) -> HttpResponseBase:
     except InsufficientFunds:
         form.add_error("amount", _("The debit is larger than the balance: nothing was changed."))
     except BalanceLimit:
-        form.add_error("amount", _("The credit would take the balance past the largest amount: nothing changed."))
+        form.add_error(
+            "amount", _("The credit would take the balance past the largest amount: nothing changed.")
+        )
     except OwnBalance:
         form.add_error("amount", _("You cannot adjust your own balance: another operator must."))
     if form.errors:
@@ -261,7 +266,11 @@ def adjust_balance(request: HttpRequest, customer: User) -> HttpResponseBase:
     messages.success(
         request,
         _("The balance of %(name)s is now %(balance)s %(currency)s.")
-        % {"name": customer.username, "balance": amount_text(balance, EXACT), "currency": settings.SMMPANEL_CURRENCY},
+        % {
+            "name": customer.username,
+            "balance": amount_text(balance, EXACT),
+            "currency": settings.SMMPANEL_CURRENCY,
+        },
     )
     return _back(customer)
 
@@ -391,7 +400,11 @@ def revoke_keys(request: HttpRequest, customer: User) -> HttpResponseBase:
         revoked = accounts.revoke_api_keys(customer)
         if revoked:
             audit_action(
-                request, "customer.revoke_keys", object_type="customer", object_id=customer.pk, after={"revoked": revoked}
+                request,
+                "customer.revoke_keys",
+                object_type="customer",
+                object_id=customer.pk,
+                after={"revoked": revoked},
             )
     if revoked:
         messages.success(request, _("Revoked %(n)s API key(s).") % {"n": revoked})

@@ -2,6 +2,7 @@
 payments/'s (a row lock and the ledger entry's unique reference: a deposit is credited once,
 whatever double clicks or second tabs send); the view records it in the audit log."""
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from django import forms
@@ -26,16 +27,24 @@ from smmpanel.payments.models import Payment
 PER_PAGE = 50
 
 
-def _any(choices: list[tuple[str, str]]) -> list[tuple[str, object]]:
+def _any(choices: Sequence[tuple[str, object]]) -> list[tuple[str, object]]:
     return [("", gettext_lazy("Any")), *choices]
 
 
 class DepositFilter(forms.Form):
-    status = forms.ChoiceField(label=gettext_lazy("Status"), required=False, choices=_any(Payment.Status.choices))
-    method = forms.ChoiceField(label=gettext_lazy("Method"), required=False, choices=_any(Payment.Method.choices))
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"), required=False, choices=_any(Payment.Status.choices)
+    )
+    method = forms.ChoiceField(
+        label=gettext_lazy("Method"), required=False, choices=_any(Payment.Method.choices)
+    )
     customer = forms.CharField(label=gettext_lazy("Customer"), required=False, max_length=150)
-    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def deposits(self) -> QuerySet[Payment]:
         found = Payment.objects.select_related("user", "decided_by").order_by("-id")
@@ -52,7 +61,9 @@ class DepositFilter(forms.Form):
         if data["since"]:
             found = found.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
         if data["until"]:
-            found = found.filter(created_at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone))
+            found = found.filter(
+                created_at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
+            )
         return found
 
 
@@ -75,7 +86,9 @@ class RejectForm(forms.Form):
     )
 
 
-def _page(request: HttpRequest, payment: Payment, reject_form: RejectForm | None = None, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, payment: Payment, reject_form: RejectForm | None = None, status: int = 200
+) -> HttpResponse:
     context = {
         "payment": payment,
         "reject_form": reject_form or RejectForm(),
@@ -119,7 +132,9 @@ def confirm(request: HttpRequest, payment_id: int) -> HttpResponseBase:
         messages.error(request, exc.message)
         return redirect("console:deposit", payment.pk)
     if confirmed:
-        messages.success(request, _("Confirmed: the amount is credited to %(name)s.") % {"name": payment.user.username})
+        messages.success(
+            request, _("Confirmed: the amount is credited to %(name)s.") % {"name": payment.user.username}
+        )
     else:
         messages.info(request, _("This deposit was confirmed already: nothing was credited again."))
     return redirect("console:deposit", payment.pk)
