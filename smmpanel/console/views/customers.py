@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from smmpanel.accounts import services as accounts
@@ -407,7 +407,9 @@ def revoke_keys(request: HttpRequest, customer: User) -> HttpResponseBase:
                 after={"revoked": revoked},
             )
     if revoked:
-        messages.success(request, _("Revoked %(n)s API key(s).") % {"n": revoked})
+        messages.success(
+            request, ngettext("Revoked %(n)s API key.", "Revoked %(n)s API keys.", revoked) % {"n": revoked}
+        )
     else:
         messages.info(request, _("Nothing changed: they had no active key."))
     return _back(customer)
