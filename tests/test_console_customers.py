@@ -14,8 +14,9 @@ from django.urls import reverse
 from staff import make_staff, signed_in
 
 from smmpanel.accounts.models import ApiKey, AuditRecord, User
-from smmpanel.catalog.models import CustomerDiscount, CustomRate
+from smmpanel.catalog.models import CustomerDiscount, CustomRate, Provider, Service
 from smmpanel.console.impersonation import KEY
+from smmpanel.engine.worker import Worker
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.orders.models import Order
 from smmpanel.payments.models import Payment
@@ -601,3 +602,36 @@ def test_the_language_switch_changes_the_staff_members_language_not_the_customer
     support.post(reverse("set_language"), {"language": "es", "next": "/dashboard/"})
     assert User.objects.get(pk=alice.user.pk).language == ""
     assert User.objects.get(pk=sam.pk).language == "es"
+
+
+def test_a_suspended_customers_orders_already_placed_are_sent_and_followed_to_the_end(
+    admin, api, alice, catalogue, clock, settings
+):
+    settings.SMMPANEL_SIMULATOR_SECONDS = 60
+    settings.SMMPANEL_SIMULATOR_PARTIAL_PERCENT = 0
+    settings.SMMPANEL_SIMULATOR_CANCEL_PERCENT = 0
+    simulator = Provider.objects.create(name="Simulator", kind=Provider.Kind.SIMULATED)
+    Service.objects.filter(pk=catalogue.default.pk).update(provider=simulator)
+    placed = api.post(
+        "v2", key=alice.key, action="add", service=catalogue.default.pk, link="x.com/a", quantity=1000
+    )
+    admin.post(url("customer_suspend", alice.user), {"suspended": "on"})
+    worker = Worker(clock=clock, threads=1)
+    for _ in range(20):
+        worker.run_once()
+        clock.advance(minutes=5)
+    order = Order.objects.get(pk=placed["order"])
+    assert (order.provider_order_id, order.status) == (f"sim-{order.pk}", Order.Status.COMPLETED)
+    assert not User.objects.get(pk=alice.user.pk).is_active
+
+
+def test_signing_in_as_another_customer_ends_the_first(support, alice, bob):
+    impersonate(support, alice.user)
+    impersonate(support, bob.user)
+    assert "Hello, bob" in page_of(support.get(reverse("dashboard")))
+    records = [(r.action, r.object_id) for r in AuditRecord.objects.order_by("id")]
+    assert records == [
+        ("customer.impersonate_start", str(alice.user.pk)),
+        ("customer.impersonate_end", str(alice.user.pk)),
+        ("customer.impersonate_start", str(bob.user.pk)),
+    ]

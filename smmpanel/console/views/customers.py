@@ -445,6 +445,9 @@ def suspend(request: HttpRequest, customer: User) -> HttpResponseBase:
 def impersonate(request: HttpRequest, customer: User) -> HttpResponseBase:
     """Sign in as the customer, to look only: their site, read-only, until End."""
     with transaction.atomic():
+        previous = impersonation.end(request)
+        if previous is not None:  # looking at another customer already: that ends first
+            audit_action(request, "customer.impersonate_end", object_type="customer", object_id=previous)
         impersonation.start(request, customer)
         audit_action(request, "customer.impersonate_start", object_type="customer", object_id=customer.pk)
     return redirect("dashboard")
