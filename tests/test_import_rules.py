@@ -97,7 +97,5 @@ def test_orders_and_the_catalogue_import_nothing_from_providers(app: str) -> Non
     assert reaching(app, everything_but("providers")) == {}
 
 
-def test_the_console_imports_neither_the_engine_nor_the_website_nor_the_api() -> None:
-    # The console calls the apps that own the data; it never forwards an order itself (engine),
-    # and shares nothing with the other two front ends.
+def test_the_console_imports_nothing_from_the_engine_the_website_or_the_api() -> None:
     assert reaching("console", everything_but("engine", "web", "api")) == {}
