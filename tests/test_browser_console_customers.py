@@ -35,19 +35,19 @@ pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 HOSTILE = '"><img src=x onerror=alert(1)>'
 
 
-def staff_sign_in(tab: Tab, user: User) -> None:
+def staff_sign_in(device: Tab, user: User) -> None:
     """Through the console's two real steps: the password, then the authenticator's code."""
-    tab.go("/console/")
-    tab.page.fill("#id_username", user.username)
-    tab.page.fill("#id_password", PASSWORD)
-    tab.page.locator("main form button[type=submit]").click()
-    tab.page.wait_for_url("**/console/verify/**")
-    tab.page.fill("#id_code", current_code(user))
-    tab.page.locator("main form button[type=submit]").click()
-    tab.page.wait_for_url(tab.url("/console/"))
+    device.go("/console/")
+    device.page.fill("#id_username", user.username)
+    device.page.fill("#id_password", PASSWORD)
+    device.page.locator("main form button[type=submit]").click()
+    device.page.wait_for_url("**/console/verify/**")
+    device.page.fill("#id_code", current_code(user))
+    device.page.locator("main form button[type=submit]").click()
+    device.page.wait_for_url(device.url("/console/"))
 
 
-def staff_session(tab: Tab, user: User, language: str = "en") -> None:
+def staff_session(device: Tab, user: User, language: str = "en") -> None:
     """Signed in past both steps without the forms (as tests/staff.py's signed_in), in `language`."""
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[auth.SESSION_KEY] = str(user.pk)
@@ -55,17 +55,17 @@ def staff_session(tab: Tab, user: User, language: str = "en") -> None:
     store[auth.HASH_SESSION_KEY] = user.get_session_auth_hash()
     store[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user, confirmed=True).persistent_id
     store.save()
-    tab.page.context.add_cookies(
+    device.page.context.add_cookies(
         [
-            {"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": tab.base_url},
-            {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": tab.base_url},
+            {"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": device.base_url},
+            {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": device.base_url},
         ]
     )
 
 
 def test_an_administrator_confirms_a_transfer_adjusts_a_balance_and_signs_in_as_the_customer(
-    tab: Tab,
-) -> None:  # noqa: F811
+    tab: Tab,  # noqa: F811
+) -> None:
     ada = make_staff("ada", "administrator")
     carol = make_customer("carol", "50")
     transfer = Payment.objects.create(user=carol, amount=Decimal(25))
