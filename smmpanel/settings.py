@@ -48,11 +48,12 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # After authentication: a signed-in customer's own language and time zone.
     "smmpanel.web.middleware.CustomerPreferences",
-    # A member of staff signed in as a customer sees the customer's site as them, read-only.
-    "smmpanel.console.impersonation.Impersonation",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so that its refusals get every header above: a member of staff signed in as a
+    # customer sees the customer's site as them, read-only (console/impersonation.py).
+    "smmpanel.console.impersonation.Impersonation",
 ]
 
 ROOT_URLCONF = "smmpanel.urls"

@@ -516,6 +516,7 @@ def test_every_post_on_the_customer_site_is_refused_while_impersonating(support,
     assert response.status_code == 403
     text = page_of(response)
     assert "nothing can be changed here while you do" in text and 'id="impersonating"' in text
+    assert "Content-Security-Policy" in response.headers and response.headers["X-Frame-Options"] == "DENY"
     assert list(ApiKey.objects.values_list("key_hash", "is_active")) == keys
     assert not Order.objects.exists() and not Payment.objects.exists()
     customer = User.objects.get(pk=alice.user.pk)
