@@ -51,6 +51,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so that its refusals get every header above: a member of staff signed in as a
+    # customer sees the customer's site as them, read-only (console/impersonation.py).
+    "smmpanel.console.impersonation.Impersonation",
 ]
 
 ROOT_URLCONF = "smmpanel.urls"
