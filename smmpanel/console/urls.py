@@ -12,5 +12,6 @@ urlpatterns = [
     path("verify/", auth.verify, name="verify"),
     path("setup/", auth.setup, name="setup"),
     path("logout/", auth.logout, name="logout"),
+    path("welcome/<uidb64>/<token>/", auth.welcome, name="welcome"),
     path("audit/", auditlog.audit_log, name="audit"),
 ]
