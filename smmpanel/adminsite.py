@@ -5,7 +5,7 @@ and the console's idle limit."""
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -20,6 +20,8 @@ from django_otp import user_has_device
 from smmpanel.accounts import audit
 from smmpanel.console.guard import SEEN, idle_too_long
 from smmpanel.throttle import LimitedAuthenticationForm, client_address, sign_in_status
+
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 class AdminLoginForm(LimitedAuthenticationForm, AdminAuthenticationForm):
@@ -55,7 +57,7 @@ class OperatorAdminSite(admin.AdminSite):
         step = "console:verify" if user_has_device(request.user) else "console:setup"
         return redirect(f"{reverse(step)}?{urlencode({'next': target})}")
 
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: View, cacheable: bool = False) -> View:
         """Every admin page: signed out after SMMPANEL_STAFF_IDLE_MINUTES without a request, as in
         the console (whose pages keep the same clock)."""
         inner = super().admin_view(view, cacheable)
@@ -71,4 +73,4 @@ class OperatorAdminSite(admin.AdminSite):
                 request.session[SEEN] = now
             return response
 
-        return timed
+        return cast(View, timed)

@@ -36,10 +36,10 @@ class SetupTokens(PasswordResetTokenGenerator):
 
     key_salt = "smmpanel.accounts.staff.SetupTokens"
 
-    def _make_hash_value(self, user: User, timestamp: int) -> str:  # type: ignore[override]
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         return f"{super()._make_hash_value(user, timestamp)}{user.is_active}"
 
-    def check_token(self, user: User | None, token: str | None) -> bool:  # type: ignore[override]
+    def check_token(self, user: User | None, token: str | None) -> bool:
         if user is None or not token or token.count("-") != 1:
             return False
         try:

@@ -52,9 +52,9 @@ def _credentials(path: Path) -> dict[str, str]:
         )
         _set_password(operator, creds["password"])
         creds["operator"] = "operator"
-    operator = User.objects.filter(username=creds["operator"]).first()
-    if operator is not None:
-        _console_operator(operator)
+    named = User.objects.filter(username=creds["operator"]).first()
+    if named is not None:
+        _console_operator(named)
     customer = User.objects.get(username=demo.DEMO_CUSTOMER)
     if "customer" not in creds:  # the website's demo customer, same password
         _set_password(customer, creds["password"])
