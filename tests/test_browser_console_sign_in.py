@@ -98,7 +98,7 @@ def test_a_new_member_of_staff_goes_from_the_setup_link_to_the_dashboard(tab: Ta
 
 
 def sign_in_pages(device: Tab, language: str, width: str) -> list[str]:
-    """The four sign-in pages in `language`, each shot and checked for what overflows."""
+    """The sign-in pages (the setup link's too) in `language`, each shot and checked for what overflows."""
     device.page.context.add_cookies(
         [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": device.base_url}]
     )
@@ -112,6 +112,8 @@ def sign_in_pages(device: Tab, language: str, width: str) -> list[str]:
     device.go("/console/login/")
     look("login")
     newcomer = staff.create(f"new-{language}-{width}", "finance")
+    device.go(staff.setup_link(newcomer))
+    look("welcome")
     choose_password(device, staff.setup_link(newcomer))
     look("setup")
     confirm_authenticator(device)

@@ -136,6 +136,9 @@ def setup(request: HttpRequest) -> HttpResponse:
         return redirect("console:verify")
     device = second_factor.pending_device(user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].help_text = _(
+        "The 6 digits your authenticator app shows now."
+    )  # no recovery codes yet
     status = 200
     if request.method == "POST" and form.is_valid():
         if not login_allowed(request, user.get_username()):
