@@ -137,6 +137,16 @@ def test_the_setup_link_works_once() -> None:
     assert User.objects.get(username="nina").check_password(NEW_PASSWORD)
 
 
+def test_the_setup_link_signs_out_whoever_was_signed_in_on_that_browser() -> None:
+    link = link_in(staff_command("create", "nina", "--role", "support"))
+    client = signed_in(make_staff("alice", "administrator"))
+    page = client.get(link).content.decode()
+    assert SESSION_KEY not in client.session and "nina" in page
+    response = client.post(link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response["Location"] == reverse("console:setup")
+    assert client.session[SESSION_KEY] == str(User.objects.get(username="nina").pk)
+
+
 def test_the_setup_link_expires(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.SMMPANEL_STAFF_SETUP_HOURS = 48
     link = link_in(staff_command("create", "nina", "--role", "support"))

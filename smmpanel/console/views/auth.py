@@ -167,6 +167,8 @@ def welcome(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     user = staff.user_of_link(uidb64, token)
     if user is None:
         return render(request, "console/welcome.html", {"valid": False}, status=404)
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        auth_logout(request)  # whoever was signed in here, the link's person is at the keyboard now
     form = SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
