@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import logout
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_otp import user_has_device
 
 from smmpanel.accounts import audit
+from smmpanel.accounts.models import User
 from smmpanel.console.guard import SEEN, idle_too_long
 from smmpanel.throttle import LimitedAuthenticationForm, client_address, sign_in_status
 
@@ -25,7 +27,16 @@ View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 class AdminLoginForm(LimitedAuthenticationForm, AdminAuthenticationForm):
-    """Staff only (AdminAuthenticationForm), counted against the same limits as the site's sign-in."""
+    """Staff only (AdminAuthenticationForm), counted against the same limits as the site's sign-in,
+    and only staff with a console role (a superuser has one): the second step is the console's."""
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not audit.role_of(user):
+            message = _(
+                "This account has no staff role: an administrator gives one with smmpanel staff role."
+            )
+            raise forms.ValidationError(message, code="no_role")
 
 
 def _verified(request: HttpRequest) -> bool:

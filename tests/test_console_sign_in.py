@@ -322,6 +322,14 @@ def test_a_customer_cannot_sign_in_to_the_console_or_the_admin() -> None:
     assert response.status_code == 200 and SESSION_KEY not in client.session
 
 
+def test_staff_without_a_console_role_are_told_at_the_admin_s_sign_in() -> None:
+    User.objects.create_user("olga", password=PASSWORD, is_staff=True)  # `user create --staff`
+    client = Client()
+    response = client.post("/admin/login/", {"username": "olga", "password": PASSWORD})
+    assert response.status_code == 200 and SESSION_KEY not in client.session
+    assert "no staff role" in response.content.decode()
+
+
 # The command -------------------------------------------------------------------------------
 
 
