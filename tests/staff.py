@@ -42,6 +42,11 @@ def signed_in(user: User) -> Client:
     return client
 
 
+def code_for(device: TOTPDevice) -> str:
+    """The code an authenticator app holding `device`'s key shows now."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
 def past_second_factor(client: Client, user: User) -> Client:
     """`client` signed in as `user` past both steps, giving `user` a confirmed authenticator if
     they have none: what Django's admin now asks of staff (smmpanel/adminsite.py)."""

@@ -36,10 +36,10 @@ def confirm(device: TOTPDevice, code: str) -> bool:
     return True
 
 
-def qr_image(device: TOTPDevice) -> str:
-    """The device's otpauth:// address as a QR code: an SVG in a data: address, for an <img> (no
-    image library, and nothing the page would have to mark safe)."""
-    return segno.make(device.config_url, micro=False).svg_data_uri(scale=4, dark="#111", light="#fff")
+def qr_data_uri(device: TOTPDevice) -> str:
+    """The device's otpauth:// address as an SVG QR code in a data: URI, for an <img> (no image
+    library, and no markup of ours marked safe)."""
+    return str(segno.make(device.config_url, micro=False).svg_data_uri(scale=4, dark="#111", light="#fff"))
 
 
 def readable_key(device: TOTPDevice) -> str:
