@@ -349,6 +349,7 @@ def test_create_prints_a_path_or_an_absolute_link(settings: Any) -> None:
         (["create", "Alice", "--role", "support"], "a user named 'Alice' exists already"),
         (["create", "nina <script>", "--role", "support"], "is not a username"),
         (["create", "nina"], "the following arguments are required: --role"),
+        (["create", "nina", "--role", "support", "--email", "nina@"], "'nina@' is not an email address"),
         (["role", "alice", "boss"], "unknown role 'boss'"),
         (["role", "ghost", "support"], "no user named 'ghost'"),
         (["role", "carol", "support"], "'carol' is a customer, not a member of staff"),

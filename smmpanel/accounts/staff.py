@@ -11,6 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -102,8 +103,14 @@ def create(name: str, role: str, email: str = "") -> User:
         raise StaffError(f"{name!r} is not a username: letters, digits and @ . + - _ only") from None
     if User.objects.filter(username__iexact=name).exists():
         raise StaffError(f"a user named {name!r} exists already")
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise StaffError(f"{email!r} is not an email address") from None
     with transaction.atomic():
-        user = User(username=name, email=email.strip(), is_staff=True, staff_role=role)
+        user = User(username=name, email=email, is_staff=True, staff_role=role)
         user.set_unusable_password()
         user.save()
         after = {"username": name, "role": role, "email": user.email}
