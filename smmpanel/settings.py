@@ -252,5 +252,10 @@ SMMPANEL_STALE_CLAIM_SECONDS = float(os.environ.get("SMMPANEL_STALE_CLAIM_SECOND
 SMMPANEL_STUCK_AFTER_MINUTES = envint("SMMPANEL_STUCK_AFTER_MINUTES", 720)
 # A member of staff is signed out of the console after this long without a request.
 SMMPANEL_STAFF_IDLE_MINUTES = envint("SMMPANEL_STAFF_IDLE_MINUTES", 30)
+# A new member of staff's setup link (`smmpanel staff create`) works once, for this long.
+SMMPANEL_STAFF_SETUP_HOURS = envint("SMMPANEL_STAFF_SETUP_HOURS", 48)
+# The panel's address as its staff reach it (e.g. https://panel.example.com): the command line
+# prints setup links on it. Empty: it prints the link's path alone.
+SMMPANEL_SITE_URL = os.environ.get("SMMPANEL_SITE_URL", "").strip().rstrip("/")
 # The issuer shown in the staff's authenticator app beside their name.
 OTP_TOTP_ISSUER = os.environ.get("SMMPANEL_OTP_ISSUER", "smmpanel").strip() or "smmpanel"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("verify/", auth.verify, name="verify"),
     path("setup/", auth.setup, name="setup"),
     path("logout/", auth.logout, name="logout"),
+    path("welcome/<uidb64>/<token>/", auth.welcome, name="welcome"),
     path("audit/", auditlog.audit_log, name="audit"),
     path("customers/", customers.customer_list, name="customers"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
