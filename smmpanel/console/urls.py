@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from smmpanel.console.views import auditlog, auth, dashboard
+from smmpanel.console.views import auditlog, auth, customers, dashboard, deposits
 
 app_name = "console"
 
@@ -12,5 +12,26 @@ urlpatterns = [
     path("verify/", auth.verify, name="verify"),
     path("setup/", auth.setup, name="setup"),
     path("logout/", auth.logout, name="logout"),
+    path("welcome/<uidb64>/<token>/", auth.welcome, name="welcome"),
     path("audit/", auditlog.audit_log, name="audit"),
+    path("customers/", customers.customer_list, name="customers"),
+    path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/adjust/", customers.adjust_balance, name="customer_adjust"),
+    path("customers/<int:customer_id>/rate/", customers.set_rate, name="customer_rate"),
+    path("customers/<int:customer_id>/rate/remove/", customers.remove_rate, name="customer_rate_remove"),
+    path("customers/<int:customer_id>/discount/", customers.set_discount, name="customer_discount"),
+    path(
+        "customers/<int:customer_id>/discount/remove/",
+        customers.remove_discount,
+        name="customer_discount_remove",
+    ),
+    path("customers/<int:customer_id>/api-access/", customers.api_access, name="customer_api_access"),
+    path("customers/<int:customer_id>/keys/revoke/", customers.revoke_keys, name="customer_revoke_keys"),
+    path("customers/<int:customer_id>/suspend/", customers.suspend, name="customer_suspend"),
+    path("customers/<int:customer_id>/sign-in-as/", customers.impersonate, name="customer_impersonate"),
+    path("sign-in-as/end/", customers.end_impersonation, name="impersonation_end"),
+    path("deposits/", deposits.deposit_list, name="deposits"),
+    path("deposits/<int:payment_id>/", deposits.deposit_detail, name="deposit"),
+    path("deposits/<int:payment_id>/confirm/", deposits.confirm, name="deposit_confirm"),
+    path("deposits/<int:payment_id>/reject/", deposits.reject, name="deposit_reject"),
 ]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0005_staff_roles_audit'),
         ('catalog', '0004_stuck_threshold_discount'),
-        ('orders', '0002_event_kinds'),
+        ('orders', '0003_operator_event_kinds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
