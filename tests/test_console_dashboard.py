@@ -3,6 +3,7 @@
 by status, the workers' heartbeats, each provider's health and the services sold at a loss; money
 for the roles that see money only, and customers' text inert."""
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from smmpanel.ledger.models import LedgerEntry
 from smmpanel.orders import creating, events, listing, queues
 from smmpanel.orders.models import Order, Refill
 from smmpanel.payments.models import Payment
-from smmpanel.providers import beats
+from smmpanel.providers import beats, records
 from smmpanel.providers.models import UpstreamCall, WorkerBeat
 from smmpanel.web.templatetags.money import money
 
@@ -463,3 +464,17 @@ def test_a_queue_grown_huge_is_counted_up_to_a_limit(service: Service, settings,
     counts = queue_counts(page())
     assert counts["in-doubt"] == ("/console/queues/in-doubt/", "2+")
     assert queues.counts(timezone.now(), up_to=5)["in-doubt"] == 3
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 20, 21, 101])
+def test_the_p95_latency_is_the_nearest_rank_on_either_database(db: None, count: int) -> None:
+    """PostgreSQL counts a provider's hour in SQL (percentile_disc); SQLite reads it into Python."""
+    upstream = Provider.objects.create(name="Upstream", url="https://up.example")
+    latencies = [(n * 37) % 500 + 1 for n in range(count)]
+    now = timezone.now()
+    UpstreamCall.objects.bulk_create(
+        UpstreamCall(provider=upstream, action="status", outcome="ok", latency_ms=ms, created_at=now)
+        for ms in latencies
+    )
+    ordered = sorted(latencies)
+    assert records.health(upstream).p95_latency_ms == ordered[math.ceil(0.95 * count) - 1]
