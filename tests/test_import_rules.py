@@ -99,4 +99,5 @@ def test_orders_and_the_catalogue_import_nothing_from_providers(app: str) -> Non
 
 
 def test_the_console_imports_nothing_from_the_engine_the_website_or_the_api() -> None:
+    # It reads providers' health and workers' heartbeats from providers/, never from the engine.
     assert reaching("console", everything_but("engine", "web", "api")) == {}

@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from smmpanel.console.views import auditlog, auth, customers, deposits, home
+from smmpanel.console.views import auditlog, auth, customers, dashboard, deposits
 
 app_name = "console"
 
 urlpatterns = [
-    path("", home.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.login, name="login"),
     path("verify/", auth.verify, name="verify"),
     path("setup/", auth.setup, name="setup"),

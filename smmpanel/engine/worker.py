@@ -6,7 +6,9 @@ left `sending` become `unknown` and are settled by reconciliation.
 """
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -16,7 +18,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from smmpanel.engine import dispatch, dripfeed, refills_cancels, subscriptions, sync
-from smmpanel.providers import records
+from smmpanel.providers import beats, records
 from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
@@ -30,7 +32,14 @@ class Worker:
         idle_seconds: float = 1.0,
         threads: int = 16,
         batch: int = 50,
+        name: str = "",
     ) -> None:
+        self.host = socket.gethostname()[:200]
+        self.pid = os.getpid()
+        # The name of its heartbeat row (the console lists workers by it).
+        self.name = (name or f"{self.host}:{self.pid}")[:200]
+        self.started_at: datetime | None = None  # the first round's time, by the worker's clock
+        self.beaten_at: datetime | None = None
         self.clock = clock
         self.idle_seconds = idle_seconds
         self.threads = threads
@@ -42,9 +51,19 @@ class Worker:
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         self.stopping.set()
 
+    def beat(self, now: datetime) -> None:
+        """The worker's heartbeat, written at most every beats.EVERY (one UPDATE of its own row)."""
+        if self.beaten_at is None:
+            beats.prune(now)  # once: the rows of workers gone for days
+        if self.beaten_at is None or now - self.beaten_at >= beats.EVERY or now < self.beaten_at:
+            self.started_at = self.started_at or now
+            beats.beat(self.name, self.host, self.pid, self.started_at, now)
+            self.beaten_at = now
+
     def run_once(self) -> int:
         """One pass over every job; returns how much work was done."""
         now = self.clock()
+        self.beat(now)
         done = {
             "drip-feed runs released": dripfeed.cancel_requested(now) + dripfeed.release_runs(now),
             "canceled before sending": dispatch.cancel_unsent(now),
@@ -68,7 +87,7 @@ class Worker:
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
-        log.info("worker started")
+        log.info("worker started (%s)", self.name)
         while not self.stopping.is_set():
             close_old_connections()
             try:
@@ -79,4 +98,8 @@ class Worker:
             if not work:
                 self.stopping.wait(self.idle_seconds)
         close_old_connections()
+        try:
+            beats.stopped(self.name, self.clock())
+        except Exception:  # the database is gone: the console will show this worker silent
+            log.exception("could not record the stop")
         log.info("worker stopped")

@@ -107,6 +107,26 @@ class Order(SavesChangedFields):
                 ),
                 name="order_to_check",
             ),
+            # The dashboard's days and its orders by status (orders/figures.py): read from the index
+            # alone on PostgreSQL, a tenth of the table's size.
+            models.Index(
+                fields=["created_at"], include=["parent_id", "cost", "status"], name="order_created"
+            ),
+            # What waits for a person (orders/queues.py; the console's dashboard counts them each
+            # time it is shown): small sets, each found without reading every order.
+            models.Index(fields=["id"], condition=models.Q(provider_state="unknown"), name="order_in_doubt"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(provider_state="failed")
+                & ~models.Q(status__in=["completed", "partial", "canceled", "expired"]),
+                name="order_refused_open",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(cancel_requested_at__isnull=False)
+                & ~models.Q(status__in=["completed", "partial", "canceled", "expired"]),
+                name="order_cancel_asked_open",
+            ),
             # The one-active-order-per-link rule looks here; links are too long to index.
             models.Index(
                 fields=["user", "service"],

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from smmpanel.catalog import margins
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
 from smmpanel.ledger.money import MAX_AMOUNT, with_markup
 from smmpanel.providers.answers import UpstreamService
@@ -85,11 +86,13 @@ def refresh(provider: Provider, listed: Iterable[UpstreamService]) -> SyncReport
 
 
 def _check_margins(provider: Provider, report: SyncReport) -> None:
-    services = Service.objects.filter(provider_service__provider=provider).select_related("provider_service")
+    services = Service.objects.filter(provider_service__provider=provider).select_related(
+        "provider_service__provider"
+    )
     for service in services:
         upstream = service.provider_service
         assert upstream is not None
-        losing = provider.in_panel_currency(upstream.rate) > service.rate
+        losing = margins.loses_money(service)
         if losing:
             report.unprofitable.append(service)
         if service.enabled and (

@@ -47,3 +47,20 @@ class CallPace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_id} next at {self.next_at}"
+
+
+class WorkerBeat(models.Model):
+    """A worker's heartbeat: one row per worker process, moved forward each round (providers/beats.py).
+
+    The console shows each worker's last beat and flags one that has gone quiet.
+    """
+
+    name = models.CharField(max_length=200, unique=True, help_text="host:pid, or the name it was given.")
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped cleanly.")
+
+    def __str__(self) -> str:
+        return f"worker {self.name} at {self.beat_at}"

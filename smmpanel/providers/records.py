@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from smmpanel.catalog.models import Provider
@@ -101,19 +102,43 @@ def _p95(latencies: list[int]) -> int | None:
     return sorted(latencies)[math.ceil(0.95 * len(latencies)) - 1]
 
 
-def health(provider: Provider, window: timedelta = timedelta(hours=1)) -> ProviderHealth:
-    # An hour of calls is small enough to read whole; the percentile is then portable Python.
+def _window(provider: Provider, since: datetime) -> tuple[int, int, int, int | None]:
+    """Calls, failures, refusals and the nearest-rank p95 latency of the provider's calls since then."""
+    if connection.vendor == "postgresql":
+        # Counted where the rows are: a busy provider makes thousands of calls an hour.
+        # percentile_disc is the nearest rank: the first latency whose share reaches 95 %.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE outcome = ANY(%s)),"
+                " count(*) FILTER (WHERE outcome = %s),"
+                " percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms)"
+                f" FROM {UpstreamCall._meta.db_table} WHERE provider_id = %s AND created_at >= %s",
+                [[str(f) for f in FAILURES], str(UpstreamCall.Outcome.ERROR), provider.pk, since],
+            )
+            calls, failures, refusals, p95 = cursor.fetchone()
+        return calls, failures, refusals, p95
+    # An hour of calls is small enough to read whole on one machine; the percentile is then Python.
     rows = list(
-        UpstreamCall.objects.filter(provider=provider, created_at__gte=timezone.now() - window).values_list(
+        UpstreamCall.objects.filter(provider=provider, created_at__gte=since).values_list(
             "outcome", "latency_ms"
         )
     )
+    return (
+        len(rows),
+        sum(outcome in FAILURES for outcome, _ in rows),
+        sum(outcome == UpstreamCall.Outcome.ERROR for outcome, _ in rows),
+        _p95([latency for _, latency in rows]),
+    )
+
+
+def health(provider: Provider, window: timedelta = timedelta(hours=1)) -> ProviderHealth:
+    calls, failures, refusals, p95 = _window(provider, timezone.now() - window)
     last = provider.calls.order_by("-created_at").values_list("created_at", flat=True).first()
     return ProviderHealth(
-        calls=len(rows),
-        failures=sum(outcome in FAILURES for outcome, _ in rows),
-        refusals=sum(outcome == UpstreamCall.Outcome.ERROR for outcome, _ in rows),
-        p95_latency_ms=_p95([latency for _, latency in rows]),
+        calls=calls,
+        failures=failures,
+        refusals=refusals,
+        p95_latency_ms=p95,
         last_call_at=last,
         last_balance=provider.last_balance,
         last_balance_at=provider.last_balance_at,
