@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from smmpanel.console.views import auditlog, auth, home
+from smmpanel.console.views import auditlog, auth, home, orders, queues
 
 app_name = "console"
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("setup/", auth.setup, name="setup"),
     path("logout/", auth.logout, name="logout"),
     path("audit/", auditlog.audit_log, name="audit"),
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/<int:order_id>/", orders.order_detail, name="order"),
+    path("queues/", queues.queue_index, name="queues"),
+    path("queues/<slug:name>/", queues.queue, name="queue"),
 ]

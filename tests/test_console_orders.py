@@ -1,0 +1,392 @@
+"""The console's orders: the list of every order (filters, search, CSV), an order's page, the
+queues of what needs a person, and the order actions as views (each audited, refused from an
+unsafe state, and closed to roles without `order_actions`).
+
+alice and bob are customers (tests/conftest.py); ada (administrator), sam (support) and fay
+(finance) are staff (tests/staff.py).
+"""
+
+import csv
+import io
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from conftest import Catalogue, Customer
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from staff import make_staff, signed_in
+
+from smmpanel.catalog.models import Provider, Service
+from smmpanel.orders import creating, transitions
+from smmpanel.orders.listing import stuck
+from smmpanel.orders.models import Order, Refill
+from smmpanel.payments import services as payments
+from smmpanel.providers.models import UpstreamCall
+
+pytestmark = pytest.mark.django_db
+
+P, S = Order.ProviderState, Order.Status
+HOSTILE_LINK = 'https://x.com/"><img src=x onerror=alert(1)><script>alert(2)</script>'
+HOSTILE_NAME = "<script>alert(3)</script>"
+
+
+@pytest.fixture
+def upstream(catalogue: Catalogue) -> Provider:
+    """The provider the catalogue's services are bought from."""
+    provider = Provider.objects.create(name="Upstream One", url="https://one.example/api/v2")
+    Service.objects.filter(pk__in=[catalogue.default.pk, catalogue.package.pk]).update(provider=provider)
+    return provider
+
+
+@pytest.fixture
+def ada(db: None) -> Client:
+    return signed_in(make_staff("ada", "administrator"))
+
+
+def place(
+    customer: Customer, service: Service, *, quantity: int = 100, link: str = "https://x.com/a", **more: Any
+) -> Order:
+    """An order as placement stores it: the row, its `created` event and its charge."""
+    now = more.pop("now", timezone.now())
+    charge = (service.rate * quantity / 1000).quantize(Decimal("0.000001"))
+    new = creating.NewOrder(
+        user_id=customer.user.pk,
+        service_id=service.pk,
+        kind=more.pop("kind", Order.Kind.SINGLE),
+        link=link,
+        quantity=quantity,
+        charge=charge,
+        source=more.pop("source", "api"),
+        **more,
+    )
+    with transaction.atomic():
+        order_id = creating.create(new, now)
+        creating.charge(customer.user.pk, order_id, new.charge, now, new=True)
+    return Order.objects.get(pk=order_id)
+
+
+def drive(order: Order, state: str, now: datetime | None = None) -> Order:
+    """Move a queued order to `state` through the transitions the engine uses."""
+    now = now or timezone.now()
+    pk = order.pk
+    if state != "queued":
+        assert transitions.claim(pk, now)
+    if state in ("sent", "in_progress", "completed", "partial"):
+        assert transitions.sent(pk, f"up-{pk}", None, now)
+    if state == "in_progress":
+        assert transitions.progress(pk, transitions.OperatorProgress(S.IN_PROGRESS, 10, 700), now)
+    if state in ("completed", "partial"):
+        assert transitions.finish(pk, {"partial": S.PARTIAL}.get(state, state), 400, now)
+    if state == "unknown":
+        assert transitions.in_doubt(pk, "timed out", now)
+    if state == "held":
+        assert transitions.refused(pk, "Not enough funds on balance", "hold", now)
+    order.refresh_from_db()
+    return order
+
+
+def listed(client: Client, **params: str) -> list[int]:
+    """The order ids the orders list shows for these GET parameters, in order."""
+    response = client.get(reverse("console:orders"), params)
+    assert response.status_code == 200
+    return [order.pk for order in response.context["page"].object_list]
+
+
+# --- The list -------------------------------------------------------------------------------------
+
+
+def test_the_list_shows_every_customers_orders_newest_first_fifty_a_page(
+    ada: Client, alice: Customer, bob: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    ids = [place(alice if n % 2 else bob, catalogue.default).pk for n in range(55)]
+    assert listed(ada) == ids[::-1][:50]
+    assert listed(ada, page="2") == ids[::-1][50:]
+    page = ada.get(reverse("console:orders")).content.decode()
+    assert "55 orders" in page and "Page 1 of 2" in page
+
+
+def test_each_filter_narrows_the_list(
+    ada: Client, alice: Customer, bob: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    other = Provider.objects.create(name="Upstream Two", url="https://two.example/api/v2")
+    queued = place(alice, catalogue.default)
+    sent = drive(place(alice, catalogue.default), "in_progress")
+    doubt = drive(place(bob, catalogue.package, quantity=1, source="web"), "unknown")
+    moved = place(bob, catalogue.default)
+    Order.objects.filter(pk=moved.pk).update(provider=other)
+    old = place(alice, catalogue.default, now=timezone.now() - timedelta(days=10))
+
+    assert listed(ada, status="in_progress") == [sent.pk]
+    assert listed(ada, provider_state="unknown") == [doubt.pk]
+    assert listed(ada, source="web") == [doubt.pk]
+    assert listed(ada, service=str(catalogue.package.pk)) == [doubt.pk]
+    assert listed(ada, provider=str(other.pk)) == [moved.pk]
+    assert set(listed(ada, provider=str(upstream.pk))) == {queued.pk, sent.pk, doubt.pk, old.pk}
+    assert listed(ada, customer="BOB") == [moved.pk, doubt.pk]
+    assert listed(ada, customer=str(bob.user.pk)) == [moved.pk, doubt.pk]
+    today = timezone.now().date()
+    assert old.pk not in listed(ada, since=str(today - timedelta(days=1)))
+    assert listed(ada, until=str(today - timedelta(days=9))) == [old.pk]
+    assert listed(ada, kind="dripfeed") == []
+    assert listed(ada, status="in_progress", customer="bob") == []
+
+
+def test_search_finds_an_order_by_id_link_provider_order_id_or_username(
+    ada: Client, alice: Customer, bob: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    first = place(alice, catalogue.default, link="https://instagram.com/p/sunset")
+    second = drive(place(bob, catalogue.default, link="https://instagram.com/p/harbour"), "sent")
+    assert listed(ada, q=str(first.pk)) == [first.pk]
+    assert listed(ada, q=f"#{first.pk}") == [first.pk]
+    assert listed(ada, q="harbour") == [second.pk]
+    assert listed(ada, q=f"up-{second.pk}") == [second.pk]
+    assert listed(ada, q="Alice") == [first.pk]
+    assert listed(ada, q="nothing-like-it") == []
+    page = ada.get(reverse("console:orders"), {"q": "nothing-like-it"}).content.decode()
+    assert "No order matches." in page
+
+
+def test_bad_filters_are_explained_and_list_nothing(
+    ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    place(alice, catalogue.default)
+    response = ada.get(reverse("console:orders"), {"status": "lost", "since": "yesterday"})
+    assert response.status_code == 200
+    assert list(response.context["page"].object_list) == []
+    form = response.context["form"]
+    assert set(form.errors) == {"status", "since"}
+    response = ada.get(reverse("console:orders"), {"since": "2026-05-02", "until": "2026-05-01"})
+    assert "The end of the date range is before its start." in response.content.decode()
+
+
+def test_the_list_runs_two_queries_for_fifty_orders_whatever_they_hold(
+    ada: Client, alice: Customer, bob: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    for n in range(60):
+        order = place(alice if n % 2 else bob, catalogue.default if n % 3 else catalogue.package, quantity=1)
+        if n % 4 == 0:
+            drive(order, "sent")
+    ada.get(reverse("console:orders"))  # the session and the staff checks, once
+    with CaptureQueriesContext(connection) as queries:
+        assert ada.get(reverse("console:orders")).status_code == 200
+    touching_orders = [q["sql"] for q in queries.captured_queries if "orders_order" in q["sql"]]
+    assert len(touching_orders) == 2, touching_orders  # the count and the page
+
+
+def test_hostile_links_and_usernames_are_inert_on_the_list_and_the_order_page(
+    ada: Client, catalogue: Catalogue, upstream: Provider
+) -> None:
+    from conftest import make_customer
+
+    mallory = make_customer(HOSTILE_NAME, "50")
+    order = place(mallory, catalogue.default, link=HOSTILE_LINK)
+    for url in (reverse("console:orders"), reverse("console:order", args=[order.pk])):
+        page = ada.get(url).content.decode()
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+def rows_of(response: Any) -> list[dict[str, str]]:
+    assert response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_csv_holds_every_filtered_order_with_exact_amounts(
+    ada: Client, alice: Customer, bob: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    ids = [place(alice, catalogue.default, quantity=1001).pk for _ in range(60)]
+    place(bob, catalogue.default)
+    Order.objects.filter(pk=ids[0]).update(cost=Decimal("0.123456"))
+    rows = rows_of(ada.get(reverse("console:orders"), {"customer": "alice", "format": "csv"}))
+    assert [int(row["id"]) for row in rows] == ids[::-1]  # all 60, not a page of 50
+    first = rows[-1]
+    assert first["charge"] == "0.900900"  # 0.90 x 1001 / 1000, every decimal
+    assert first["cost"] == "0.123456"
+    assert (
+        first["customer"] == "alice" and first["status"] == "pending" and first["provider"] == "Upstream One"
+    )
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_kept_as_text(
+    ada: Client, catalogue: Catalogue, upstream: Provider
+) -> None:
+    from conftest import make_customer
+
+    for n, start in enumerate(["=", "+", "-", "@"]):
+        customer = make_customer(f"{start}cmd{n}", "10")
+        place(customer, catalogue.default, link=f'{start}HYPERLINK("https://evil.example")')
+    rows = rows_of(ada.get(reverse("console:orders"), {"format": "csv"}))
+    assert len(rows) == 4
+    for row in rows:
+        assert row["link"].startswith("'") and row["link"][1] in "=+-@"
+        assert row["customer"].startswith("'")
+
+
+# --- One order ----------------------------------------------------------------------------------------
+
+
+def test_the_order_page_tells_its_story_with_money_and_upstream_calls(
+    ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    order = drive(place(alice, catalogue.default, quantity=1000), "in_progress")
+    now = timezone.now()
+    UpstreamCall.objects.create(
+        provider=upstream,
+        action="add",
+        outcome="ok",
+        http_status=200,
+        latency_ms=321,
+        order=order,
+        created_at=now,
+    )
+    UpstreamCall.objects.create(
+        provider=upstream,
+        action="status",
+        outcome="timeout",
+        error="read timed out",
+        latency_ms=30000,
+        order=order,
+        created_at=now,
+    )
+    transitions.finish(order.pk, S.PARTIAL, 250, now)
+    page = ada.get(reverse("console:order", args=[order.pk])).content.decode()
+    timeline = page[page.index('id="timeline"') : page.index('id="order-calls"')]
+    for words in (
+        "Order placed",
+        "Charged",
+        "−0.90 USD",
+        "Delivery started",
+        f"up-{order.pk}",
+        "remains 700",
+        "Finished",
+        "remains 250",
+        "Refunded",
+        "0.225 USD",
+    ):
+        assert words in timeline or words.replace("−", "-") in timeline, words
+    calls = page[page.index('id="upstream-calls"') :]
+    assert "321 ms" in calls and "read timed out" in calls and "Timed out" in calls and "200" in calls
+
+
+def test_a_dripfeed_order_page_links_its_runs(
+    ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    parent = place(alice, catalogue.default, kind=Order.Kind.DRIPFEED, runs=3, interval_minutes=60)
+    from smmpanel.orders import dripfeed
+
+    assert dripfeed.release(parent.pk, timezone.now())
+    run = Order.objects.get(parent=parent)
+    page = ada.get(reverse("console:order", args=[parent.pk])).content.decode()
+    assert reverse("console:order", args=[run.pk]) in page
+    page = ada.get(reverse("console:order", args=[run.pk])).content.decode()
+    assert reverse("console:order", args=[parent.pk]) in page
+
+
+def test_a_missing_order_is_not_found(ada: Client) -> None:
+    assert ada.get(reverse("console:order", args=[999999])).status_code == 404
+
+
+# --- Queues -------------------------------------------------------------------------------------------
+
+
+def queued_ids(client: Client, name: str) -> list[int]:
+    response = client.get(reverse("console:queue", args=[name]))
+    assert response.status_code == 200
+    return [row.pk for row in response.context["page"].object_list]
+
+
+def test_each_queue_lists_the_orders_that_need_a_person(
+    ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider, settings: Any
+) -> None:
+    settings.SMMPANEL_STUCK_AFTER_MINUTES = 60
+    hand = Provider.objects.create(name="By hand", kind=Provider.Kind.MANUAL)
+    manual_service = Service.objects.create(
+        category=catalogue.default.category, name="Hand-made", rate=Decimal("2"), provider=hand
+    )
+    quick = Service.objects.create(
+        category=catalogue.default.category,
+        name="Quick",
+        rate=Decimal("1"),
+        provider=upstream,
+        stuck_after_minutes=10,
+    )
+    fresh = drive(place(alice, catalogue.default), "sent")
+    doubt = drive(place(alice, catalogue.default), "unknown")
+    held = drive(place(alice, catalogue.default), "held")
+    done = drive(place(alice, catalogue.default), "completed")
+    long_ago = timezone.now() - timedelta(minutes=90)
+    late = drive(place(alice, catalogue.default, now=long_ago), "sent", long_ago)
+    twenty_ago = timezone.now() - timedelta(minutes=20)
+    late_quick = drive(place(alice, quick, now=twenty_ago), "sent", twenty_ago)
+    by_hand = place(alice, manual_service)
+    cancel = drive(place(alice, catalogue.default), "sent")
+    Order.objects.filter(pk=cancel.pk).update(cancel_requested_at=timezone.now())
+    refill = Refill.objects.create(order=done, user=alice.user)
+    payment = payments.request_bank_transfer(alice.user, Decimal("25"))
+
+    assert queued_ids(ada, "in-doubt") == [doubt.pk]
+    assert queued_ids(ada, "failed") == [held.pk]
+    assert set(queued_ids(ada, "stuck")) == {late.pk, late_quick.pk}
+    assert fresh.pk not in queued_ids(ada, "stuck")
+    assert queued_ids(ada, "manual") == [by_hand.pk]
+    assert queued_ids(ada, "cancels") == [cancel.pk]
+    assert queued_ids(ada, "refills") == [refill.pk]
+    assert queued_ids(ada, "deposits") == [payment.pk]
+    assert (
+        f"/console/deposits/{payment.pk}/"
+        in ada.get(reverse("console:queue", args=["deposits"])).content.decode()
+    )
+    index = ada.get(reverse("console:queues"))
+    counts = {queue.name: count for queue, count in index.context["queues"]}
+    assert counts == {
+        "in-doubt": 1,
+        "failed": 1,
+        "stuck": 2,
+        "manual": 1,
+        "cancels": 1,
+        "refills": 1,
+        "deposits": 1,
+    }
+
+
+def test_stuck_counts_from_the_last_step_of_an_orders_history(
+    alice: Customer, catalogue: Catalogue, upstream: Provider, settings: Any
+) -> None:
+    settings.SMMPANEL_STUCK_AFTER_MINUTES = 60
+    then = timezone.now() - timedelta(hours=3)
+    order = drive(place(alice, catalogue.default, now=then), "sent", then)
+    assert list(stuck(timezone.now())) == [order]
+    transitions.progress(order.pk, transitions.OperatorProgress(S.IN_PROGRESS, 5, 900), timezone.now())
+    assert list(stuck(timezone.now())) == []
+    assert list(stuck(timezone.now() + timedelta(minutes=61))) == [Order.objects.get(pk=order.pk)]
+
+
+def test_support_sees_the_order_queues_but_not_the_bank_transfers(alice: Customer) -> None:
+    sam = signed_in(make_staff("sam", "support"))
+    index = sam.get(reverse("console:queues"))
+    assert "deposits" not in {queue.name for queue, _count in index.context["queues"]}
+    assert sam.get(reverse("console:queue", args=["deposits"])).status_code == 403
+    assert sam.get(reverse("console:queue", args=["in-doubt"])).status_code == 200
+    assert sam.get(reverse("console:queue", args=["no-such-queue"])).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["administrator", "support", "finance"])
+def test_every_role_reads_orders_and_finds_them_in_the_menu(role: str) -> None:
+    client = signed_in(make_staff("sam", role))
+    page = client.get(reverse("console:dashboard")).content.decode()
+    assert reverse("console:orders") in page and reverse("console:queues") in page
+    assert client.get(reverse("console:orders")).status_code == 200
+
+
+def test_a_visitor_is_sent_to_sign_in() -> None:
+    response = Client().get(reverse("console:orders"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("console:login"))
