@@ -3,8 +3,9 @@
 from decimal import Decimal
 
 from django import template
+from django.utils import formats
 
-from smmpanel.console.order_forms import KIND_LABELS, PROVIDER_STATE_LABELS
+from smmpanel.console.order_forms import KIND_LABELS, LABELS, PROVIDER_STATE_LABELS
 from smmpanel.ledger.money import CHARGE, amount_text
 
 register = template.Library()
@@ -25,3 +26,17 @@ def provider_state_label(state: str) -> str:
 @register.filter
 def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
+
+
+@register.filter
+def count(value: int | None) -> str:
+    """A number of units grouped in the reader's way: 1,234,567 ("1.234.567" in Spanish)."""
+    if value is None or value == "":
+        return ""
+    return formats.number_format(int(value), use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """An order action's name on its button: "Mark completed"."""
+    return str(LABELS.get(action, action))

@@ -16,11 +16,18 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from smmpanel.console.guard import staff_view
-from smmpanel.console.order_forms import KIND_LABELS, PROVIDER_STATE_LABELS, SOURCE_LABELS, OrderFilter
+from smmpanel.console.guard import can, staff_view
+from smmpanel.console.order_forms import (
+    KIND_LABELS,
+    PROVIDER_STATE_LABELS,
+    SOURCE_LABELS,
+    BulkForm,
+    OrderFilter,
+    offered_forms,
+)
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import CHARGE, amount_text
-from smmpanel.orders import listing
+from smmpanel.orders import listing, operator
 from smmpanel.orders.models import STATUS_LABELS, Order, OrderEvent
 from smmpanel.providers.models import UpstreamCall
 
@@ -36,12 +43,9 @@ def order_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if request.GET.get("format") == "csv":
         return _csv(found)
     page = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
-    context = {
-        "form": form,
-        "page": page,
-        "filtering": form.filtering(),
-        "nav": "orders",
-    }
+    context = {"form": form, "page": page, "filtering": form.filtering(), "nav": "orders"}
+    if can(request, "order_actions"):
+        context.update(bulk_actions=True, bulk_form=BulkForm(None), bulk_most=operator.MAX_BULK)
     return render(request, "console/orders/list.html", context)
 
 
@@ -230,7 +234,7 @@ def _when(item: tuple[datetime, int, Step]) -> tuple[datetime, int]:
     return item[0], item[1]
 
 
-def _detail_context(order: Order) -> dict[str, Any]:
+def _detail_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     calls = UpstreamCall.objects.filter(order=order).select_related("provider").order_by("id")
     children = order.children.select_related("service", "provider").order_by("id")
     return {
@@ -243,6 +247,7 @@ def _detail_context(order: Order) -> dict[str, Any]:
         "calls": list(calls),
         "children": list(children),
         "refills": list(order.refills.order_by("-id")),
+        "actions": offered_forms(order) if can(request, "order_actions") else [],
         "nav": "orders",
     }
 
@@ -251,4 +256,4 @@ def _detail_context(order: Order) -> dict[str, Any]:
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     found = Order.objects.select_related("user", "service", "service__provider", "provider", "parent")
     order = get_object_or_404(found, pk=order_id)
-    return render(request, "console/orders/detail.html", _detail_context(order))
+    return render(request, "console/orders/detail.html", _detail_context(request, order))
