@@ -41,7 +41,12 @@ def due(now: datetime) -> "Q":
         Q(provider_state=P.QUEUED, kind__in=SENDABLE)
         & (Q(status=Order.Status.PENDING) | Q(kind=Order.Kind.SUBSCRIPTION, status=Order.Status.ACTIVE))
         & Q(cancel_requested_at__isnull=True)
-        & Q(service__provider__isnull=False, service__provider__enabled=True)
+        # The provider it goes to (Order.upstream): its own (an earlier claim's or the operator's
+        # choice), else its service's; either way an enabled one.
+        & (
+            Q(provider__enabled=True)
+            | Q(provider__isnull=True, service__provider__isnull=False, service__provider__enabled=True)
+        )
         & (Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
     )
 

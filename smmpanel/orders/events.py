@@ -15,7 +15,18 @@ from smmpanel.orders.models import OrderEvent
 
 Kind = OrderEvent.Kind
 # Engine bookkeeping of a refill: the operator sees it (admin); the customer's history does not.
-NOT_SHOWN = (Kind.REFILL_FORWARDED, Kind.REFILL_REFUSED, Kind.REFILL_ENDED)
+# The operator's actions the customer's history tells through the event that follows them
+# (finished, sent, checked) or not at all (which supplier has the order is the operator's).
+OPERATOR_ONLY = (
+    Kind.PROVIDER_CHANGED,
+    Kind.MARKED_COMPLETED,
+    Kind.MARKED_PARTIAL,
+    Kind.CANCELED_BY_OPERATOR,
+    Kind.RESOLVED_SENT,
+    Kind.RESOLVED_REQUEUED,
+    Kind.RESOLVED_CANCELED,
+)
+NOT_SHOWN = (Kind.REFILL_FORWARDED, Kind.REFILL_REFUSED, Kind.REFILL_ENDED, *OPERATOR_ONLY)
 _TABLE = OrderEvent._meta.db_table
 
 

@@ -169,6 +169,19 @@ class OrderEvent(models.Model):
         PAUSED = "paused", _("Paused: not enough funds")
         RESUMED = "resumed", _("Resumed")
         TRUED_UP = "trued_up", _("Quantity confirmed by the supplier")
+        # The operator's actions (orders.operator); each names its actor. The labels are still
+        # the customer's words: events.OPERATOR_ONLY lists those the customer does not see.
+        OPERATOR_RESENT = "operator_resent", _("Queued to start again")
+        PROVIDER_CHANGED = "provider_changed", _("Supplier changed")
+        LINK_EDITED = "link_edited", _("Link corrected")
+        START_COUNT_SET = "start_count_set", _("Start count corrected")
+        REMAINS_SET = "remains_set", _("Progress corrected")
+        MARKED_COMPLETED = "marked_completed", _("Marked completed")
+        MARKED_PARTIAL = "marked_partial", _("Marked partially delivered")
+        CANCELED_BY_OPERATOR = "canceled_by_operator", _("Canceled by the panel")
+        RESOLVED_SENT = "resolved_sent", _("Confirmed received by the supplier")
+        RESOLVED_REQUEUED = "resolved_requeued", _("Confirmed not received: queued to start again")
+        RESOLVED_CANCELED = "resolved_canceled", _("Confirmed not received: canceled")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from smmpanel.catalog.models import Service
 from smmpanel.ledger.money import refund_for
@@ -63,10 +64,17 @@ def check_delay(unchanged_checks: int) -> timedelta:
 
 
 def claim_changes(now: datetime) -> dict[str, Any]:
-    """What a claim sets: sending, and the provider it goes to (its service's, from now on)."""
+    """What a claim sets: sending, and the provider it goes to, from now on.
+
+    That is the order's own provider if it has one (the operator chose it, or an earlier claim
+    fixed it: a retry goes where the first try went), else its service's of the moment.
+    """
     provider = Service.objects.filter(pk=OuterRef("service_id")).values("provider_id")[:1]
     return dict(
-        provider_state=P.SENDING, claimed_at=now, attempts=F("attempts") + 1, provider_id=Subquery(provider)
+        provider_state=P.SENDING,
+        claimed_at=now,
+        attempts=F("attempts") + 1,
+        provider_id=Coalesce(F("provider_id"), Subquery(provider)),
     )
 
 
@@ -392,13 +400,19 @@ def finish(
         order.save(
             update_fields=["status", "remains", "finished_at", "updated_at", "next_check_at", "start_count"]
         )
-        amount = order.charge if status == S.CANCELED else refund_for(order.charge, order.remains, units)
+        amount = refund_due(order.charge, status, order.remains, units)
         refund = creating.refund(order.user_id, order.pk, amount, now)
         facts = dict(status=status, remains=order.remains, start_count=order.start_count, refund=str(refund))
         _event(order_id, E.FINISHED, now, **facts)
         if order.parent_id is not None and order.kind == Order.Kind.RUN:
             settle_dripfeed(order.parent_id, now)
     return True
+
+
+def refund_due(charge: Decimal, status: str, remains: int, units: int) -> Decimal:
+    """What finishing an order with `status` and `remains` (of `units`) refunds: all of a
+    canceled order's charge, else the undelivered part (rounded down by ledger.money)."""
+    return charge if status == S.CANCELED else refund_for(charge, remains, units)
 
 
 def cancels_forwarded(refusals: Mapping[int, str | None], order_ids: list[int], now: datetime) -> int:

@@ -369,6 +369,15 @@ def _facts(data: Mapping[str, Any]) -> list[str]:
     return facts
 
 
+# The events whose numbers the customer reads (an operator's correction says its new value).
+_WITH_FACTS = (
+    OrderEvent.Kind.PROGRESS,
+    OrderEvent.Kind.FINISHED,
+    OrderEvent.Kind.START_COUNT_SET,
+    OrderEvent.Kind.REMAINS_SET,
+)
+
+
 def _events(order: Order) -> list[Event]:
     found = []
     shown = order.events.exclude(kind__in=events.NOT_SHOWN).order_by("-id")
@@ -376,7 +385,7 @@ def _events(order: Order) -> list[Event]:
         data = data if isinstance(data, dict) else {}
         status = str(data.get("status", ""))
         label = str(EVENT_LABELS.get(kind, gettext_lazy("Updated")))
-        facts = _facts(data) if kind in (OrderEvent.Kind.PROGRESS, OrderEvent.Kind.FINISHED) else []
+        facts = _facts(data) if kind in _WITH_FACTS else []
         found.append(Event(created_at, label, status, str(STATUS_LABELS.get(status, "")), facts))
     return found
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from smmpanel.orders import transitions
+from smmpanel.orders import operator, transitions
 from smmpanel.orders.models import Order
 from smmpanel.subcommands import Subcommand, SubcommandsCommand
 
@@ -103,18 +103,22 @@ class Command(SubcommandsCommand):
             raise CommandError(f"no order #{order_id}") from None
 
     def _reconcile(self, options: dict[str, Any]) -> None:
-        order, now = self._order(options["order"]), timezone.now()
-        if order.provider_state != P.UNKNOWN:
-            raise CommandError(f"order #{order.pk} is not in doubt (it is {order.provider_state})")
-        if options["sent_as"]:
-            ok = transitions.sent(order.pk, options["sent_as"].strip(), None, now)
-            outcome = f"sent as {options['sent_as'].strip()}: the engine follows it from now on"
-        else:
-            ok = transitions.not_sent(order.pk, now, requeue=options["resend"])
-            outcome = "queued to be sent again" if options["resend"] else "canceled and refunded"
-        if not ok:
-            raise CommandError(f"order #{order.pk} changed meanwhile; look again")
-        self.stdout.write(f"order #{order.pk} {outcome}")
+        """The console's "resolve" actions (orders.operator), from the command line (no actor)."""
+        order_id, now = options["order"], timezone.now()
+        try:
+            if options["sent_as"]:
+                done = operator.resolve_has_it(order_id, options["sent_as"], actor=None, now=now)
+                upstream_id = done.after["provider_order_id"]
+                outcome = f"sent as {upstream_id}: the engine follows it from now on"
+            elif options["resend"]:
+                operator.resolve_never_got_it(order_id, actor=None, now=now)
+                outcome = "queued to be sent again"
+            else:
+                operator.resolve_cancel(order_id, actor=None, now=now)
+                outcome = "canceled and refunded"
+        except operator.Refused as refused:
+            raise CommandError(refused.message) from None
+        self.stdout.write(f"order #{order_id} {outcome}")
 
     def _progress(self, options: dict[str, Any]) -> None:
         order, now = self._order(options["order"]), timezone.now()
