@@ -157,11 +157,14 @@ def test_bad_filters_are_explained_and_list_nothing(
     ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider
 ) -> None:
     place(alice, catalogue.default)
-    response = ada.get(reverse("console:orders"), {"status": "lost", "since": "yesterday"})
+    response = ada.get(
+        reverse("console:orders"), {"status": "lost", "since": "yesterday", "service": "99999"}
+    )
     assert response.status_code == 200
     assert list(response.context["page"].object_list) == []
     form = response.context["form"]
-    assert set(form.errors) == {"status", "since"}
+    assert set(form.errors) == {"status", "since", "service"}
+    assert "There is no service with that id." in response.content.decode()
     response = ada.get(reverse("console:orders"), {"since": "2026-05-02", "until": "2026-05-01"})
     assert "The end of the date range is before its start." in response.content.decode()
 

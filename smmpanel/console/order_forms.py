@@ -47,11 +47,6 @@ def _date(label: Lazy) -> forms.DateField:
     return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class ServiceChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Service) -> str:
-        return f"#{obj.pk} {obj.name}"
-
-
 class OrderFilter(forms.Form):
     """The orders list's filters and search, as GET parameters (a bookmark keeps them)."""
 
@@ -62,8 +57,13 @@ class OrderFilter(forms.Form):
     )
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_choices(KIND_LABELS))
     source = forms.ChoiceField(label=_("Source"), required=False, choices=_choices(SOURCE_LABELS))
-    service = ServiceChoice(
-        label=_("Service"), required=False, queryset=Service.objects.order_by("id"), empty_label="—"
+    # By id: a catalogue of thousands of imported services would make a select of thousands.
+    service = forms.ModelChoiceField(
+        label=_("Service id"),
+        required=False,
+        queryset=Service.objects.all(),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"invalid_choice": _("There is no service with that id.")},
     )
     provider = forms.ModelChoiceField(
         label=_("Provider"), required=False, queryset=Provider.objects.order_by("name"), empty_label="—"
