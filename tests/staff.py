@@ -40,3 +40,8 @@ def signed_in(user: User) -> Client:
     session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user, confirmed=True).persistent_id
     session.save()
     return client
+
+
+def code_for(device: TOTPDevice) -> str:
+    """The code an authenticator app holding `device`'s key shows now."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"

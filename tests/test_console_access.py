@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from staff import PASSWORD, current_code, make_staff, signed_in
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from staff import PASSWORD, code_for, current_code, make_staff, signed_in
 
 from smmpanel.accounts import audit
 from smmpanel.accounts.models import AuditRecord, User
@@ -128,3 +129,21 @@ def test_the_audit_log_filters_by_person_object_and_date() -> None:
     assert "sign_in.refused" in page and "order.resend" not in page
     page = client.get(reverse("console:audit"), {"since": "2999-01-01"}).content.decode()
     assert "Nothing recorded matches." in page
+
+
+def test_the_setup_page_shows_a_qr_code_and_the_key_and_a_first_code_confirms_it() -> None:
+    bea = User.objects.create_user("bea", password=PASSWORD, is_staff=True, staff_role="support")
+    client = Client()
+    client.post(reverse("console:login"), {"username": "bea", "password": PASSWORD})
+    page = client.get(reverse("console:setup")).content.decode()
+    assert 'src="data:image/svg+xml' in page
+    assert client.get(reverse("console:dashboard"))["Location"].startswith(reverse("console:verify"))
+    response = client.post(reverse("console:setup"), {"code": "000000"})
+    assert "That code is wrong" in response.content.decode()
+    device = TOTPDevice.objects.get(user=bea, confirmed=False)
+    response = client.post(reverse("console:setup"), {"code": code_for(device)})
+    assert "Too many wrong codes in a row" in response.content.decode()  # a wrong code slows guessing
+    device.throttle_reset()  # as a few seconds later
+    response = client.post(reverse("console:setup"), {"code": code_for(device)})
+    assert "Your recovery codes" in response.content.decode()
+    assert client.get(reverse("console:dashboard")).status_code == 200

@@ -95,3 +95,7 @@ def test_providers_import_nothing_from_orders_or_the_engine() -> None:
 @pytest.mark.parametrize("app", ["orders", "catalog"])
 def test_orders_and_the_catalogue_import_nothing_from_providers(app: str) -> None:
     assert reaching(app, everything_but("providers")) == {}
+
+
+def test_the_console_imports_nothing_from_the_engine_the_website_or_the_api() -> None:
+    assert reaching("console", everything_but("engine", "web", "api")) == {}

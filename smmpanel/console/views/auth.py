@@ -121,6 +121,8 @@ def setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not login_allowed(request):
             form.add_error("code", _("Too many sign-in attempts. Wait a minute and try again."))
+        elif not device.verify_is_allowed()[0]:  # django-otp slows down guessing after a wrong code
+            form.add_error("code", _("Too many wrong codes in a row. Wait a few seconds and try again."))
         elif second_factor.confirm(device, form.cleaned_data["code"].strip().replace(" ", "")):
             codes = second_factor.new_recovery_codes(user, RECOVERY_CODES)
             otp_login(request, device)
@@ -131,7 +133,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             form.add_error("code", _("That code is wrong. Check the time on your phone and try again."))
     context = {
         "form": form,
-        "qr": second_factor.qr_svg(device),
+        "qr": second_factor.qr_data_uri(device),
         "key": second_factor.readable_key(device),
         "next": _next(request),
     }
