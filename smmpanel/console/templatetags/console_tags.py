@@ -31,7 +31,7 @@ def kind_label(kind: str) -> str:
 @register.filter
 def count(value: int | None) -> str:
     """A number of units grouped in the reader's way: 1,234,567 ("1.234.567" in Spanish)."""
-    if value is None or value == "":
+    if value is None:
         return ""
     return formats.number_format(int(value), use_l10n=True, force_grouping=True)
 

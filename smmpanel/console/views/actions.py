@@ -53,7 +53,10 @@ def _audit(request: HttpRequest, outcome: Outcome, note: str) -> None:
 
 
 def _done(outcome: Outcome) -> str:
-    words = DONE[outcome.action] % {"order": outcome.order_id, "provider": outcome.after.get("provider", "")}
+    words = str(DONE[outcome.action]) % {
+        "order": outcome.order_id,
+        "provider": outcome.after.get("provider", ""),
+    }
     if outcome.refund:
         words += " " + _("%(amount)s refunded to the customer.") % {"amount": _money(outcome.refund)}
     return words
@@ -64,10 +67,11 @@ def _money(amount: Any) -> str:
 
 
 def _errors(form: forms.Form) -> str:
-    return " ".join(
-        f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields else " ".join(errors)
-        for name, errors in form.errors.items()
-    )
+    said = []
+    for name, errors in form.errors.items():
+        words = " ".join(str(error) for error in errors)
+        said.append(f"{form.fields[name].label}: {words}" if name in form.fields else words)
+    return " ".join(said)
 
 
 @require_POST
