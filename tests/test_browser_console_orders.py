@@ -274,3 +274,27 @@ def test_an_operator_completes_a_manual_order_as_partial_and_the_customer_sees_t
     phone.go("/transactions/")
     phone.shot("customer-transactions")
     assert "+1.50 USD" in phone.page.locator("main").inner_text().replace("\u2009", " ")
+
+
+def test_an_operator_resends_ticked_orders_from_the_list_and_reads_what_was_refused(
+    tab: Tab,  # noqa: F811
+) -> None:
+    customer, _service, _manual, _upstream = busy_panel()
+    held = list(Order.objects.filter(user=customer, provider_state=Order.ProviderState.FAILED).order_by("id"))
+    sent = Order.objects.filter(user=customer, provider_state=Order.ProviderState.SENT).first()
+    assert len(held) == 3 and sent is not None
+    staff_signed_in(tab, make_staff("sam", "support"), "es")
+    tab.go("/console/orders/")
+    for order in [*held[:2], sent]:
+        tab.page.locator(f"#orders-table tr[data-order='{order.pk}'] input[type=checkbox]").check()
+    tab.page.select_option("#bulk-form select[name=action]", "resend")
+    tab.page.fill("#bulk-form input[name=note]", "funds added upstream")
+    tab.shot("ticked")
+    tab.page.locator("#bulk-apply").click()
+    tab.page.locator("#bulk-summary").wait_for()
+    tab.shot("results")
+    assert tab.page.locator("#done-orders li").count() == 2
+    refused = tab.page.locator(f"#refused-orders li[data-order='{sent.pk}']").inner_text()
+    assert f"#{sent.pk}" in refused and "segundo pedido" in refused  # why, in Spanish
+    assert Order.objects.filter(pk__in=[o.pk for o in held[:2]], provider_state="queued").count() == 2
+    tab.assert_no_horizontal_scroll()

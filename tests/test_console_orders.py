@@ -183,14 +183,15 @@ def test_the_list_runs_two_queries_for_fifty_orders_whatever_they_hold(
     assert len(touching_orders) == 2, touching_orders  # the count and the page
 
 
-def test_hostile_links_and_usernames_are_inert_on_the_list_and_the_order_page(
+def test_hostile_links_and_usernames_are_inert_on_the_list_the_order_page_and_a_queue(
     ada: Client, catalogue: Catalogue, upstream: Provider
 ) -> None:
     from conftest import make_customer
 
     mallory = make_customer(HOSTILE_NAME, "50")
-    order = place(mallory, catalogue.default, link=HOSTILE_LINK)
-    for url in (reverse("console:orders"), reverse("console:order", args=[order.pk])):
+    order = drive(place(mallory, catalogue.default, link=HOSTILE_LINK), "unknown")
+    pages = [reverse("console:orders"), reverse("console:order", args=[order.pk])]
+    for url in [*pages, reverse("console:queue", args=["in-doubt"])]:
         page = ada.get(url).content.decode()
         assert "<script>alert" not in page and "<img src=x" not in page
         assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page

@@ -83,4 +83,3 @@ def test_after_the_key_is_rotated_the_demo_says_where_to_get_one_and_prints_no_d
     assert "rotated" in printed and "http://127.0.0.1:8123/api/ " in printed
     assert "-d key=YOUR_KEY -d action=balance" in printed
     assert _active_keys() == [hash_api_key(new)]  # the restart left the new key alone
-

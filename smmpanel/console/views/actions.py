@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -115,7 +116,9 @@ def partial_preview(request: HttpRequest, order_id: int) -> HttpResponse:
     context["next"] = request.GET.get("next", "")
     fragment = request.headers.get("HX-Request") == "true"
     template = "console/orders/_partial_preview.html" if fragment else "console/orders/partial.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])  # the same URL answers a page or a piece of one
+    return response
 
 
 # --- Many orders -------------------------------------------------------------------------------
