@@ -688,3 +688,21 @@ def test_bulk_change_of_provider_needs_the_provider_and_is_refused_to_finance(
     assert Order.objects.get(pk=order.pk).provider_id == other.pk
     assert 'id="bulk-form"' not in fay.get(reverse("console:orders")).content.decode()
     assert 'id="bulk-form"' in ada.get(reverse("console:orders")).content.decode()
+
+
+def test_the_timeline_names_the_operator_their_note_and_the_refund_of_their_action(
+    ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider, other: Provider
+) -> None:
+    order = drive(place(alice, catalogue.default), "sent")
+    act(ada, order, "cancel_and_refund", other)
+    page = ada.get(reverse("console:order", args=[order.pk])).content.decode()
+    timeline = page[page.index('id="timeline"') : page.index('id="order-calls"')]
+    for words in (
+        "Canceled by the panel",
+        "the provider may still deliver",
+        "note: checked by phone",
+        "by ada",
+        "Refunded",
+        "0.09 USD",
+    ):
+        assert words in timeline, words

@@ -31,11 +31,15 @@ from smmpanel.orders.operator import Outcome, Refused
 # --- One order -------------------------------------------------------------------------------
 
 
-def _back(request: HttpRequest, order_id: int) -> str:
-    """Where the operator was (a queue, the list), or the order's page."""
+def _back(request: HttpRequest, fallback: str) -> str:
+    """Where the operator was (a queue, the list, a page of it), or `fallback`: never off the console."""
     target = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-    return target if safe and target.startswith("/console/") else reverse("console:order", args=[order_id])
+    return target if safe and target.startswith("/console/") else fallback
+
+
+def _order_page(order_id: int) -> str:
+    return reverse("console:order", args=[order_id])
 
 
 def _audit(request: HttpRequest, outcome: Outcome, note: str) -> None:
@@ -84,7 +88,7 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
     form = form_class(request.POST, prefix=action)
     if not form.is_valid():
         messages.error(request, _("Nothing was changed. %(errors)s") % {"errors": _errors(form)})
-        return redirect(_back(request, order_id))
+        return redirect(_back(request, _order_page(order_id)))
     user = request.user
     assert isinstance(user, User)
     note = form.cleaned_data["note"]
@@ -98,7 +102,7 @@ def order_action(request: HttpRequest, order_id: int, action: str) -> HttpRespon
         messages.error(request, refusal.message)
     else:
         messages.success(request, _done(outcome))
-    return redirect(_back(request, order_id))
+    return redirect(_back(request, _order_page(order_id)))
 
 
 @staff_view("order_actions")
@@ -132,7 +136,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Nothing was changed. %(errors)s") % {"errors": _errors(form)})
-        return redirect(_back_to_list(request))
+        return redirect(_back(request, reverse("console:orders")))
     user = request.user
     assert isinstance(user, User)
     action, note = form.cleaned_data["action"], form.cleaned_data["note"]
@@ -151,13 +155,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         "label": LABELS[action],
         "done": [(outcome.order_id, _done(outcome)) for outcome in done],
         "refused": [(refusal.order_id, refusal.message) for refusal in refused],
-        "back": _back_to_list(request),
+        "back": _back(request, reverse("console:orders")),
         "nav": "orders",
     }
     return render(request, "console/orders/bulk.html", context)
-
-
-def _back_to_list(request: HttpRequest) -> str:
-    target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-    return target if safe and target.startswith("/console/") else reverse("console:orders")

@@ -190,8 +190,13 @@ def _fact(name: str, value: Any) -> str | None:
     }
     if name in words:
         return words[name] % {"value": value}
+    flags = {
+        "provider_may_deliver": _("the provider may still deliver"),
+        "requeued": _("queued to be sent again"),
+        "accepted": _("accepted by the provider"),
+    }
     if value is True:
-        return name.replace("_", " ")
+        return str(flags.get(name, name.replace("_", " ")))
     return f"{name.replace('_', ' ')}: {value}"
 
 
