@@ -706,3 +706,30 @@ def test_the_timeline_names_the_operator_their_note_and_the_refund_of_their_acti
         "0.09 USD",
     ):
         assert words in timeline, words
+
+
+def queries_for(client: Client, url: str) -> int:
+    client.get(url)  # the session and the staff checks settle first
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_an_order_page_and_a_queue_cost_the_same_queries_however_much_they_hold(
+    ada: Client, alice: Customer, catalogue: Catalogue, upstream: Provider
+) -> None:
+    from smmpanel.orders import dripfeed
+
+    small = place(alice, catalogue.default, kind=Order.Kind.DRIPFEED, runs=2, interval_minutes=1)
+    big = place(alice, catalogue.default, kind=Order.Kind.DRIPFEED, runs=12, interval_minutes=1)
+    for minute in range(12):
+        dripfeed.release(big.pk, timezone.now() + timedelta(minutes=minute))
+    dripfeed.release(small.pk, timezone.now())
+    assert big.children.count() == 12 and small.children.count() == 1
+    page = queries_for(ada, reverse("console:order", args=[small.pk]))
+    assert queries_for(ada, reverse("console:order", args=[big.pk])) == page
+    drive(place(alice, catalogue.default), "unknown")
+    one = queries_for(ada, reverse("console:queue", args=["in-doubt"]))
+    for _ in range(20):
+        drive(place(alice, catalogue.default), "unknown")
+    assert queries_for(ada, reverse("console:queue", args=["in-doubt"])) == one
