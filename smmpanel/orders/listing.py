@@ -41,9 +41,9 @@ def customer_orders(user_id: int, *, status: str = "", search: str = "") -> Quer
     return found.select_related("service").order_by("-id")
 
 
-# The operator's lists (the console): every order of every customer, and the queues of orders that
-# need a person. Each returns a queryset the caller pages; the rows carry what a list shows
-# (customer, service, provider) in the same query.
+# The operator's lists (the console): every order of every customer, newest first, and the queues
+# of what needs a person, oldest first (the longest waiting on top). Each returns a queryset the
+# caller pages; the rows carry what a list shows (customer, service, provider) in the same query.
 
 PARENTS = (Order.Kind.DRIPFEED, Order.Kind.SUBSCRIPTION)
 
@@ -112,24 +112,28 @@ def operator_orders(query: OrderQuery) -> QuerySet[Order]:
 
 def in_doubt() -> QuerySet[Order]:
     """Orders whose send may or may not have reached their provider: someone asks it, then resolves."""
-    return for_operator().filter(provider_state=Order.ProviderState.UNKNOWN, status__in=Order.UNFINISHED)
+    found = for_operator().filter(provider_state=Order.ProviderState.UNKNOWN, status__in=Order.UNFINISHED)
+    return found.order_by("id")
 
 
 def refused() -> QuerySet[Order]:
     """Orders their provider refused and that are held, not finished (resend, move or cancel them)."""
-    return for_operator().filter(provider_state=Order.ProviderState.FAILED, status__in=Order.UNFINISHED)
+    found = for_operator().filter(provider_state=Order.ProviderState.FAILED, status__in=Order.UNFINISHED)
+    return found.order_by("id")
 
 
 def cancels_asked() -> QuerySet[Order]:
     """Orders whose customer asked to cancel and that have not ended yet."""
-    return for_operator().filter(cancel_requested_at__isnull=False, status__in=Order.UNFINISHED)
+    found = for_operator().filter(cancel_requested_at__isnull=False, status__in=Order.UNFINISHED)
+    return found.order_by("id")
 
 
 def to_fulfil_by_hand() -> QuerySet[Order]:
     """Unfinished orders of services the operator fulfils (a manual provider): theirs to complete."""
     manual = Provider.Kind.MANUAL
     by_hand = Q(provider__kind=manual) | Q(provider__isnull=True, service__provider__kind=manual)
-    return for_operator().filter(by_hand, status__in=Order.UNFINISHED).exclude(kind__in=PARENTS)
+    found = for_operator().filter(by_hand, status__in=Order.UNFINISHED).exclude(kind__in=PARENTS)
+    return found.order_by("id")
 
 
 def refills_waiting() -> QuerySet[Refill]:
@@ -161,4 +165,4 @@ def stuck(now: datetime) -> QuerySet[Order]:
     late = Q(service__stuck_after_minutes__isnull=True, last_step__lt=now - default)
     for minutes in {minutes for minutes in limits if minutes is not None}:
         late |= Q(service__stuck_after_minutes=minutes, last_step__lt=now - timedelta(minutes=minutes))
-    return running.filter(late)
+    return running.filter(late).order_by("id")
