@@ -51,6 +51,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so that its refusals get every header above: a member of staff signed in as a
+    # customer sees the customer's site as them, read-only (console/impersonation.py).
+    "smmpanel.console.impersonation.Impersonation",
 ]
 
 ROOT_URLCONF = "smmpanel.urls"
@@ -249,5 +252,10 @@ SMMPANEL_STALE_CLAIM_SECONDS = float(os.environ.get("SMMPANEL_STALE_CLAIM_SECOND
 SMMPANEL_STUCK_AFTER_MINUTES = envint("SMMPANEL_STUCK_AFTER_MINUTES", 720)
 # A member of staff is signed out of the console after this long without a request.
 SMMPANEL_STAFF_IDLE_MINUTES = envint("SMMPANEL_STAFF_IDLE_MINUTES", 30)
+# A new member of staff's setup link (`smmpanel staff create`) works once, for this long.
+SMMPANEL_STAFF_SETUP_HOURS = envint("SMMPANEL_STAFF_SETUP_HOURS", 48)
+# The panel's address as its staff reach it (e.g. https://panel.example.com): the command line
+# prints setup links on it. Empty: it prints the link's path alone.
+SMMPANEL_SITE_URL = os.environ.get("SMMPANEL_SITE_URL", "").strip().rstrip("/")
 # The issuer shown in the staff's authenticator app beside their name.
 OTP_TOTP_ISSUER = os.environ.get("SMMPANEL_OTP_ISSUER", "smmpanel").strip() or "smmpanel"

@@ -133,14 +133,15 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def login_allowed(request: HttpRequest) -> bool:
-    """One more sign-in attempt from this address, and from it for this username, or refuse.
+def login_allowed(request: HttpRequest, username: str | None = None) -> bool:
+    """One more sign-in attempt from this address, and from it for this username (the form's, or
+    `username` for a step that has none, such as the console's code step), or refuse.
 
     Nothing is counted per username alone: failures from one address must not lock the owner
     out at another. The (address, username) limit is the tighter one, so a router shared by
     many customers is not closed by one of them mistyping."""
     address = client_address(request)
-    username = request.POST.get("username", "").strip().lower()[:150]
+    username = (request.POST.get("username", "") if username is None else username).strip().lower()[:150]
     per_address = per_minute(settings.SMMPANEL_LOGIN_PER_MINUTE, settings.SMMPANEL_LOGIN_BURST)
     per_user = per_minute(settings.SMMPANEL_LOGIN_USER_PER_MINUTE, settings.SMMPANEL_LOGIN_USER_BURST)
     return allow_all(

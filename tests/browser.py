@@ -41,7 +41,9 @@ from django.contrib import auth
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.utils import translation
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, Response, sync_playwright
+from staff import current_code
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.demo import SIMULATOR
@@ -229,6 +231,17 @@ class Tab:
         self.page.fill("#id_password", password)
         self.page.locator("main form button[type=submit]").click()
         self.page.wait_for_url(self.url("/dashboard/"))
+
+    def admin_sign_in(self, username: str = "operator", password: str = PASSWORD) -> None:
+        """Through Django's admin sign-in: the password there, then the console's code step."""
+        self.go("/admin/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", password)
+        self.page.locator("#login-form [type=submit]").click()
+        self.page.wait_for_url(self.url("/console/verify/?next=%2Fadmin%2F"))
+        self.page.fill("#id_code", current_code(User.objects.get(username=username)))
+        self.page.locator("main form button[type=submit]").click()
+        self.page.wait_for_url(self.url("/admin/"))
 
     def sign_in_as(self, user: User) -> None:
         """Signed in without the form (as Django's test client's force_login): a session row and its cookie.
@@ -439,7 +452,10 @@ def make_customer(username: str, balance: str, *, password: str = PASSWORD) -> U
 
 
 def make_operator(username: str = "operator", *, password: str = PASSWORD) -> User:
-    return set_password(User.objects.create_superuser(username, f"{username}@example.com", None), password)
+    """A superuser with a confirmed authenticator (Tab.admin_sign_in types its code)."""
+    user = set_password(User.objects.create_superuser(username, f"{username}@example.com", None), password)
+    TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    return user
 
 
 def balance_of(user: User) -> Decimal:

@@ -168,3 +168,12 @@ def catalogue(db: None) -> Catalogue:
         enabled=False,
     )
     return Catalogue(default, package, disabled)
+
+
+@pytest.fixture
+def admin_client(admin_user: User) -> Any:
+    """pytest-django's admin client, past the second factor the admin asks of staff."""
+    from django.test import Client
+    from staff import past_second_factor
+
+    return past_second_factor(Client(), admin_user)

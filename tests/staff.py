@@ -1,7 +1,7 @@
 """Members of staff for console tests: a confirmed authenticator each, codes computed the way an
 authenticator app computes them, and a test client already past both sign-in steps.
 
-    from staff import make_staff, signed_in, current_code
+    from staff import make_staff, signed_in, current_code, past_second_factor
 """
 
 from typing import Any
@@ -45,3 +45,15 @@ def signed_in(user: User) -> Client:
 def code_for(device: TOTPDevice) -> str:
     """The code an authenticator app holding `device`'s key shows now."""
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def past_second_factor(client: Client, user: User) -> Client:
+    """`client` signed in as `user` past both steps, giving `user` a confirmed authenticator if
+    they have none: what Django's admin now asks of staff (smmpanel/adminsite.py)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -15,6 +15,7 @@ from conftest import Catalogue, Customer
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from staff import past_second_factor
 
 from smmpanel.accounts.models import User
 from smmpanel.ledger import services as ledger
@@ -37,9 +38,7 @@ def staff(name: str, *codenames: str) -> User:
 
 
 def console_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return past_second_factor(Client(), user)
 
 
 def change_form(console: Client, url: str) -> dict[str, Any]:

@@ -78,11 +78,7 @@ def test_operator_credits_the_balance_and_the_customer_sees_it(tab: Tab) -> None
     make_operator()
     page = tab.page
 
-    tab.go("/admin/login/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", PASSWORD)
-    page.locator("#login-form [type=submit]").click()
-    page.wait_for_url(tab.url("/admin/"))
+    tab.admin_sign_in()
     tab.shot("admin-home")
 
     tab.go(f"/admin/accounts/user/{customer.pk}/change/")

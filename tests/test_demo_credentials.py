@@ -1,4 +1,6 @@
 """`smmpanel demo` prints logins for the operator console and the website, and an API key; they must work.
+The console's login needs a second factor: the demo sets up its operator's authenticator itself and
+prints the command that shows the current code (tests/test_console_sign_in.py signs in with it).
 
 The demo customer has one API key, the one the demo prints; once it is rotated on the API page the
 demo says so and where to make a new one, never printing a key that no longer works."""
@@ -11,7 +13,9 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from smmpanel.accounts import second_factor
 from smmpanel.accounts.models import ApiKey, User, hash_api_key
 from smmpanel.accounts.services import rotate_api_key
 from smmpanel.catalog import demo
@@ -83,3 +87,32 @@ def test_after_the_key_is_rotated_the_demo_says_where_to_get_one_and_prints_no_d
     assert "rotated" in printed and "http://127.0.0.1:8123/api/ " in printed
     assert "-d key=YOUR_KEY -d action=balance" in printed
     assert _active_keys() == [hash_api_key(new)]  # the restart left the new key alone
+
+
+@pytest.mark.django_db
+def test_the_demo_operator_is_an_administrator_with_the_demo_s_own_authenticator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.DATA_DIR = tmp_path
+    printed = _start(monkeypatch, settings)
+    creds = json.loads((tmp_path / "demo-credentials.json").read_text())
+    operator = User.objects.get(username=creds["operator"])
+    assert operator.staff_role == "administrator"
+    [device] = TOTPDevice.objects.filter(user=operator)
+    assert device.confirmed and device.name == second_factor.DEMO_DEVICE
+    console = f"  console:         http://127.0.0.1:8123/console/  login operator / {creds['password']}\n"
+    assert console in printed
+    assert "demo-code` in another terminal" in printed
+    assert _start(monkeypatch, settings) == printed  # a restart keeps the same authenticator
+    assert TOTPDevice.objects.get(user=operator).pk == device.pk
+
+
+@pytest.mark.django_db
+def test_an_operator_who_set_up_their_own_authenticator_keeps_it(tmp_path: Path) -> None:
+    demo.seed()
+    path = tmp_path / "demo-credentials.json"
+    operator = User.objects.get(username=_credentials(path)["operator"])
+    second_factor.remove_devices(operator)
+    own = TOTPDevice.objects.create(user=operator, name="my phone", confirmed=True)
+    _credentials(path)
+    assert list(TOTPDevice.objects.filter(user=operator)) == [own]

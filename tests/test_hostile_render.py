@@ -283,11 +283,7 @@ def test_every_page_is_inert_in_the_browser(
 
     operator = open_tab(chromium, panel_server, shots)
     try:
-        operator.go("/admin/login/")
-        operator.page.fill("#id_username", "operator")
-        operator.page.fill("#id_password", PASSWORD)
-        operator.page.locator("#login-form [type=submit]").click()
-        operator.page.wait_for_url(operator.url("/admin/"))
+        operator.admin_sign_in()
         for n, (path, shown) in enumerate(operator_pages(hostile).items()):
             check_page(operator, path, shown, f"operator-{n}")
         operator.assert_clean()

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from staff import past_second_factor
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import CustomRate, Provider, ProviderService, Service
@@ -147,8 +148,7 @@ def test_the_largest_deposit_shows_on_every_page_that_lists_it(
 
     operator = User.objects.create_user("olga", "olga@example.com", "x", is_staff=True)
     operator.user_permissions.add(Permission.objects.get(codename="view_payment"))
-    console = Client()
-    console.force_login(operator)
+    console = past_second_factor(Client(), operator)
     for url in (
         reverse("admin:payments_payment_changelist"),
         reverse("admin:payments_payment_change", args=[payment.pk]),
@@ -213,8 +213,7 @@ def test_a_price_out_of_range_is_refused_by_the_console_forms(catalogue: Catalog
 
 def test_the_operator_is_told_the_range_of_an_adjustment(alice: Customer) -> None:
     root = User.objects.create_superuser("root", "root@example.com", "x")
-    console = Client()
-    console.force_login(root)
+    console = past_second_factor(Client(), root)
     url = reverse("admin:accounts_user_adjust", args=[alice.user.pk])
     response = console.post(url, {"amount": TOO_LARGE, "memo": "oops"})
     assert "Enter an amount between -999999999.999999 and 999999999.999999." in response.content.decode()

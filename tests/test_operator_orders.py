@@ -5,7 +5,6 @@ through the ledger (balances still add up), and changes nothing when refused. A 
 never makes a second order upstream, whatever state the order was in.
 """
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -429,18 +428,12 @@ def test_one_action_on_200_orders_in_one_call(alice, catalogue, manual, staff, c
     finished = [drive(o, "completed", clock()) for o in orders[:5]]
     audited: list[Outcome] = []
     with CaptureQueriesContext(connection) as queries:
-        started = time.monotonic()
         results = operator.apply_many(
             "cancel_and_refund", [o.pk for o in orders], actor=staff, now=clock(), audit=audited.append
         )
-        took = time.monotonic() - started
-    print(f"200 cancels: {took:.2f} s, {len(queries)} queries")
-    assert len(queries) <= 200 * 24  # one small transaction per order, however many orders
-    if connection.vendor == "sqlite":
-        # The query count above is the real bound; this one catches a per-order cost gone wild.
-        # About 0.6 s expected on an idle machine; 3 to 5 s seen with its two cores shared by
-        # several test suites (a load average of 6).
-        assert took < 10
+    # One small transaction per order, however many orders: the bound is the query count (a
+    # time limit would fail on a loaded machine; bench/, not tests, measures time).
+    assert len(queries) <= 200 * 24
     assert [r.order_id for r in results] == [o.pk for o in orders]
     refused = [r for r in results if isinstance(r, Refused)]
     assert [r.order_id for r in refused] == [o.pk for o in finished]

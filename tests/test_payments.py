@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from staff import past_second_factor
 
 from smmpanel.accounts.models import User
 from smmpanel.ledger.accounts import create_customer
@@ -31,8 +32,7 @@ def operator(db: None) -> User:
 
 @pytest.fixture
 def console(client: Client, operator: User) -> Client:
-    client.force_login(operator)
-    return client
+    return past_second_factor(client, operator)
 
 
 def deposits(user: User) -> list[LedgerEntry]:
@@ -364,8 +364,7 @@ def test_only_staff_may_adjust_a_balance(client: Client, alice: Customer, bob: C
 
 
 def test_the_adjustment_is_csrf_protected(operator: User, alice: Customer) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(operator)
+    client = past_second_factor(Client(enforce_csrf_checks=True), operator)
     response = client.post(adjust_url(alice), {"amount": "10", "memo": "no token"})
     assert response.status_code == 403
     assert alice.balance() == Decimal("100")

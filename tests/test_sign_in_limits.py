@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from staff import current_code
 
 from smmpanel.accounts.models import User
 
@@ -95,9 +97,12 @@ class TestTheConsoleSignIn:
     ) -> None:
         for _ in range(5):
             sign_in("10.0.0.1", "olga", "wrong", "/admin/login/")
+        TOTPDevice.objects.create(user=operator, name="authenticator", confirmed=True)
         client = Client(REMOTE_ADDR="10.0.0.2")
         response = client.post("/admin/login/", {"username": "olga", "password": PASSWORD, "next": "/admin/"})
-        assert response.status_code == 302
+        assert response.status_code == 302  # the password is right: on to the second step
+        assert response["Location"] == "/console/verify/?next=%2Fadmin%2F"
+        response = client.post("/console/verify/", {"code": current_code(operator), "next": "/admin/"})
         assert response["Location"] == "/admin/"
         assert client.get("/admin/").status_code == 200
 

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from staff import past_second_factor
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category, Service
@@ -184,8 +185,7 @@ class TestEveryPathThatSavesACustomer:
 
     def test_the_admin_change_form(self, alice: Customer, money_moves_after_load: Any) -> None:
         User.objects.create_superuser("root", "root@example.com", PASSWORD)
-        client = Client()
-        client.login(username="root", password="Harbour-lights-42")
+        client = past_second_factor(Client(), User.objects.get(username="root"))
         url = reverse("admin:accounts_user_change", args=[alice.user.pk])
         joined = alice.user.date_joined
         fired = money_moves_after_load(alice.user)
@@ -241,8 +241,7 @@ class TestTheBalanceHasOneWriter:
 
     def test_the_admin_shows_the_balance_but_offers_no_field_for_it(self, alice: Customer) -> None:
         User.objects.create_superuser("root", "root@example.com", PASSWORD)
-        client = Client()
-        client.force_login(User.objects.get(username="root"))
+        client = past_second_factor(Client(), User.objects.get(username="root"))
         page = client.get(reverse("admin:accounts_user_change", args=[alice.user.pk])).content.decode()
         assert "100.00" in page
         assert 'name="balance"' not in page

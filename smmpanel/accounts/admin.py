@@ -3,8 +3,17 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from smmpanel.accounts.models import ApiKey, User
+from smmpanel.accounts.models import ApiKey, AuditRecord, User
+from smmpanel.admin_base import ReadOnlyAdmin
+
+# Staff's authenticators and recovery codes (django-otp registers pages that add, edit and show
+# them) are not the admin's: `smmpanel staff reset-2fa` is the one way to replace them.
+for device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device):
+        admin.site.unregister(device)
 
 
 @admin.register(User)
@@ -50,3 +59,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False  # a key is shown once when issued; issue it with `smmpanel user create`
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(ReadOnlyAdmin):
+    """The audit log, to read: nobody, superusers included, adds, changes or deletes a record."""
+
+    list_display = ("at", "actor_name", "role", "action", "object_type", "object_id", "address")
+    list_filter = ("action", "role")
+    search_fields = ("actor_name", "action", "object_type", "object_id", "note")
+    date_hierarchy = "at"
+    actions = None

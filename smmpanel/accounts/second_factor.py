@@ -6,12 +6,16 @@ import secrets
 
 import segno
 from django.db import transaction
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from smmpanel.accounts.models import User
 
 RECOVERY = "recovery"
+# The name of the authenticator `smmpanel demo` sets up for its own operator: the mark that lets
+# `smmpanel demo-code` print its codes (no other device is ever given this name).
+DEMO_DEVICE = "demo authenticator (smmpanel demo only)"
 
 
 def pending_device(user: User) -> TOTPDevice:
@@ -58,3 +62,15 @@ def remove_devices(user: User) -> None:
     """Forget every second factor of `user` (they set up a new one at their next sign-in)."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code `device` accepts now, as an authenticator app would show it (django-otp's TOTP)."""
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    return f"{code:0{device.digits}d}"
+
+
+def set_up_for_demo(user: User) -> TOTPDevice:
+    """The demo operator's confirmed authenticator, made once and marked as the demo's."""
+    device = TOTPDevice.objects.filter(user=user, name=DEMO_DEVICE, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name=DEMO_DEVICE, confirmed=True)

@@ -98,7 +98,7 @@ def _offer(request: Request) -> tuple[int, int, Offer | None]:
             f"SELECT k.id, k.user_id, {offers.SQL_COLUMNS} "
             f"FROM {_KEYS} k JOIN {_USERS} u ON u.id = k.user_id "
             f"LEFT JOIN ({offers.SQL_ON_SALE}) ON s.id = %s "
-            f"LEFT JOIN {offers.SQL_OWN_RATES} r ON r.service_id = s.id AND r.user_id = k.user_id "
+            f"{offers.sql_customer_prices('k.user_id')} "
             "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled",
             [offers.parse_id(service_id) or 0, request.key_hash],  # no service has id 0
         )

@@ -1,10 +1,12 @@
 """A service as one customer sees it: the one `Offer`, and the queries that find offers.
 
 What a customer pays for a service is decided here only (`_offer`): their own rate where
-the operator set one (`CustomRate`), else the service's. The order forms, the mass order,
-the price list and the reseller API all read offers from this module. The API's `add`,
-called thousands of times a minute, finds the caller and the offer in one query of its
-own: it selects `SQL_COLUMNS` from `SQL_ON_SALE` and builds the offer with `from_row`.
+the operator set one (`CustomRate`), else the service's less their discount where they have
+one (`CustomerDiscount`, rounded by ledger.money.with_discount). The order forms, the mass
+order, the price list and the reseller API all read offers from this module. The API's
+`add`, called thousands of times a minute, finds the caller and the offer in one query of
+its own: it selects `SQL_COLUMNS` from `SQL_ON_SALE` joined with `sql_customer_prices`, and
+builds the offer with `from_row`.
 """
 
 from collections.abc import Sequence
@@ -12,11 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db.models import FilteredRelation, Q, QuerySet, Subquery
 
-from smmpanel.catalog.models import Category, CustomRate, Service
+from smmpanel.catalog.models import Category, CustomerDiscount, CustomRate, Service
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
-from smmpanel.ledger.money import to_money
+from smmpanel.ledger.money import to_money, with_discount
 
 # An id has at most 17 digits: every one fits a 64-bit column, whatever a client sends.
 _MAX_ID_LENGTH = 17
@@ -52,6 +54,7 @@ class Offer:
     cancel: bool = False
     description: str = ""
     own_rate: bool = False  # the rate is the customer's own, set by the operator
+    discount: Decimal | None = None  # the customer's discount in percent, applied to `rate`
 
     @property
     def type_name(self) -> str:
@@ -73,16 +76,22 @@ class Offer:
 
 
 def _offer(row: Sequence[Any]) -> Offer:
-    """An offer from a row of the columns below; the customer's own rate, where set, wins."""
-    sid, name, type_, category_id, category, rate, own, min_, max_, drip, refill, cancel, desc = row
+    """An offer from a row of the columns below; the customer's own rate, where set, wins over
+    their discount, which applies to the service's rate."""
+    sid, name, type_, category_id, category, rate, own, min_, max_, drip, refill, cancel, desc, off = row
     own_rate = own is not None
+    discount = None if own_rate or off is None else off
+    if own_rate:
+        rate = own
+    elif discount is not None:
+        rate = with_discount(rate, discount)
     return Offer(
         sid,
         name,
         type_,
         category_id,
         category,
-        own if own_rate else rate,
+        rate,
         min_,
         max_,
         bool(drip),
@@ -90,6 +99,7 @@ def _offer(row: Sequence[Any]) -> Offer:
         bool(cancel),
         desc,
         own_rate,
+        discount,
     )
 
 
@@ -107,34 +117,50 @@ _FIELDS = (
     "refill",
     "cancel",
     "description",
+    "discount",
 )
 _SERVICES = Service._meta.db_table
 _CATEGORIES = Category._meta.db_table
 _RATES = CustomRate._meta.db_table
+_DISCOUNTS = CustomerDiscount._meta.db_table
 
 # The same columns for a raw query: the service as s, its category as c, the customer's own
-# rate as r (joined LEFT, on r.service_id = s.id and r.user_id = the customer).
+# rate as r and their discount as d (both joined by `sql_customer_prices`).
 SQL_COLUMNS = (
     "s.id, s.name, s.type, s.category_id, c.name, s.rate, r.rate, s.min, s.max, "
-    "s.dripfeed, s.refill, s.cancel, s.description"
+    "s.dripfeed, s.refill, s.cancel, s.description, d.percent"
 )
 # The services on sale with their categories, to join (LEFT, for a service id) in a raw query.
 SQL_ON_SALE = f"{_SERVICES} s JOIN {_CATEGORIES} c ON c.id = s.category_id AND c.enabled AND s.enabled"
-SQL_OWN_RATES = _RATES
+
+
+def sql_customer_prices(user_column: str) -> str:
+    """The LEFT JOINs of a raw query that bring the customer's own rate (r) for the service s and
+    their discount (d), the customer's id being the column `user_column` (e.g. "k.user_id")."""
+    return (
+        f"LEFT JOIN {_RATES} r ON r.service_id = s.id AND r.user_id = {user_column} "
+        f"LEFT JOIN {_DISCOUNTS} d ON d.user_id = {user_column}"
+    )
+
+
+def _exact(value: object) -> Decimal | None:
+    return None if value is None else to_money(value)  # floats in SQLite's raw rows: made exact
 
 
 def from_row(row: Sequence[Any]) -> Offer | None:
     """The offer in a raw query's `SQL_COLUMNS`; None where the LEFT JOIN found no service."""
     if row[0] is None:
         return None
-    rate, own = row[5], row[6]  # floats in SQLite's raw rows: made exact
-    return _offer([*row[:5], to_money(rate), None if own is None else to_money(own), *row[7:]])
+    return _offer([*row[:5], to_money(row[5]), _exact(row[6]), *row[7:13], _exact(row[13])])
 
 
 def _on_sale(user_id: int | None) -> QuerySet[Service]:
-    """Enabled services of enabled categories, each with the customer's own rate beside it."""
+    """Enabled services of enabled categories, each with the customer's own rate and their
+    discount beside it."""
     own = FilteredRelation("custom_rates", condition=Q(custom_rates__user_id=user_id or 0))
-    return Service.objects.filter(enabled=True, category__enabled=True).annotate(own=own)
+    discount = CustomerDiscount.objects.filter(user_id=user_id or 0).values("percent")[:1]
+    found = Service.objects.filter(enabled=True, category__enabled=True)
+    return found.annotate(own=own, discount=Subquery(discount))
 
 
 def _matching(text: str, *, in_categories: bool) -> Q:

@@ -11,6 +11,8 @@ from smmpanel.console.roles import CAPABILITIES
 MENU: list[tuple[str, str, Promise, str]] = [
     ("orders", "console:orders", _("Orders"), "orders"),
     ("orders", "console:queues", _("Queues"), "queues"),
+    ("customers", "console:customers", _("Customers"), "customers"),
+    ("deposits", "console:deposits", _("Deposits"), "deposits"),
     ("audit", "console:audit", _("Audit log"), "audit"),
 ]
 

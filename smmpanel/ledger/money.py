@@ -95,6 +95,11 @@ def with_markup(cost: Decimal, percent: Decimal) -> Decimal:
     return (cost * (100 + percent) / 100).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
+def with_discount(rate: Decimal, percent: Decimal) -> Decimal:
+    """A customer's rate: a service's rate less their discount in percent, rounded half-up."""
+    return (rate * (100 - percent) / 100).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
 def refund_for(charge: Decimal, remains: int, quantity: int) -> Decimal:
     """The part of a charge for the undelivered units, rounded down."""
     if quantity <= 0 or remains <= 0:

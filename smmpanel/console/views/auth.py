@@ -1,5 +1,7 @@
 """Staff sign-in: a password (with the site's sign-in limits), then a second factor: a code from
-the authenticator app (TOTP) or one of the single-use recovery codes. Both steps are audited."""
+the authenticator app (TOTP) or one of the single-use recovery codes. Both steps are audited.
+A new member of staff starts from their setup link (`smmpanel staff create`): a password, then
+the authenticator's setup. Django's admin sends its staff through the same second step."""
 
 import time
 
@@ -7,8 +9,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.forms import SetPasswordForm
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -17,15 +22,18 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 
-from smmpanel.accounts import audit, second_factor
+from smmpanel.accounts import audit, second_factor, staff
 from smmpanel.accounts.models import User
 from smmpanel.console.guard import SEEN
 from smmpanel.throttle import LimitedAuthenticationForm, client_address, login_allowed, sign_in_status
 
 
 def _next(request: HttpRequest, fallback: str = "console:dashboard") -> str:
+    """Where to go after signing in: a console page, or Django's admin (whose sign-in hands its
+    staff to the second step here); anything else is the dashboard."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/console/") and url_has_allowed_host_and_scheme(
+    inside = target.startswith(("/console/", reverse("admin:index")))
+    if inside and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -44,7 +52,17 @@ class StaffSignInForm(LimitedAuthenticationForm):
             raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
 
 
+def past_the_password_only(user: object) -> bool:
+    """A member of staff signed in with their password, not yet past the second factor."""
+    verified = getattr(user, "is_verified", lambda: False)()  # django_otp's middleware adds it
+    return isinstance(user, User) and bool(audit.role_of(user)) and not verified
+
+
 def login(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "GET" and past_the_password_only(user):
+        assert isinstance(user, User)
+        return redirect(f"{_after_password(user)}?next={_next(request)}")
     form = StaffSignInForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -54,8 +72,8 @@ def login(request: HttpRequest) -> HttpResponse:
             return redirect(f"{_after_password(user)}?next={_next(request)}")
         username = request.POST.get("username", "")[:150]
         audit.record(None, "sign_in.refused", address=client_address(request), actor_name=username)
-    response = render(request, "console/login.html", {"form": form, "next": _next(request)})
-    return sign_in_status(request, response)
+    response = TemplateResponse(request, "console/login.html", {"form": form, "next": _next(request)})
+    return sign_in_status(request, response)  # 429 over the limit: it reads the response's form
 
 
 def _after_password(user: User) -> str:
@@ -80,7 +98,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect("console:setup")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not login_allowed(request):  # every code tried counts against the sign-in limit
+        if not login_allowed(request, user.get_username()):  # every code tried counts against the limit
             form.add_error("code", _("Too many sign-in attempts. Wait a minute and try again."))
             return render(request, "console/verify.html", {"form": form, "next": _next(request)}, status=429)
         device = match_token(user, form.cleaned_data["code"].strip().replace(" ", ""))
@@ -118,9 +136,14 @@ def setup(request: HttpRequest) -> HttpResponse:
         return redirect("console:verify")
     device = second_factor.pending_device(user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].help_text = _(
+        "The 6 digits your authenticator app shows now."
+    )  # no recovery codes yet
+    status = 200
     if request.method == "POST" and form.is_valid():
-        if not login_allowed(request):
+        if not login_allowed(request, user.get_username()):
             form.add_error("code", _("Too many sign-in attempts. Wait a minute and try again."))
+            status = 429
         elif not device.verify_is_allowed()[0]:  # django-otp slows down guessing after a wrong code
             form.add_error("code", _("Too many wrong codes in a row. Wait a few seconds and try again."))
         elif second_factor.confirm(device, form.cleaned_data["code"].strip().replace(" ", "")):
@@ -137,4 +160,22 @@ def setup(request: HttpRequest) -> HttpResponse:
         "key": second_factor.readable_key(device),
         "next": _next(request),
     }
-    return render(request, "console/setup.html", context)
+    return render(request, "console/setup.html", context, status=status)
+
+
+def welcome(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """A new member of staff's setup link: they choose a password (which ends the link), are
+    signed in with it, and go on to set up their authenticator."""
+    user = staff.user_of_link(uidb64, token)
+    if user is None:
+        return render(request, "console/welcome.html", {"valid": False}, status=404)
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        auth_logout(request)  # whoever was signed in here, the link's person is at the keyboard now
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save(commit=False).save(update_fields=["password"])
+            audit.record(user, "staff.password_set", address=client_address(request), note="setup link")
+        auth_login(request, user)  # the password step, done; the second factor comes next
+        return redirect(_after_password(user))
+    return render(request, "console/welcome.html", {"valid": True, "form": form, "member": user})

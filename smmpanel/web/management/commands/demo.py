@@ -1,5 +1,7 @@
 import json
+import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -12,8 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django_otp import user_has_device
 
-from smmpanel.accounts.models import ApiKey, User, hash_api_key
+from smmpanel.accounts import second_factor
+from smmpanel.accounts.models import ApiKey, StaffRole, User, hash_api_key
 from smmpanel.accounts.services import rotate_api_key
 from smmpanel.catalog import demo
 from smmpanel.web import server
@@ -28,6 +32,16 @@ def _set_password(user: User, password: str) -> None:
     user.save(update_fields=["password"])
 
 
+def _console_operator(operator: User) -> None:
+    """The demo's operator is an administrator with an authenticator the demo sets up itself
+    (`smmpanel demo-code` shows its codes): a newcomer signs in to the console at once."""
+    if operator.staff_role != StaffRole.ADMINISTRATOR:
+        operator.staff_role = StaffRole.ADMINISTRATOR
+        operator.save(update_fields=["staff_role"])
+    if not user_has_device(operator, confirmed=True):
+        second_factor.set_up_for_demo(operator)
+
+
 def _credentials(path: Path) -> dict[str, str]:
     """The demo's logins and API key, made on the first run and kept in the data dir (never in git)."""
     creds: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
@@ -38,6 +52,9 @@ def _credentials(path: Path) -> dict[str, str]:
         )
         _set_password(operator, creds["password"])
         creds["operator"] = "operator"
+    named = User.objects.filter(username=creds["operator"]).first()
+    if named is not None:
+        _console_operator(named)
     customer = User.objects.get(username=demo.DEMO_CUSTOMER)
     if "customer" not in creds:  # the website's demo customer, same password
         _set_password(customer, creds["password"])
@@ -47,6 +64,18 @@ def _credentials(path: Path) -> dict[str, str]:
     path.write_text(json.dumps(creds))
     path.chmod(0o600)
     return creds
+
+
+def _demo_code_command() -> str:
+    """How to run `smmpanel demo-code` from where the demo was started."""
+    script = Path(sys.executable).with_name("smmpanel")
+    try:
+        shown = str(script.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(script)
+    data = os.environ.get("SMMPANEL_DATA_DIR", "").strip()
+    prefix = f"SMMPANEL_DATA_DIR={shlex.quote(data)} " if data else ""
+    return f"{prefix}{shlex.quote(shown)} demo-code"
 
 
 def _still_works(raw_key: str) -> bool:
@@ -104,8 +133,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\nsmmpanel demo (simulated provider, data in {settings.DATA_DIR})\n"
             f"  website:         {url}/  login {creds['customer']} / {creds['password']}\n"
-            f"  operator console {url}/admin/  login {creds['operator']} / {creds['password']}\n"
-            + _api_lines(url, creds["api_key"])
+            f"  console:         {url}/console/  login {creds['operator']} / {creds['password']}\n"
+            f"                   then the code: run `{_demo_code_command()}` in another terminal\n"
+            f"  admin (raw data) {url}/admin/  the same login and code\n" + _api_lines(url, creds["api_key"])
         )
         self.stdout.write(
             "  a worker runs beside the server: orders reach the simulator and move by themselves\n"
