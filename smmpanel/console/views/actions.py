@@ -79,8 +79,8 @@ def _errors(form: forms.Form) -> str:
     return " ".join(said)
 
 
+@staff_view("order_actions")  # the guard before the method: a stranger is sent to sign in, not told 405
 @require_POST
-@staff_view("order_actions")
 def order_action(request: HttpRequest, order_id: int, action: str) -> HttpResponse:
     form_class = FORMS.get(action)
     if form_class is None:
@@ -128,8 +128,8 @@ def partial_preview(request: HttpRequest, order_id: int) -> HttpResponse:
 # --- Many orders -------------------------------------------------------------------------------
 
 
+@staff_view("order_actions")  # the guard before the method: a stranger is sent to sign in, not told 405
 @require_POST
-@staff_view("order_actions")
 def bulk(request: HttpRequest) -> HttpResponse:
     """One action on the orders ticked in the list: each order in its own transaction with its audit
     record; the page lists what was done and what was refused, order by order."""
