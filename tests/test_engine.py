@@ -592,7 +592,12 @@ def test_the_operators_verdict_on_an_order_in_doubt_is_recorded(api, alice, cata
 def test_the_back_off_doubles_at_most_ten_times_and_never_passes_an_hour(settings):
     settings.SMMPANEL_FIRST_CHECK_SECONDS = 1
     assert [transitions.check_delay(n).total_seconds() for n in (0, 1, 9, 10, 11, 50)] == [
-        1, 2, 512, 1024, 1024, 1024
+        1,
+        2,
+        512,
+        1024,
+        1024,
+        1024,
     ]
     settings.SMMPANEL_FIRST_CHECK_SECONDS = 30
     assert transitions.check_delay(10) == transitions.check_delay(500) == timedelta(hours=1)
@@ -641,7 +646,10 @@ def test_a_batch_of_status_checks_records_each_order_once_and_says_how_many_move
 
     moving.refresh_from_db()
     assert (moving.status, moving.start_count, moving.remains, moving.cost) == (
-        S.IN_PROGRESS, 10, 600, Decimal("0.5")
+        S.IN_PROGRESS,
+        10,
+        600,
+        Decimal("0.5"),
     )
     assert (moving.unchanged_checks, moving.updated_at) == (0, clock())
     assert moving.next_check_at == clock() + transitions.check_delay(0)
@@ -667,7 +675,10 @@ def test_a_claim_takes_the_services_provider_of_the_moment(api, alice, catalogue
     assert transitions.claim(placed.pk, clock()) is True
     placed.refresh_from_db()
     assert (placed.provider_state, placed.provider_id, placed.claimed_at, placed.updated_at) == (
-        P.SENDING, provider.pk, clock(), clock()
+        P.SENDING,
+        provider.pk,
+        clock(),
+        clock(),
     )
 
 
@@ -825,9 +836,7 @@ def test_forwarded_cancels_are_recorded_once_each_with_the_providers_answer(api,
     assert {o.cancel_forwarded_at for o in (accepted, refused, unanswered)} == {clock()}
     assert {o.updated_at for o in (accepted, refused, unanswered)} == {clock()}
     assert other.cancel_forwarded_at is None and other.updated_at != clock()
-    said = {
-        e.order_id: e.data for e in OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCEL_FORWARDED)
-    }
+    said = {e.order_id: e.data for e in OrderEvent.objects.filter(kind=OrderEvent.Kind.CANCEL_FORWARDED)}
     assert said == {
         accepted.pk: {"accepted": True, "refusal": None},
         refused.pk: {"accepted": False, "refusal": "Cannot cancel this order"},
@@ -848,7 +857,10 @@ def test_each_run_released_carries_its_parent_and_the_history_says_which(api, al
         run = parent.children.order_by("-id").first()
         released.append(run.pk)
         assert (run.api_key_id, run.link, run.charge, run.source) == (
-            parent.api_key_id, parent.link, Decimal("0.9"), parent.source,
+            parent.api_key_id,
+            parent.link,
+            Decimal("0.9"),
+            parent.source,
         )
         assert run.api_key_id is not None
         assert run.events.get(kind=OrderEvent.Kind.CREATED).data.get("run") == step + 1

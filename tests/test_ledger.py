@@ -180,7 +180,10 @@ def test_a_mismatch_names_its_customer(alice, bob):
     Account.objects.filter(pk=bob.user.pk).update(balance=Decimal("7"))
     [mismatch] = ledger.mismatches()
     assert (mismatch.user_id, mismatch.username, mismatch.balance, mismatch.ledger_sum) == (
-        bob.user.pk, "bob", Decimal("7"), Decimal("5")
+        bob.user.pk,
+        "bob",
+        Decimal("7"),
+        Decimal("5"),
     )
 
 

@@ -233,8 +233,13 @@ def test_a_post_made_upstream_is_an_order_sent_there_at_the_rate_of_the_day_of_s
     worker.run_once()  # the subscription is sent
     sub.refresh_from_db()
     listed = ProviderService.objects.create(
-        provider=sub.provider, external_id="77", name="Posts", type=service.type, rate=Decimal("0.25"),
-        min=50, max=5000,
+        provider=sub.provider,
+        external_id="77",
+        name="Posts",
+        type=service.type,
+        rate=Decimal("0.25"),
+        min=50,
+        max=5000,
     )
     # The service now bought there, and dearer: the subscription keeps its own rate.
     Service.objects.filter(pk=service.pk).update(rate=Decimal("9"), provider_service=listed)

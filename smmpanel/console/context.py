@@ -9,6 +9,8 @@ from smmpanel.console.roles import CAPABILITIES
 # The console's menu after the dashboard: (capability, URL name, label, nav key), in order. A page
 # joins the menu here; each member of staff sees only the pages their role opens.
 MENU: list[tuple[str, str, Promise, str]] = [
+    ("orders", "console:orders", _("Orders"), "orders"),
+    ("orders", "console:queues", _("Queues"), "queues"),
     ("customers", "console:customers", _("Customers"), "customers"),
     ("deposits", "console:deposits", _("Deposits"), "deposits"),
     ("audit", "console:audit", _("Audit log"), "audit"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from smmpanel.console.views import auditlog, auth, customers, dashboard, deposits
+from smmpanel.console.views import actions, auditlog, auth, customers, dashboard, deposits, orders, queues
 
 app_name = "console"
 
@@ -14,6 +14,13 @@ urlpatterns = [
     path("logout/", auth.logout, name="logout"),
     path("welcome/<uidb64>/<token>/", auth.welcome, name="welcome"),
     path("audit/", auditlog.audit_log, name="audit"),
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/bulk/", actions.bulk, name="orders_bulk"),
+    path("orders/<int:order_id>/", orders.order_detail, name="order"),
+    path("orders/<int:order_id>/partial/", actions.partial_preview, name="order_partial"),
+    path("orders/<int:order_id>/<slug:action>/", actions.order_action, name="order_action"),
+    path("queues/", queues.queue_index, name="queues"),
+    path("queues/<slug:name>/", queues.queue, name="queue"),
     path("customers/", customers.customer_list, name="customers"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
     path("customers/<int:customer_id>/adjust/", customers.adjust_balance, name="customer_adjust"),

@@ -1,14 +1,15 @@
-"""The orders a customer follows: their list, by status or subscription, and its search; and the
-orders that have stopped moving, for the operator."""
+"""The lists of orders: a customer's (by status or subscription, and its search) and the
+operator's (the console's orders list with its filters, and the queues of orders that need a person)."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from smmpanel.catalog.models import Service
+from smmpanel.catalog.models import Provider, Service
 from smmpanel.catalog.offers import parse_id
-from smmpanel.orders.models import Order, OrderEvent
+from smmpanel.orders.models import Order, OrderEvent, Refill
 
 SUBSCRIPTIONS = "subscriptions"  # a filter of its own: every subscription, whatever its status
 
@@ -37,6 +38,107 @@ def customer_orders(user_id: int, *, status: str = "", search: str = "") -> Quer
             wanted |= Q(pk=number)
         found = found.filter(wanted)
     return found.select_related("service").order_by("-id")
+
+
+# The operator's lists (the console): every order of every customer, newest first, and the queues
+# of what needs a person, oldest first (the longest waiting on top). Each returns a queryset the
+# caller pages; the rows carry what a list shows (customer, service, provider) in the same query.
+
+PARENTS = (Order.Kind.DRIPFEED, Order.Kind.SUBSCRIPTION)
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """What the operator filters the orders list by; empty values filter nothing."""
+
+    status: str = ""
+    provider_state: str = ""
+    kind: str = ""
+    source: str = ""
+    service_id: int | None = None
+    provider_id: int | None = None
+    customer: str = ""  # a username, or a customer's id
+    since: datetime | None = None  # placed at or after
+    until: datetime | None = None  # placed before
+    search: str = ""  # an order id ("#42" too), a provider's order id, a username or part of a link
+
+
+def for_operator() -> QuerySet[Order]:
+    """Every order with what a row of the operator's lists shows, newest first."""
+    return Order.objects.select_related("user", "service", "service__provider", "provider").order_by("-id")
+
+
+def _going_to(provider_id: int) -> Q:
+    # The provider an order was sent to; before sending, its service's (Order.upstream).
+    return Q(provider_id=provider_id) | Q(provider__isnull=True, service__provider_id=provider_id)
+
+
+def _customer(text: str) -> Q:
+    wanted = Q(user__username__iexact=text)
+    number = parse_id(text.removeprefix("#"))
+    return wanted | Q(user_id=number) if number is not None else wanted
+
+
+def _searched(text: str) -> Q:
+    wanted = Q(link__icontains=text) | Q(provider_order_id=text) | Q(user__username__iexact=text)
+    number = parse_id(text.removeprefix("#"))
+    return wanted | Q(pk=number) if number is not None else wanted
+
+
+def operator_orders(query: OrderQuery) -> QuerySet[Order]:
+    """The orders list of the console: every order that matches `query`, newest first."""
+    found = for_operator()
+    exact = {
+        "status": query.status,
+        "provider_state": query.provider_state,
+        "kind": query.kind,
+        "source": query.source,
+        "service_id": query.service_id,
+    }
+    found = found.filter(**{name: value for name, value in exact.items() if value not in ("", None)})
+    if query.provider_id is not None:
+        found = found.filter(_going_to(query.provider_id))
+    if query.customer.strip():
+        found = found.filter(_customer(query.customer.strip()))
+    if query.since is not None:
+        found = found.filter(created_at__gte=query.since)
+    if query.until is not None:
+        found = found.filter(created_at__lt=query.until)
+    if query.search.strip():
+        found = found.filter(_searched(query.search.strip()))
+    return found
+
+
+def in_doubt() -> QuerySet[Order]:
+    """Orders whose send may or may not have reached their provider: someone asks it, then resolves."""
+    found = for_operator().filter(provider_state=Order.ProviderState.UNKNOWN, status__in=Order.UNFINISHED)
+    return found.order_by("id")
+
+
+def refused() -> QuerySet[Order]:
+    """Orders their provider refused and that are held, not finished (resend, move or cancel them)."""
+    found = for_operator().filter(provider_state=Order.ProviderState.FAILED, status__in=Order.UNFINISHED)
+    return found.order_by("id")
+
+
+def cancels_asked() -> QuerySet[Order]:
+    """Orders whose customer asked to cancel and that have not ended yet."""
+    found = for_operator().filter(cancel_requested_at__isnull=False, status__in=Order.UNFINISHED)
+    return found.order_by("id")
+
+
+def to_fulfil_by_hand() -> QuerySet[Order]:
+    """Unfinished orders of services the operator fulfils (a manual provider): theirs to complete."""
+    manual = Provider.Kind.MANUAL
+    by_hand = Q(provider__kind=manual) | Q(provider__isnull=True, service__provider__kind=manual)
+    found = for_operator().filter(by_hand, status__in=Order.UNFINISHED).exclude(kind__in=PARENTS)
+    return found.order_by("id")
+
+
+def refills_waiting() -> QuerySet[Refill]:
+    """Refills customers asked for that have not been passed to the provider yet, oldest first."""
+    found = Refill.objects.filter(status=Refill.Status.PENDING)
+    return found.select_related("user", "order", "order__service").order_by("id")
 
 
 def stuck(now: datetime) -> QuerySet[Order]:
