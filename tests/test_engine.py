@@ -928,8 +928,10 @@ def test_an_order_is_charged_once_and_refunded_once_per_reason_at_the_engines_ti
     from smmpanel.orders import creating
 
     order = a_new_order(alice, catalogue.default, clock)
-    with transaction.atomic():
+    with transaction.atomic(), CaptureQueriesContext(connection) as charging:
         creating.charge(alice.user.pk, order.pk, Decimal("0.9"), clock(), new=True)
+    # An order created in the same transaction cannot be charged yet: no savepoint, two round trips fewer.
+    assert not [q for q in charging.captured_queries if "SAVEPOINT" in q["sql"].upper()]
     with transaction.atomic():  # a charge of an order met again is refused, and the transaction goes on
         with pytest.raises(DuplicateEntry):
             creating.charge(alice.user.pk, order.pk, Decimal("0.9"), clock())
