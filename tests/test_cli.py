@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from smmpanel.accounts.models import ApiKey, User, hash_api_key
 from smmpanel.catalog.models import Service
 from smmpanel.catalog.types import ServiceType
+from smmpanel.ledger.management.commands.user import Command as UserCommand
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
 
@@ -41,21 +42,60 @@ def test_user_create_staff(db, capsys):
     assert User.objects.get(username="op").is_staff
 
 
-@pytest.mark.parametrize("balance", ["abc", "-5", "1e3"])
-def test_user_create_refuses_a_bad_balance(db, balance):
-    with pytest.raises(CommandError):
+def test_user_create_with_a_name_only_opens_an_empty_customer_account(db, capsys):
+    out = json.loads(run("user", "create", "  dave  ", capsys=capsys))
+    dave = User.objects.get(username="dave")
+    assert out["username"] == "dave"
+    assert (dave.email, dave.is_staff, dave.balance) == ("", False, Decimal("0"))
+    assert not LedgerEntry.objects.filter(user=dave).exists()
+
+
+@pytest.mark.parametrize(
+    ("balance", "refusal"),
+    [
+        ("abc", "'abc' is not an amount like 10 or 12.50"),
+        ("1e3", "'1e3' is not an amount like 10 or 12.50"),
+        ("-5", "--balance cannot be negative"),
+    ],
+)
+def test_user_create_refuses_a_bad_balance(db, balance, refusal):
+    with pytest.raises(CommandError) as refused:
         call_command("user", "create", "dave", "--balance", balance)
+    assert refused.value.args == (refusal,)
     assert not User.objects.filter(username="dave").exists()
 
 
-def test_user_create_refuses_an_existing_name(alice):
-    with pytest.raises(CommandError, match="exists"):
-        call_command("user", "create", "alice")
+@pytest.mark.parametrize(
+    ("name", "refusal"), [("alice", "user 'alice' exists already"), ("  ", "a name is required")]
+)
+def test_user_create_refuses_an_existing_or_empty_name(alice, name, refusal):
+    with pytest.raises(CommandError) as refused:
+        call_command("user", "create", name)
+    assert refused.value.args == (refusal,)
+    assert User.objects.count() == 1
+
+
+def test_user_help_says_what_each_subcommand_and_option_is(capsys):
+    parser = UserCommand().create_parser("smmpanel", "user")
+    for subcommand in ([], ["create"], ["credit"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*subcommand, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # as one line, however argparse wraps it
+    for words in (
+        "create Create a customer and print its API key as JSON.",
+        "credit Add AMOUNT (negative to take) to a balance.",
+        "usage: smmpanel user create [-h] [--email EMAIL] [--balance BALANCE] [--staff]",
+        "--balance BALANCE Opening balance (a ledger deposit).",
+        "--staff An operator (console access).",
+        "usage: smmpanel user credit [-h] [--memo MEMO] [--by OPERATOR]",
+        "--by OPERATOR The operator (a staff username) the entry records.",
+    ):
+        assert words in shown
 
 
 def test_user_credit_is_a_ledger_adjustment(alice, capsys):
     out = run("user", "credit", "alice", "2.25", "--memo", "bank transfer 42", capsys=capsys)
-    assert "102.250000" in out
+    assert out == "alice: balance 102.250000\n"
     entry = LedgerEntry.objects.filter(user=alice.user).latest("id")
     assert (entry.kind, entry.amount, entry.memo) == ("adjustment", Decimal("2.25"), "bank transfer 42")
     assert list(mismatches()) == []
@@ -67,32 +107,47 @@ def test_user_credit_records_the_operator_who_made_it(alice, capsys):
     entry = LedgerEntry.objects.filter(user=alice.user).latest("id")
     assert (entry.amount, entry.actor) == (Decimal("5"), operator)
     run("user", "credit", "alice", "1", capsys=capsys)  # no --by: nobody known, nobody recorded
-    assert LedgerEntry.objects.filter(user=alice.user).latest("id").actor is None
+    entry = LedgerEntry.objects.filter(user=alice.user).latest("id")
+    assert (entry.actor, entry.memo) == (None, "Adjustment")  # and no --memo: what it is
 
 
-@pytest.mark.parametrize(("by", "refusal"), [("nobody", "no user"), ("bob", "not an operator")])
+@pytest.mark.parametrize(
+    ("by", "refusal"), [("nobody", "no user named 'nobody'"), ("bob", "'bob' is not an operator (staff)")]
+)
 def test_user_credit_by_someone_not_an_operator_changes_nothing(alice, bob, by, refusal):
-    with pytest.raises(CommandError, match=refusal):
+    with pytest.raises(CommandError) as refused:
         call_command("user", "credit", "alice", "5", "--by", by)
+    assert refused.value.args == (refusal,)
     assert alice.balance() == Decimal("100")
 
 
 def test_user_credit_refuses_an_operator_adjusting_their_own_balance(db):
     User.objects.create_user("olga", is_staff=True)
-    with pytest.raises(CommandError, match="their own balance"):
-        call_command("user", "credit", "olga", "5", "--by", "olga")
+    with pytest.raises(CommandError) as refused:
+        call_command("user", "credit", "olga", "5", "--by", " olga ")
+    assert refused.value.args == ("olga cannot adjust their own balance: another operator must",)
     assert not LedgerEntry.objects.exists()
 
 
-def test_user_credit_cannot_overdraw(alice):
-    with pytest.raises(CommandError, match="cannot cover"):
-        call_command("user", "credit", "alice", "-100.01")
-    assert alice.balance() == Decimal("100")
+@pytest.mark.parametrize(
+    ("amount", "refusal"),
+    [
+        ("-100.01", "alice's balance cannot cover -100.010000"),
+        ("999999900", "alice's balance would pass 999999999.999999"),
+        ("lots", "'lots' is not an amount like 10 or 12.50"),
+    ],
+)
+def test_user_credit_says_why_it_changes_nothing(alice, amount, refusal):
+    with pytest.raises(CommandError) as refused:
+        call_command("user", "credit", "alice", amount)
+    assert refused.value.args == (refusal,)
+    assert alice.balance() == Decimal("100") and list(mismatches()) == []
 
 
 def test_user_credit_unknown_user(db):
-    with pytest.raises(CommandError, match="no user"):
+    with pytest.raises(CommandError) as refused:
         call_command("user", "credit", "nobody", "1")
+    assert refused.value.args == ("no user named 'nobody'",)
 
 
 def test_seed_demo_has_a_service_of_every_type_and_is_idempotent(db, capsys):

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from smmpanel.catalog.models import Provider, ProviderService, Service
@@ -900,3 +900,71 @@ def test_canceling_a_drip_feed_refunds_what_was_not_released_and_asks_its_runs_o
     transitions.finish(run.pk, S.CANCELED, None, clock())
     assert (totals.refunded(parent.pk), totals.refunded(run.pk)) == (Decimal("2.7"), Decimal("0.9"))
     assert list(mismatches()) == []
+
+
+# Creating, charging and refunding an order (orders.creating) ----------------------------
+
+
+def a_new_order(customer, service, clock, **fields):
+    """An order stored by `creating.create`, as placing, a drip-feed run or a subscription post do."""
+    from smmpanel.orders import creating
+
+    new = creating.NewOrder(
+        user_id=customer.user.pk, service_id=service.pk, kind=service.type, link="https://example.com/p",
+        quantity=100, charge=Decimal("0.9"), source=Order.Source.API, **fields,
+    )  # fmt: skip
+    with transaction.atomic():
+        return Order.objects.get(pk=creating.create(new, clock(), via="test"))
+
+
+def test_a_new_order_has_everything_left_to_deliver_and_its_created_event(alice, catalogue, clock):
+    once = a_new_order(alice, catalogue.default, clock)
+    dripped = a_new_order(alice, catalogue.default, clock, runs=3, interval_minutes=10)
+    told = a_new_order(alice, catalogue.default, clock, remains=40)
+    assert (once.remains, dripped.remains, told.remains) == (100, 300, 40)
+    event = OrderEvent.objects.get(order=once)
+    assert (event.kind, event.data, event.created_at) == ("created", {"via": "test"}, clock())
+    assert (once.created_at, once.updated_at, once.status) == (clock(), clock(), S.PENDING)
+
+
+def test_a_post_made_upstream_is_stored_as_sent_with_its_times(alice, catalogue, clock):
+    check = clock() + timedelta(minutes=5)
+    order = a_new_order(
+        alice, catalogue.default, clock, provider_state=P.SENT, sent_at=clock(), next_check_at=check
+    )
+    assert (order.provider_state, order.sent_at, order.next_check_at) == (P.SENT, clock(), check)
+
+
+def test_an_order_is_charged_once_and_refunded_once_per_reason_at_the_engines_time(alice, catalogue, clock):
+    from smmpanel.ledger.services import DuplicateEntry
+    from smmpanel.orders import creating
+
+    order = a_new_order(alice, catalogue.default, clock)
+    with transaction.atomic(), CaptureQueriesContext(connection) as charging:
+        creating.charge(alice.user.pk, order.pk, Decimal("0.9"), clock(), new=True)
+    # An order created in the same transaction cannot be charged yet: no savepoint, two round trips fewer.
+    assert not [q for q in charging.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+    with transaction.atomic():  # a charge of an order met again is refused, and the transaction goes on
+        with pytest.raises(DuplicateEntry):
+            creating.charge(alice.user.pk, order.pk, Decimal("0.9"), clock())
+        assert creating.refund(alice.user.pk, order.pk, Decimal("0.4"), clock()) == Decimal("0.4")
+    with transaction.atomic():
+        assert creating.refund(alice.user.pk, order.pk, Decimal("0.4"), clock()) == 0  # a replay
+        canceled = creating.refund(alice.user.pk, order.pk, Decimal("0.1"), clock(), reason="cancel")
+        assert canceled == Decimal("0.1")
+    entries = LedgerEntry.objects.filter(order_id=order.pk).order_by("id")
+    assert [(e.kind, e.amount, e.reference, e.created_at) for e in entries] == [
+        ("charge", Decimal("-0.9"), f"order:{order.pk}:charge", clock()),
+        ("refund", Decimal("0.4"), f"order:{order.pk}:refund", clock()),
+        ("refund", Decimal("0.1"), f"order:{order.pk}:cancel", clock()),
+    ]
+    assert alice.balance() == Decimal("99.6") and list(mismatches()) == []
+
+
+def test_a_refund_of_nothing_writes_nothing(alice, catalogue, clock):
+    from smmpanel.orders import creating
+
+    order = a_new_order(alice, catalogue.default, clock)
+    with transaction.atomic():
+        assert creating.refund(alice.user.pk, order.pk, Decimal("0"), clock()) == 0
+    assert not LedgerEntry.objects.filter(order_id=order.pk).exists()

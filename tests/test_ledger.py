@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from smmpanel.accounts.models import ApiKey, hash_api_key
+from smmpanel.ledger import accounts
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import Account, LedgerEntry
 from smmpanel.ledger.money import MAX_AMOUNT
@@ -241,3 +243,37 @@ def test_the_adjust_form_takes_a_signed_amount():
 
     form = AdjustBalanceForm(data={"amount": "-12.50", "memo": ""})
     assert form.is_valid() and form.cleaned_data["amount"] == Decimal("-12.5")
+
+
+# Opening an account, an operator's adjustment (ledger.accounts) ---------------------------
+
+
+def test_an_account_opened_with_a_name_only_is_a_customer_with_nothing_yet(db):
+    user = accounts.open_account("newcomer")
+    assert (user.email, user.is_staff, ledger.balance_of(user.pk)) == ("", False, Decimal("0"))
+    assert not LedgerEntry.objects.filter(user=user).exists()
+    assert not ApiKey.objects.filter(user=user).exists()
+
+
+def test_an_opening_balance_is_one_deposit_named_for_its_account(db):
+    user = accounts.open_account("carol", email="carol@example.com", balance=Decimal("12.5"))
+    [entry] = LedgerEntry.objects.filter(user=user)
+    assert (entry.kind, entry.amount, entry.reference, entry.memo) == (
+        "deposit", Decimal("12.5"), f"user:{user.pk}:opening-balance", "Opening balance"
+    )
+    assert (user.email, ledger.balance_of(user.pk)) == ("carol@example.com", Decimal("12.5"))
+
+
+def test_a_new_customer_gets_one_api_key_named_default(db):
+    user, raw = accounts.create_customer("carol")
+    [key] = ApiKey.objects.filter(user=user)
+    assert (key.name, key.key_hash) == ("default", hash_api_key(raw))
+    assert (user.email, user.is_staff) == ("", False)
+
+
+def test_an_adjustment_without_a_memo_reads_adjustment(alice):
+    assert accounts.credit(alice.user, Decimal("-2"), memo="") == Decimal("98")
+    entry = LedgerEntry.objects.filter(user=alice.user).latest("id")
+    assert (entry.kind, entry.amount, entry.memo) == ("adjustment", Decimal("-2"), "Adjustment")
+    assert entry.actor is None
+    assert entry.reference.startswith("adjustment:")

@@ -176,3 +176,33 @@ def test_to_money_names_what_it_refuses(value: str, error: type[Exception], mess
     with pytest.raises(error) as refused:
         to_money(value)
     assert str(refused.value) == message
+
+
+def test_a_drip_feeds_runs_share_its_charge_cut_down_the_last_run_taking_the_rest() -> None:
+    shares = [money.share_of(Decimal(1), 3, run) for run in range(3)]
+    assert shares == [Decimal("0.333333"), Decimal("0.333333"), Decimal("0.333334")]  # 2/3 is cut: 0.666666
+    assert sum(shares) == Decimal(1)
+
+
+@pytest.mark.parametrize(
+    ("amount", "rate", "expected"),
+    [("1.000005", "0.5", "0.500003"), ("1.000015", "0.5", "0.500008"), ("3", "0.333333", "0.999999")],
+)
+def test_an_amount_in_another_currency_is_rounded_half_up(amount: str, rate: str, expected: str) -> None:
+    assert money.convert(Decimal(amount), Decimal(rate)) == Decimal(expected)  # not Decimal's half-even
+
+
+@pytest.mark.parametrize(
+    ("cost", "percent", "rate"),
+    [
+        ("0.80", "25", "1.000000"),
+        ("1", "0", "1.000000"),
+        ("2", "-10", "1.800000"),
+        ("0.000010", "5", "0.000011"),  # 0.0000105: half-up
+        ("0.000050", "5", "0.000053"),  # 0.0000525: half-up, not half-even's 0.000052
+    ],
+)
+def test_a_selling_rate_is_the_cost_plus_its_markup_rounded_half_up(
+    cost: str, percent: str, rate: str
+) -> None:
+    assert money.with_markup(Decimal(cost), Decimal(percent)) == Decimal(rate)

@@ -117,7 +117,6 @@ class UserWithBalanceAdmin(UserAdmin):
             "title": _("Adjust the balance of %(name)s") % {"name": customer.username},
             "customer": customer,
             "form": form,
-            "currency": settings.SMMPANEL_CURRENCY,
         }
         return TemplateResponse(request, "admin/accounts/user/adjust_balance.html", context)
 
