@@ -15,8 +15,11 @@ from conftest import Catalogue, Customer
 from django.contrib import admin as django_admin
 from django.contrib import messages
 from django.contrib.auth.models import Permission
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from staff import past_second_factor
 
 from smmpanel.accounts.models import User
@@ -275,11 +278,21 @@ def test_the_adjust_page_is_the_customer_page_plus_adjust_and_staff_only(alice: 
     assert match is not None and match.kwargs == {"user_id": alice.user.pk}
     assert adjust.name == "accounts_user_adjust"
     assert adjust.resolve(f"{alice.user.pk}/adjust/more/") is None
+    finance = staff("finance", "view_user", "adjust_balance")
+    device = TOTPDevice.objects.create(user=finance, name="authenticator", confirmed=True)
+    assert match.func(verified_request(finance, device), **match.kwargs).status_code == 200
+    # not staff: sent to sign in
+    assert match.func(verified_request(alice.user, None), **match.kwargs).status_code == 302
+
+
+def verified_request(user: User, device: TOTPDevice | None) -> HttpRequest:
+    """A request as the middleware leaves it: a session, the user, django-otp's second factor."""
     request = RequestFactory().get("/")
-    request.user = staff("finance", "view_user", "adjust_balance")
-    assert match.func(request, **match.kwargs).status_code == 200
-    request.user = alice.user  # not staff: sent to sign in
-    assert match.func(request, **match.kwargs).status_code == 302
+    SessionMiddleware(lambda request: HttpResponse()).process_request(request)
+    request.user = user
+    request.user.otp_device = device  # type: ignore[attr-defined]
+    request.user.is_verified = lambda: device is not None  # type: ignore[attr-defined]
+    return request
 
 
 def test_the_ledger_refuses_an_adjustment_by_the_account_holder(operator: User) -> None:
