@@ -237,6 +237,16 @@ SMMPANEL_MAIL_PER_MINUTE = float(os.environ.get("SMMPANEL_MAIL_PER_MINUTE", "1")
 # general explanation in the customer's language), and the smallest amount.
 SMMPANEL_BANK_TRANSFER_INSTRUCTIONS = os.environ.get("SMMPANEL_BANK_TRANSFER_INSTRUCTIONS", "").strip()
 SMMPANEL_MIN_DEPOSIT = os.environ.get("SMMPANEL_MIN_DEPOSIT", "1")
+# Gateways (docs/payments.md). An underpaid deposit credits what was paid (off: nothing, and the
+# deposit fails). The worker asks the gateway about a deposit still open this long after its last
+# word, and fails one the gateway never knew after SMMPANEL_DEPOSIT_EXPIRE_HOURS.
+SMMPANEL_CREDIT_UNDERPAYMENTS = envbool("SMMPANEL_CREDIT_UNDERPAYMENTS", True)
+SMMPANEL_DEPOSIT_POLL_SECONDS = float(os.environ.get("SMMPANEL_DEPOSIT_POLL_SECONDS", "300") or 300)
+SMMPANEL_DEPOSIT_EXPIRE_HOURS = envint("SMMPANEL_DEPOSIT_EXPIRE_HOURS", 24)
+# Webhook deliveries: the largest body (bytes) and, per sending address, a burst then this many a minute.
+SMMPANEL_WEBHOOK_MAX_BODY = envint("SMMPANEL_WEBHOOK_MAX_BODY", 64 * 1024)
+SMMPANEL_WEBHOOK_BURST = envint("SMMPANEL_WEBHOOK_BURST", 60)
+SMMPANEL_WEBHOOK_PER_MINUTE = float(os.environ.get("SMMPANEL_WEBHOOK_PER_MINUTE", "120") or 0)
 # The engine's first status check of an order, this many seconds after it is sent
 # (then later and later while nothing moves). Tests shorten it.
 SMMPANEL_FIRST_CHECK_SECONDS = float(os.environ.get("SMMPANEL_FIRST_CHECK_SECONDS", "30") or 30)

@@ -108,11 +108,24 @@ def test_check_ledger_catches_an_entry_without_its_balance_change(alice):
     assert [m.username for m in ledger.mismatches()] == ["alice"]
 
 
-def test_a_balance_can_never_be_negative_in_the_database(alice):
+def test_a_balance_can_never_leave_its_range_in_the_database(alice):
+    """Down to -MAX_AMOUNT (a charge-back may take a balance below zero, nothing else: the
+    ledger's conditional update keeps every other entry at zero or above)."""
     from django.db import IntegrityError
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.filter(pk=alice.user.pk).update(balance=Decimal("-1"))
+        Account.objects.filter(pk=alice.user.pk).update(balance=Decimal("-1000000000"))
+
+
+def test_a_debit_below_zero_is_refused_unless_it_is_a_charge_back(alice):
+    for kind in ("charge", "refund", "adjustment", "fee", "deposit_refund"):
+        with pytest.raises(ledger.InsufficientFunds), transaction.atomic():
+            ledger.post(alice.user.pk, Decimal("-100.000001"), kind, f"too-much-{kind}")
+    with transaction.atomic():
+        assert ledger.post(alice.user.pk, Decimal("-100.000001"), "chargeback", "dispute") == Decimal(
+            "-0.000001"
+        )
+    assert [m.username for m in ledger.mismatches()] == []
 
 
 def test_a_duplicate_without_savepoint_fails_the_whole_transaction(alice):
@@ -259,7 +272,10 @@ def test_an_opening_balance_is_one_deposit_named_for_its_account(db):
     user = accounts.open_account("carol", email="carol@example.com", balance=Decimal("12.5"))
     [entry] = LedgerEntry.objects.filter(user=user)
     assert (entry.kind, entry.amount, entry.reference, entry.memo) == (
-        "deposit", Decimal("12.5"), f"user:{user.pk}:opening-balance", "Opening balance"
+        "deposit",
+        Decimal("12.5"),
+        f"user:{user.pk}:opening-balance",
+        "Opening balance",
     )
     assert (user.email, ledger.balance_of(user.pk)) == ("carol@example.com", Decimal("12.5"))
 

@@ -18,6 +18,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from smmpanel.engine import dispatch, dripfeed, refills_cancels, subscriptions, sync
+from smmpanel.payments import deposits
 from smmpanel.providers import beats, records
 from smmpanel.providers.pacing import Pacer
 
@@ -75,6 +76,7 @@ class Worker:
             "cancels forwarded": refills_cancels.forward_cancels(self.clock()),
             "refills forwarded": refills_cancels.forward_refills(self.clock()),
             "refills checked": refills_cancels.sync_refills(self.clock()),
+            "deposits asked": deposits.poll(self.clock()),
         }
         work = sum(done.values())
         if work:

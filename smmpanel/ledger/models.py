@@ -23,11 +23,15 @@ class Account(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="account"
     )
     balance = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    # An unsettled dispute: charges are refused (ledger.services.OnHold) until an operator settles
+    # it. A charge-back is the only entry that may take the balance below zero.
+    on_hold = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(balance__gte=0, balance__lte=MAX_AMOUNT), name="account_balance_in_range"
+                condition=models.Q(balance__gte=-MAX_AMOUNT, balance__lte=MAX_AMOUNT),
+                name="account_balance_in_range",
             )
         ]
 
@@ -46,6 +50,10 @@ class LedgerEntry(models.Model):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
+        BONUS = "bonus", "Bonus"  # a gateway's deposit bonus (payments/)
+        FEE = "fee", "Fee"  # a gateway's deposit fee (payments/)
+        DEPOSIT_REFUND = "deposit_refund", "Deposit refund"  # money sent back through the gateway
+        CHARGEBACK = "chargeback", "Charge-back"  # a dispute: may take the balance below zero
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -96,10 +104,18 @@ KIND_LABELS: dict[str, Promise] = {
     LedgerEntry.Kind.CHARGE: _("Charge"),
     LedgerEntry.Kind.REFUND: _("Refund"),
     LedgerEntry.Kind.ADJUSTMENT: _("Adjustment"),
+    LedgerEntry.Kind.BONUS: _("Bonus"),
+    LedgerEntry.Kind.FEE: _("Fee"),
+    LedgerEntry.Kind.DEPOSIT_REFUND: _("Deposit refund"),
+    LedgerEntry.Kind.CHARGEBACK: _("Charge-back"),
 }
 KIND_FILTER_LABELS: dict[str, Promise] = {
     LedgerEntry.Kind.DEPOSIT: _("Deposits"),
     LedgerEntry.Kind.CHARGE: _("Charges"),
     LedgerEntry.Kind.REFUND: _("Refunds"),
     LedgerEntry.Kind.ADJUSTMENT: _("Adjustments"),
+    LedgerEntry.Kind.BONUS: _("Bonuses"),
+    LedgerEntry.Kind.FEE: _("Fees"),
+    LedgerEntry.Kind.DEPOSIT_REFUND: _("Deposit refunds"),
+    LedgerEntry.Kind.CHARGEBACK: _("Charge-backs"),
 }

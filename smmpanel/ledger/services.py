@@ -31,34 +31,40 @@ class OwnBalance(Exception):
     """An operator tried to adjust their own balance; nothing was changed."""
 
 
+class OnHold(InsufficientFunds):
+    """A charge on an account on hold (an unsettled dispute); nothing was changed. A kind of
+    InsufficientFunds, so every path that refuses an order for want of funds refuses it."""
+
+
 class DuplicateEntry(Exception):
     """An entry with this reference exists already; nothing was changed."""
 
 
-def _apply_postgresql(user_id: int, amount: Decimal) -> Decimal | None:
+def _apply_postgresql(user_id: int, amount: Decimal, floor: Decimal, charge: bool) -> Decimal | None:
     # Conditional update: the row lock serialises concurrent debits, and the
     # WHERE clause makes an overdraft impossible whatever the interleaving.
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_ACCOUNTS} SET balance = balance + %s "
-            "WHERE user_id = %s AND balance + %s BETWEEN 0 AND %s RETURNING balance",
-            [amount, user_id, amount, MAX_AMOUNT],
+            "WHERE user_id = %s AND balance + %s BETWEEN %s AND %s AND NOT (on_hold AND %s) "
+            "RETURNING balance",
+            [amount, user_id, amount, floor, MAX_AMOUNT, charge],
         )
         row = cursor.fetchone()
     return None if row is None else to_money(row[0])
 
 
-def _apply_sqlite(user_id: int, amount: Decimal) -> Decimal | None:
+def _apply_sqlite(user_id: int, amount: Decimal, floor: Decimal, charge: bool) -> Decimal | None:
     # SQLite keeps decimals as binary floats, so `balance + X` in SQL would not
     # be exact. The transaction began IMMEDIATE and holds the write lock, so
     # read, compute in Decimal, and write back with a compare-and-swap.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT balance FROM {_ACCOUNTS} WHERE user_id = %s", [user_id])
+        cursor.execute(f"SELECT balance, on_hold FROM {_ACCOUNTS} WHERE user_id = %s", [user_id])
         row = cursor.fetchone()
-        if row is None:
+        if row is None or (row[1] and charge):
             return None
         new_balance = to_money(row[0]) + amount
-        if not ZERO <= new_balance <= MAX_AMOUNT:
+        if not floor <= new_balance <= MAX_AMOUNT:
             return None
         cursor.execute(
             f"UPDATE {_ACCOUNTS} SET balance = %s WHERE user_id = %s AND balance = %s",
@@ -69,27 +75,47 @@ def _apply_sqlite(user_id: int, amount: Decimal) -> Decimal | None:
     return new_balance
 
 
-def _apply(user_id: int, amount: Decimal) -> Decimal:
+def _apply(user_id: int, amount: Decimal, kind: str) -> Decimal:
     apply = _apply_postgresql if connection.vendor == "postgresql" else _apply_sqlite
-    balance = apply(user_id, amount)
+    # A charge-back is the one entry that may take a balance below zero; a charge is refused
+    # while the account is on hold (an unsettled dispute).
+    floor = -MAX_AMOUNT if kind == LedgerEntry.Kind.CHARGEBACK else ZERO
+    charge = kind == LedgerEntry.Kind.CHARGE
+    balance = apply(user_id, amount, floor, charge)
     if balance is not None:
         return balance
     # Refused, or the customer has no account yet: only now is it worth a second query.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT balance FROM {_ACCOUNTS} WHERE user_id = %s", [user_id])
+        cursor.execute(f"SELECT balance, on_hold FROM {_ACCOUNTS} WHERE user_id = %s", [user_id])
         row = cursor.fetchone()
         if row is None:  # the first entry of this customer opens their account at 0
             cursor.execute(
-                f"INSERT INTO {_ACCOUNTS} (user_id, balance) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                [user_id, ZERO],
+                f"INSERT INTO {_ACCOUNTS} (user_id, balance, on_hold) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                [user_id, ZERO, False],
             )
-            balance = apply(user_id, amount)
+            balance = apply(user_id, amount, floor, charge)
             if balance is not None:
                 return balance
-            row = (ZERO,)
-    if to_money(row[0]) + amount < 0:
+            row = (ZERO, False)
+    if row[1] and charge:
+        raise OnHold
+    if to_money(row[0]) + amount < floor:
         raise InsufficientFunds
     raise BalanceLimit
+
+
+def set_hold(user_id: int, on_hold: bool) -> bool:
+    """Put a customer's account on hold (a dispute came) or release it (an operator settled it);
+    False when it was so already. Inside the caller's transaction, beside what explains it."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger.set_hold must run inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_ACCOUNTS} (user_id, balance, on_hold) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            [user_id, ZERO, False],
+        )
+    return Account.objects.filter(user_id=user_id, on_hold=not on_hold).update(on_hold=on_hold) == 1
 
 
 def post(
@@ -125,7 +151,7 @@ def post(
         # savepoint=False: for a caller whose whole transaction fails with this entry anyway
         # (a new order's charge), the SAVEPOINT round trips are pure cost.
         with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
-            balance = _apply(user_id, amount)
+            balance = _apply(user_id, amount, kind)
             cursor.execute(
                 f"INSERT INTO {_ENTRIES} (user_id, kind, amount, balance_after, order_id, "
                 "actor_id, memo, reference, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -184,11 +210,15 @@ def exact_sums(entries: QuerySet[LedgerEntry], by: str) -> dict[Any, Decimal]:
 
 
 def mismatches() -> Iterator[Mismatch]:
-    """Customers whose balance is not the sum of their ledger entries, or negative."""
+    """Customers whose balance is not the sum of their ledger entries, or negative without a
+    charge-back (the one entry that may take a balance below zero) to explain it."""
     sums = exact_sums(LedgerEntry.objects.all(), "user_id")
     balances = dict(Account.objects.values_list("user_id", "balance"))
+    charged_back = set(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGEBACK).values_list("user_id", flat=True)
+    )
     for user_id, username in User.objects.values_list("id", "username").order_by("id"):
         total = sums.get(user_id, ZERO)
         balance = balances.get(user_id, ZERO)  # no account yet: no entry yet either
-        if balance != total or balance < 0:
+        if balance != total or (balance < 0 and user_id not in charged_back):
             yield Mismatch(user_id, username, balance, total)

@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
 
-from smmpanel.web.views import account, apikeys, dashboard, funds, orders, public
+from smmpanel.web.views import account, apikeys, dashboard, funds, orders, public, webhooks
 
 FAVICON = "web/img/favicon.svg"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", public.home, name="home"),
     path("services/", public.services, name="services"),
     path("api/docs/", apikeys.docs, name="api_docs"),
+    path("payments/<str:gateway>/webhook", webhooks.webhook, name="payment_webhook"),
     # Browsers ask for /favicon.ico whatever the page links to.
     path("favicon.ico", RedirectView.as_view(url=static(FAVICON), permanent=True)),
     # Accounts
