@@ -259,6 +259,7 @@ def test_the_gateway_timing_out_credits_nothing_until_the_next_poll(
         ("confirm_check", None, Status.PAID, "100"),
         ("locked", None, Status.PAID, "100"),
         ("paid", None, Status.CONFIRMED, "125"),
+        ("paid", "24.99", Status.CONFIRMED, "125"),  # within the gateway's tolerance: paid in full
         ("paid_over", "30", Status.CONFIRMED, "130"),
         ("wrong_amount", "10", Status.CONFIRMED, "110"),
         ("cancel", None, Status.CANCELED, "100"),

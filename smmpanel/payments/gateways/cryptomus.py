@@ -13,7 +13,9 @@ uuid; the deposit is then read again with `fetch` (payment info) before money mo
 What each invoice status means for a deposit (docs/gateways/cryptomus.md):
 
 - paid, paid_over, wrong_amount: final, the money is the merchant's -> confirmed, for what was
-  paid (the core credits an overpayment in full, and an underpayment or nothing by its setting);
+  paid (the core credits an overpayment in full, and an underpayment or nothing by its setting).
+  `paid` is the gateway's word that the invoice was paid in full (it may accept a payment a hair
+  short, by the merchant's settings): the amount asked, never a few cents less;
 - confirm_check (seen on the chain, waiting for confirmations), locked (held by the gateway's
   checks): money seen, not final -> paid;
 - process, check: waiting for the customer's money -> pending;
@@ -107,7 +109,7 @@ class Cryptomus(base.Gateway):
         except httpx.HTTPError as exc:
             raise base.Unreachable(f"{self.label}: {type(exc).__name__}") from None
         text = response.text
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code == 429:  # 429: too many, ask later
             raise base.Unreachable(f"{self.label}: HTTP {response.status_code}")
         try:
             answer = response.json()
@@ -165,7 +167,7 @@ class Cryptomus(base.Gateway):
             status=STATUSES[status],
             currency=currency,
             amount_asked=amount,
-            amount_paid=_paid(result, amount, currency),
+            amount_paid=_paid(result, amount, currency, status),
             reference=str(result.get("order_id") or ""),
             rate=_decimal(result.get("payer_amount_exchange_rate"), "payer_amount_exchange_rate"),
             raw=raw,
@@ -209,7 +211,9 @@ def _decimal(value: object, name: str) -> Decimal | None:
     return number
 
 
-def _paid(result: dict[str, Any], amount: Decimal, currency: str) -> Decimal | None:
+def _paid(result: dict[str, Any], amount: Decimal, currency: str, status: str) -> Decimal | None:
+    if status == "paid":
+        return amount  # paid in full, in the gateway's judgement
     paid = _decimal(result.get("payment_amount"), "payment_amount")
     if paid is None:
         return None
