@@ -257,6 +257,7 @@ def test_the_gateway_timing_out_credits_nothing_until_the_next_poll(
         ("process", None, Status.PENDING, "100"),
         ("check", None, Status.PENDING, "100"),
         ("confirm_check", None, Status.PAID, "100"),
+        ("wrong_amount_waiting", "10", Status.PAID, "100"),
         ("locked", None, Status.PAID, "100"),
         ("paid", None, Status.CONFIRMED, "125"),
         ("paid", "24.99", Status.CONFIRMED, "125"),  # within the gateway's tolerance: paid in full
@@ -325,6 +326,9 @@ def test_errors_are_told_apart_and_a_start_that_fails_says_so(upstream: Upstream
         gateway.fetch(config, deposit)
     fake.fail("http_502")
     with pytest.raises(base.Unreachable):
+        gateway.fetch(config, deposit)
+    fake.set_status(payment.gateway_ref, "a_status_nobody_documented")
+    with pytest.raises(base.Malformed, match="unknown status"):
         gateway.fetch(config, deposit)
     wrong = base.Config(upstream.name, True, {"merchant": MERCHANT, "key": "wrong"}, config.base_url)
     with pytest.raises(base.Refused, match="HTTP 401"):

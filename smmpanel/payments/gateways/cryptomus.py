@@ -16,7 +16,8 @@ What each invoice status means for a deposit (docs/gateways/cryptomus.md):
   paid (the core credits an overpayment in full, and an underpayment or nothing by its setting).
   `paid` is the gateway's word that the invoice was paid in full (it may accept a payment a hair
   short, by the merchant's settings): the amount asked, never a few cents less;
-- confirm_check (seen on the chain, waiting for confirmations), locked (held by the gateway's
+- confirm_check (seen on the chain, waiting for confirmations), wrong_amount_waiting (less than
+  asked, the customer may still pay the rest), locked (held by the gateway's anti-money-laundering
   checks): money seen, not final -> paid;
 - process, check: waiting for the customer's money -> pending;
 - cancel (the invoice expired unpaid) -> canceled; fail, system_fail -> failed;
@@ -45,6 +46,7 @@ STATUSES = {
     "paid_over": base.CONFIRMED,
     "wrong_amount": base.CONFIRMED,
     "confirm_check": base.PAID,
+    "wrong_amount_waiting": base.PAID,
     "locked": base.PAID,
     "process": base.PENDING,
     "check": base.PENDING,
