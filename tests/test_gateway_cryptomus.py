@@ -64,8 +64,8 @@ def upstream(request: pytest.FixtureRequest, db: None) -> Iterator[Upstream]:
 
 @pytest.fixture
 def quick(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Upstream:
-    """The gateway gives up on the fake after a fraction of a second (a timeout test)."""
-    monkeypatch.setattr(gateways.GATEWAYS[upstream.name], "timeout", httpx.Timeout(0.3))
+    """The gateway gives up on the fake after a second, not fifteen (a timeout test)."""
+    monkeypatch.setattr(gateways.GATEWAYS[upstream.name], "timeout", httpx.Timeout(1.0))
     return upstream
 
 
