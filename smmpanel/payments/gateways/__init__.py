@@ -71,6 +71,10 @@ def all_usable() -> list[tuple[Gateway, Config]]:
     return found
 
 
-from smmpanel.payments.gateways import bank  # noqa: E402  (each gateway module registers itself)
+# Each gateway module registers itself (cryptomus: Cryptomus and Heleket).
+from smmpanel.payments.gateways import (  # noqa: E402
+    bank,
+    cryptomus,
+)
 
-__all__ = ["GATEWAYS", "bank", "config_for", "register", "usable", "all_usable"]
+__all__ = ["GATEWAYS", "bank", "config_for", "cryptomus", "register", "usable", "all_usable"]
