@@ -32,6 +32,7 @@ Kind = LedgerEntry.Kind
 
 # Where a deposit may go from where it is, on the gateway's word. Money that arrives late (an
 # expired or failed invoice then paid) is still credited: it is the customer's.
+CENTS = Decimal("0.01")
 OPEN = {Status.CREATED, Status.PENDING, Status.PAID}
 MOVES: dict[str, set[str]] = {
     Status.CREATED: {
@@ -97,6 +98,8 @@ def check_limits(config: base.Config, amount: Decimal) -> Decimal:
     """The amount, checked as any deposit's, then against the gateway's own minimum and maximum."""
     amount = check_deposit(amount)
     currency = settings.SMMPANEL_CURRENCY
+    if amount != amount.quantize(CENTS):  # gateways invoice in cents: 12.345 would never match
+        raise PaymentError(_("Use at most 2 decimal places for this method."), "decimals")
     if config.min_amount is not None and amount < config.min_amount:
         raise PaymentError(
             _("The smallest amount for this method is %(minimum)s %(currency)s.")
