@@ -22,6 +22,7 @@ from smmpanel.orders import events
 from smmpanel.orders.models import Order
 
 InsufficientFunds = ledger.InsufficientFunds
+OnHold = ledger.OnHold  # a kind of InsufficientFunds: an unsettled payment dispute
 _ORDERS = Order._meta.db_table
 _COLUMNS = (
     "user_id, service_id, kind, link, quantity, runs, interval_minutes, params, charge, source, "

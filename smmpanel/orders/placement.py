@@ -68,6 +68,8 @@ def _place(user_id: int, order: Draft, source: str, api_key_id: int | None, now:
         return order_id  # a subscription: each post's order is charged when it is created
     try:
         creating.charge(user_id, order_id, order.charge, now, new=True)
+    except creating.OnHold:
+        raise PlacementError(PlacementError.ON_HOLD) from None
     except creating.InsufficientFunds:
         raise PlacementError(PlacementError.NO_FUNDS) from None
     return order_id
