@@ -468,3 +468,15 @@ def test_the_raw_answer_is_kept(stripe: FakeStripe, alice: Customer) -> None:
     assert (
         raw["session"]["payment_status"] == "paid" and raw["session"]["payment_intent"]["latest_charge"]["id"]
     )
+
+
+def test_a_new_subscription_is_refused_too_while_on_hold(stripe: FakeStripe, alice: Customer, api) -> None:
+    from smmpanel.catalog import demo
+
+    subscriptions = demo.seed()["Subscriptions"]
+    payment, body = paid(stripe, alice)
+    deliver(body)
+    deliver(stripe.event("charge.dispute.created", stripe.dispute(payment.gateway_ref)))
+    ask = {"service": subscriptions, "username": "natgeo", "min": "100", "max": "200"}
+    assert api.post("v2", key=alice.key, action="add", **ask) == {"error": "Not enough funds on balance"}
+    assert not Order.objects.exists()
