@@ -22,12 +22,18 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.test import Client
+
+from smmpanel.payments import deposits
+from smmpanel.payments.gateways import base
+from smmpanel.payments.models import GatewaySetting, Payment
 
 KEY = "sk_test_fake51Hn2Xb3kQ9"
 SECRET = "whsec_fakeJ7r2mV0pLq8sT4"
@@ -323,10 +329,46 @@ class _Handler(BaseHTTPRequestHandler):
         return 404, _error("resource_missing", f"Unrecognized request URL ({method}: {path})")
 
 
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
+@pytest.fixture(name="fake_stripe")
+def fake_stripe_fixture() -> Iterator[FakeStripe]:
     fake = FakeStripe().start()
     try:
         yield fake
     finally:
         fake.stop()
+
+
+# --- The panel's side: the gateway set up against the fake, webhooks posted to the panel ---------
+
+
+def URLS(payment: Payment) -> base.Urls:
+    return base.Urls(
+        f"https://panel.example/funds/{payment.pk}/", "https://panel.example/payments/stripe/webhook"
+    )
+
+
+@pytest.fixture(name="stripe")
+def stripe_fixture(db: None, fake_stripe: FakeStripe) -> FakeStripe:
+    """The fake, with the panel's Stripe gateway enabled against it."""
+    GatewaySetting.objects.create(
+        gateway="stripe",
+        enabled=True,
+        credentials={"secret_key": KEY, "webhook_secret": SECRET},
+        base_url=fake_stripe.url,
+    )
+    return fake_stripe
+
+
+def deliver(body: str, signature: str | None = None) -> tuple[int, str]:
+    """Post a webhook to the panel as Stripe would (signed, unless a signature is given; "" for
+    none); returns the panel's status and text."""
+    headers = {} if signature == "" else {"HTTP_STRIPE_SIGNATURE": signature or sign(body)}
+    response = Client().post("/payments/stripe/webhook", body, content_type="application/json", **headers)
+    return response.status_code, response.content.decode().strip()
+
+
+def paid(stripe: FakeStripe, customer: Any, amount: str = "25") -> tuple[Payment, str]:
+    """A deposit of the customer (conftest.Customer) started and paid at the fake; returns it and
+    the completed event's body."""
+    payment = deposits.start(customer.user, "stripe", Decimal(amount), URLS)
+    return payment, stripe.event("checkout.session.completed", stripe.pay(payment.gateway_ref))

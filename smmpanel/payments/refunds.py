@@ -176,7 +176,10 @@ def settle_dispute(payment_id: int, actor: User, note: str = "") -> bool:
         payment.save(update_fields=["dispute_settled_at", "note"])
         others = (
             Payment.objects.filter(
-                user_id=payment.user_id, status=Status.CHARGED_BACK, dispute_settled_at__isnull=True
+                user_id=payment.user_id,
+                status=Status.CHARGED_BACK,
+                dispute_settled_at__isnull=True,
+                credited__gt=0,  # one charged back before it was credited took nothing, held nothing
             )
             .exclude(pk=payment.pk)
             .exists()
