@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import stripe
+from django.utils.translation import gettext_lazy as _
 
 from smmpanel.payments.gateways import base, register
 
@@ -119,11 +120,11 @@ def _id(value: Any) -> str:
 
 class StripeCheckout(base.Gateway):
     name = "stripe"
-    label = "Stripe"
+    label = _("Card (Stripe)")
     default_url = "https://api.stripe.com"
     credentials = (
-        base.Credential("secret_key", "Secret key", "SMMPANEL_STRIPE_SECRET_KEY"),
-        base.Credential("webhook_secret", "Webhook signing secret", "SMMPANEL_STRIPE_WEBHOOK_SECRET"),
+        base.Credential("secret_key", _("Secret key"), "SMMPANEL_STRIPE_SECRET_KEY"),
+        base.Credential("webhook_secret", _("Webhook signing secret"), "SMMPANEL_STRIPE_WEBHOOK_SECRET"),
     )
     refunds = True
     webhook_headers = ("content-type", "user-agent", "stripe-signature")
