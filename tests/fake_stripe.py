@@ -21,7 +21,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +59,7 @@ class FakeStripe:
         self.created: list[Obj] = []  # the form of each session created, as parsed
         self.idempotent: dict[str, str] = {}
         self.refuse_refunds = False
+        self.on_refund: Callable[[], None] | None = None  # called as a refund request arrives
         self.hanging: list[str] = []
         self.released = threading.Event()
         self._ids = itertools.count(1)
@@ -228,6 +229,8 @@ class FakeStripe:
             return session
 
     def refund(self, form: dict[str, str]) -> tuple[int, Obj]:
+        if self.on_refund is not None:
+            self.on_refund()
         with self.lock:
             intent = self.intents.get(form.get("payment_intent", ""))
             if intent is None:

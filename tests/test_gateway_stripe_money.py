@@ -8,11 +8,21 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import Customer
+from conftest import Customer, make_customer
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from fake_stripe import URLS, FakeStripe, deliver, fake_stripe_fixture, paid, stripe_fixture  # noqa: F401
+from fake_stripe import (  # noqa: F401  (fake_stripe_fixture, stripe_fixture: the fixtures)
+    KEY,
+    SECRET,
+    URLS,
+    FakeStripe,
+    deliver,
+    fake_stripe_fixture,
+    paid,
+    stripe_fixture,
+)
 
 from smmpanel.accounts.models import User
 from smmpanel.ledger.accounts import credit
@@ -158,6 +168,35 @@ def test_an_inquiry_takes_nothing_and_a_full_refund_at_stripe_is_followed(
     charge = stripe.charges[stripe.intents[intent]["latest_charge"]]
     assert deliver(stripe.event("charge.refunded", charge)) == (200, "refunded by the gateway")
     assert alice.balance() == Decimal("100")
+    call_command("check_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stripe_is_asked_only_once_the_debit_is_committed(fake_stripe: FakeStripe) -> None:
+    """The refund's call to Stripe is outside any transaction: while Stripe is being asked, another
+    connection already sees the deposit refunded and the balance debited."""
+    GatewaySetting.objects.create(
+        gateway="stripe",
+        enabled=True,
+        credentials={"secret_key": KEY, "webhook_secret": SECRET},
+        base_url=fake_stripe.url,
+    )
+    alice = make_customer("alice", "0")
+    operator = User.objects.create_user("operator", "operator@example.com", "pw", is_staff=True)
+    payment, body = paid(fake_stripe, alice, "30")
+    deliver(body)
+    seen: list[tuple[str, Decimal]] = []
+
+    def look() -> None:  # runs in the fake's own thread, so on a connection of its own
+        try:
+            status = Payment.objects.get(pk=payment.pk).status
+            seen.append((status, alice.balance()))
+        finally:
+            connection.close()
+
+    fake_stripe.on_refund = look
+    assert refunds.refund(payment.pk, operator) == Decimal("30")
+    assert seen == [(Status.REFUNDED, Decimal("0"))]
     call_command("check_ledger")
 
 
