@@ -43,8 +43,25 @@ MOVES: dict[str, set[str]] = {
         Status.EXPIRED,
         Status.CANCELED,
     },
-    Status.PENDING: {Status.PAID, Status.CONFIRMED, Status.FAILED, Status.EXPIRED, Status.CANCELED},
-    Status.PAID: {Status.CONFIRMED, Status.FAILED, Status.EXPIRED, Status.CANCELED},
+    # Refunded or charged back before the panel credited it (its webhook lost, then a refund or a
+    # dispute at the gateway): closed, with nothing to take back, so never polled again.
+    Status.PENDING: {
+        Status.PAID,
+        Status.CONFIRMED,
+        Status.FAILED,
+        Status.EXPIRED,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.CHARGED_BACK,
+    },
+    Status.PAID: {
+        Status.CONFIRMED,
+        Status.FAILED,
+        Status.EXPIRED,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.CHARGED_BACK,
+    },
     Status.FAILED: {Status.CONFIRMED},
     Status.EXPIRED: {Status.CONFIRMED},
     Status.CANCELED: {Status.CONFIRMED},
@@ -230,7 +247,8 @@ def settle(payment_id: int, truth: base.Truth, now: datetime | None = None) -> O
                 payment.save(update_fields=changed)
                 return Outcome(payment.status, False, verdict)
         elif target in (Status.REFUNDED, Status.CHARGED_BACK):
-            moved, verdict = _reverse(payment, target), f"{target} by the gateway"
+            moved = _reverse(payment, target)
+            verdict = f"{target} by the gateway" + ("" if moved else ", nothing to take back")
         else:
             verdict = target
         if truth.amount_paid is not None:

@@ -75,6 +75,7 @@ def all_usable() -> list[tuple[Gateway, Config]]:
 from smmpanel.payments.gateways import (  # noqa: E402
     bank,
     cryptomus,
+    stripe_checkout,
 )
 
-__all__ = ["GATEWAYS", "bank", "config_for", "cryptomus", "register", "usable", "all_usable"]
+__all__ = ["GATEWAYS", "all_usable", "bank", "config_for", "cryptomus", "register", "stripe_checkout", "usable"]

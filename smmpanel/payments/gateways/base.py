@@ -54,6 +54,11 @@ class Refused(GatewayError):
     """The gateway answered and said no (a wrong key, an amount it does not take ...)."""
 
 
+class Ignored(GatewayError):
+    """A genuine webhook (its signature checked) about nothing the panel acts on, e.g. an event type
+    it does not use: answered 200 (so the gateway stops sending it) and recorded, nothing moved."""
+
+
 class NotSupported(GatewayError):
     """The gateway (or this panel's use of it) cannot do this, e.g. a refund."""
 
