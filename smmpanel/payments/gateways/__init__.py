@@ -78,4 +78,13 @@ from smmpanel.payments.gateways import (  # noqa: E402
     stripe_checkout,
 )
 
-__all__ = ["GATEWAYS", "all_usable", "bank", "config_for", "cryptomus", "register", "stripe_checkout", "usable"]
+__all__ = [
+    "GATEWAYS",
+    "all_usable",
+    "bank",
+    "config_for",
+    "cryptomus",
+    "register",
+    "stripe_checkout",
+    "usable",
+]
