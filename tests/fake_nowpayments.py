@@ -40,9 +40,27 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _stringify(value: Any) -> str:
+    """JavaScript's JSON.stringify of `value` with its keys sorted at every level (their docs'
+    signed text): numbers as JavaScript writes them, 0.00005 and 1e-7, never 5e-05."""
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_stringify(value[k])}" for k in sorted(value))
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ",".join(map(_stringify, value)) + "]"
+    if isinstance(value, float):
+        exact = Decimal(repr(value))
+        if value.is_integer() and abs(value) < 1e21:
+            return str(int(value))
+        return format(exact, "f") if 1e-6 <= abs(value) < 1e21 else format(exact.normalize(), "e")
+    return json.dumps(value, ensure_ascii=False)
+
+
 def sign(secret: str, payload: object) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
+    return hmac.new(secret.encode(), _stringify(payload).encode(), hashlib.sha512).hexdigest()
 
 
 @dataclass
@@ -156,6 +174,11 @@ class FakeNOWPayments:
         with self._lock:
             self._faults.setdefault(action, []).extend([kind] * times)
 
+    def forget_tokens(self) -> None:
+        """Every JWT handed out so far stops working (they live five minutes)."""
+        with self._lock:
+            self._tokens.clear()
+
     def pay(
         self, invoice_id: str, status: str = "finished", paid: str | None = None, coin: str = "btc"
     ) -> Payment:
@@ -241,7 +264,7 @@ class FakeNOWPayments:
             if (sent.get("email"), sent.get("password")) != (self.email, self.password):
                 return 401, {"statusCode": 401, "code": "AUTH_REQUIRED", "message": "Authorization failed"}
             with self._lock:
-                token = f"jwt-{len(self._tokens) + 1}"
+                token = f"jwt-{len(self.calls)}"
                 self._tokens.add(token)
             return 200, {"token": token}
         if headers.get("x-api-key") != self.api_key:

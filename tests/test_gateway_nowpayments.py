@@ -230,16 +230,35 @@ def test_answers_that_are_not_usable_raise_what_they_are(fake: FakeNOWPayments, 
         with pytest.raises(error):
             gateway.fetch(config, deposit)
     assert gateway.fetch(config, deposit).status == base.PENDING  # no coin chosen yet
+    fake.forget_tokens()  # the JWT expired before the panel thought: it logs in again, once
+    assert gateway.fetch(config, deposit).status == base.PENDING
+    assert [action for action, _path in fake.calls].count("auth") == 2
     fake.api_key = "rotated"
     with pytest.raises(deposits.PaymentError):
         deposits.start(alice.user, "nowpayments", Decimal("25"), URLS)
     assert Payment.objects.filter(status=Status.FAILED).count() == 1
 
 
-def test_the_signature_sorts_nested_keys_and_the_listing_login_is_optional() -> None:
-    body = {"b": 1, "a": {"z": 0.5, "c": "ñ"}}
-    expected = nowpayments.hmac.new(b"k", '{"a":{"c":"ñ","z":0.5},"b":1}'.encode(), "sha512").hexdigest()
+def test_the_signed_text_is_javascripts_with_keys_sorted_at_every_level() -> None:
+    body = {"pay_amount": 0.00005, "b": 1e-7, "a": {"z": 25.0, "c": "ñ"}, "n": None, "big": 1e21}
+    text = '{"a":{"c":"ñ","z":25},"b":1e-7,"big":1e+21,"n":null,"pay_amount":0.00005}'
+    assert nowpayments.canonical(body) == text
+    expected = nowpayments.hmac.new(b"k", text.encode(), "sha512").hexdigest()
     assert nowpayments.signature("k", body) == expected
+
+
+def test_a_small_deposit_paid_in_a_few_satoshis_is_signed_and_credited(
+    fake: FakeNOWPayments, alice: Customer
+) -> None:
+    payment = deposits.start(alice.user, "nowpayments", Decimal("2.5"), URLS)
+    sent = fake.pay(payment.gateway_ref, "finished")
+    assert fake.ipn(sent.id)["pay_amount"] == 0.00005  # Python writes 5e-05, JavaScript 0.00005
+    assert fake.notify(sent.id) == (200, "credited\n")
+    assert alice.balance() == Decimal("102.5")
+    call_command("check_ledger")
+
+
+def test_the_listing_login_is_optional() -> None:
     gateway = gateways.GATEWAYS["nowpayments"]
     keys_only = base.Config("nowpayments", True, {"api_key": "a", "ipn_secret": "s"}, "http://x")
     assert gateway.ready(keys_only)

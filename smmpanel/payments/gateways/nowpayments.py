@@ -78,11 +78,49 @@ MONEY = Decimal("0.000001")
 RATE = Decimal("0.0000000001")
 
 
+def _js_number(value: float) -> str:
+    """A float as JavaScript writes it (Number.prototype.toString): the shortest digits that read
+    back the same, written plainly from 1e-7 up to 1e21 and with an exponent otherwise
+    (0.00005, not Python's 5e-05; 25, not 25.0; 1e-7, not 1e-07)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Malformed("a number JSON cannot hold")
+    if value == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    point = len(text) + int(exponent)  # the value is 0.<text> x 10^point
+    minus = "-" if value < 0 else ""
+    if len(text) <= point <= 21:
+        return minus + text + "0" * (point - len(text))
+    if 0 < point <= 21:
+        return f"{minus}{text[:point]}.{text[point:]}"
+    if -6 < point <= 0:
+        return f"{minus}0.{'0' * -point}{text}"
+    mantissa = text[0] + (f".{text[1:]}" if len(text) > 1 else "")
+    return f"{minus}{mantissa}e{'+' if point > 0 else '-'}{abs(point - 1)}"
+
+
+def canonical(value: object) -> str:
+    """JSON as their documentation builds the signed text: JSON.stringify of the body with its keys
+    sorted at every level, so no spaces, characters as they are, numbers as JavaScript writes
+    them. Decimal amounts are written as they are (for what the panel sends)."""
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return (
+            "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{canonical(v)}" for k, v in items) + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(item) for item in value) + "]"
+    if isinstance(value, float):
+        return _js_number(value)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return json.dumps(value, ensure_ascii=False)  # str, int, bool, None
+
+
 def signature(secret: str, payload: object) -> str:
-    """HMAC-SHA512 (hex) of `payload` as their documentation signs it: keys sorted at every level,
-    compact separators, characters as they are (JavaScript's JSON.stringify)."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
+    """HMAC-SHA512 (hex), keyed with the IPN secret, of the payload's canonical JSON."""
+    return hmac.new(secret.encode(), canonical(payload).encode(), hashlib.sha512).hexdigest()
 
 
 def _decimal(value: object, what: str) -> Decimal:
@@ -167,7 +205,7 @@ class NOWPayments(Gateway):
 
     def start(self, config: Config, deposit: Deposit, urls: Urls) -> Checkout:
         payload = {
-            "price_amount": str(deposit.amount.normalize()),
+            "price_amount": deposit.amount,
             "price_currency": deposit.currency.lower(),
             "order_id": deposit.reference,
             "order_description": deposit.reference,
@@ -176,7 +214,8 @@ class NOWPayments(Gateway):
             "cancel_url": urls.back,
         }
         headers = {"x-api-key": config.key("api_key")}
-        body, raw = self._call("POST", f"{config.base_url}/v1/invoice", headers, json=payload)
+        headers["content-type"] = "application/json"
+        body, raw = self._call("POST", f"{config.base_url}/v1/invoice", headers, content=canonical(payload))
         if not isinstance(body, dict) or not body.get("id") or not isinstance(body.get("invoice_url"), str):
             raise Malformed("POST /v1/invoice: no id or invoice_url")
         return Checkout(gateway_ref=str(body["id"]), url=body["invoice_url"], raw=raw)
