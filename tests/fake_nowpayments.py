@@ -221,8 +221,11 @@ class FakeNOWPayments:
         headers = {"content-type": "application/json", "user-agent": "NOWPayments IPN (fake)"}
         if key:
             headers["x-nowpayments-sig"] = sign(key, payload)
-        client = self.ipn_client or httpx.Client(timeout=10)
-        response = client.post(payment.invoice.ipn_callback_url, content=json.dumps(payload), headers=headers)
+        url, content = payment.invoice.ipn_callback_url, json.dumps(payload)
+        if self.ipn_client is not None:
+            response = self.ipn_client.post(url, content=content, headers=headers)
+        else:
+            response = httpx.post(url, content=content, headers=headers, timeout=30)
         return response.status_code, response.text
 
     # Answering -------------------------------------------------------------------------------------

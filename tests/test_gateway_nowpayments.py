@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection
 from django.utils import timezone
 from fake_nowpayments import FakeNOWPayments, sign
+from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.payments import deposits, gateways
@@ -30,6 +31,17 @@ def URLS(payment: Payment) -> base.Urls:  # noqa: N802  (used as deposits.start'
     return base.Urls(f"http://testserver/funds/{payment.pk}/", HOOK)
 
 
+def environment(fake: FakeNOWPayments) -> dict[str, str]:
+    """The gateway configured from the environment, to use the fake."""
+    keys = {
+        "KEY": fake.api_key,
+        "IPN_SECRET": fake.ipn_secret,
+        "EMAIL": fake.email,
+        "PASSWORD": fake.password,
+    }
+    return {f"SMMPANEL_NOWPAYMENTS_{name}": value for name, value in {**keys, "URL": fake.url}.items()}
+
+
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNOWPayments]:
     """The fake, the gateway configured from the environment to use it (the panel waits 0.5 s for
@@ -37,14 +49,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNOWPayments]:
     from smmpanel.wsgi import application
 
     with FakeNOWPayments() as fake:
-        for name, value in (
-            ("KEY", fake.api_key),
-            ("IPN_SECRET", fake.ipn_secret),
-            ("EMAIL", fake.email),
-            ("PASSWORD", fake.password),
-            ("URL", fake.url),
-        ):
-            monkeypatch.setenv(f"SMMPANEL_NOWPAYMENTS_{name}", value)
+        for name, value in environment(fake).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.setattr(gateways.GATEWAYS["nowpayments"], "timeout", 0.5)
         _keep_test_connection()
         fake.ipn_client = httpx.Client(transport=httpx.WSGITransport(app=application))
@@ -263,3 +269,51 @@ def test_the_listing_login_is_optional() -> None:
     keys_only = base.Config("nowpayments", True, {"api_key": "a", "ipn_secret": "s"}, "http://x")
     assert gateway.ready(keys_only)
     assert not gateway.ready(base.Config("nowpayments", True, {"api_key": "a"}, "http://x"))
+
+
+@pytest.fixture(scope="module")
+def served_fake() -> Iterator[FakeNOWPayments]:
+    with FakeNOWPayments() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def panel_server_env(served_fake: FakeNOWPayments) -> dict[str, str]:
+    return environment(served_fake)
+
+
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_ten_ipns_over_http_to_the_real_server_and_a_poll_at_once_credit_once(
+    served_fake: FakeNOWPayments,
+    panel_server: str,  # noqa: F811  (the fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole way over real HTTP: the fake posts to `smmpanel serve` (two worker processes),
+    which asks the fake again, while this process polls the same deposit."""
+    for name, value in environment(served_fake).items():
+        monkeypatch.setenv(name, value)
+    alice = make_customer("alice", "0")
+    hook = f"{panel_server}/payments/nowpayments/webhook"
+    payment = deposits.start(
+        alice.user, "nowpayments", Decimal("40"), lambda p: base.Urls(panel_server, hook)
+    )
+    paid = served_fake.pay(payment.gateway_ref, "finished")
+    results: list[object] = []
+
+    def deliver(i: int) -> None:
+        try:
+            results.append(deposits.check(payment.pk).status if i == 0 else served_fake.notify(paid.id)[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, results)) == ["200"] * 10 + ["confirmed"]
+    assert alice.balance() == Decimal("40")
+    assert LedgerEntry.objects.filter(user=alice.user, kind="deposit").count() == 1
+    assert GatewayRecord.objects.filter(payment=payment, kind="webhook", http_status=200).count() == 10
+    call_command("check_ledger")
