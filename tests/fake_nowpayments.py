@@ -126,7 +126,8 @@ class FakeNOWPayments:
     email: str = EMAIL
     password: str = PASSWORD
     rate: Decimal = Decimal("50000")  # price currency per coin
-    hold: float = 5.0  # how long a "timeout" fault holds its answer (the panel gives up sooner)
+    # How long a "timeout" fault holds its answer: the panel gives up sooner, and stop() ends it.
+    hold: float = 60.0
     invoices: dict[str, Invoice] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)

@@ -44,14 +44,14 @@ def environment(fake: FakeNOWPayments) -> dict[str, str]:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNOWPayments]:
-    """The fake, the gateway configured from the environment to use it (the panel waits 0.5 s for
+    """The fake, the gateway configured from the environment to use it (the panel waits 3 s for
     an answer), and IPNs posted to the panel's WSGI application in process."""
     from smmpanel.wsgi import application
 
     with FakeNOWPayments() as fake:
         for name, value in environment(fake).items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(gateways.GATEWAYS["nowpayments"], "timeout", 0.5)
+        monkeypatch.setattr(gateways.GATEWAYS["nowpayments"], "timeout", 3.0)
         _keep_test_connection()
         fake.ipn_client = httpx.Client(transport=httpx.WSGITransport(app=application))
         try:
@@ -262,6 +262,24 @@ def test_a_small_deposit_paid_in_a_few_satoshis_is_signed_and_credited(
     assert fake.notify(sent.id) == (200, "credited\n")
     assert alice.balance() == Decimal("102.5")
     call_command("check_ledger")
+
+
+def test_odd_deliveries_are_refused_not_crashed_on() -> None:
+    gateway = gateways.GATEWAYS["nowpayments"]
+    config = base.Config("nowpayments", True, {"api_key": "a", "ipn_secret": "s"}, "http://x")
+    deep = b"[" * 50_000 + b"]" * 50_000
+    cases = [
+        (b'{"invoice_id": 1}', {"x-nowpayments-sig": "\u00f1" * 128}, base.Forged),
+        (deep, {"x-nowpayments-sig": "ab"}, base.Malformed),
+        (deep, {}, base.Forged),
+        (b"\xff\xfe", {"x-nowpayments-sig": "ab"}, base.Malformed),
+        (b'{"invoice_id": NaN}', {"x-nowpayments-sig": "ab"}, base.Malformed),
+    ]
+    for body, headers, error in cases:
+        with pytest.raises(error):
+            gateway.claim(config, base.Delivery(body, headers))
+    signed = {"x-nowpayments-sig": nowpayments.signature("s", {"order_id": "SMM-1"})}
+    assert gateway.claim(config, base.Delivery(b'{"order_id": "SMM-1"}', signed)) == "SMM-1"
 
 
 def test_the_listing_login_is_optional() -> None:

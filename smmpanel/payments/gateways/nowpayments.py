@@ -224,14 +224,14 @@ class NOWPayments(Gateway):
         sent = delivery.headers.get(SIGNATURE, "")
         try:
             payload = json.loads(delivery.body)
-        except (ValueError, UnicodeDecodeError):
-            payload = None
-        secret = config.key("ipn_secret")
-        if not sent or not secret or payload is None:
-            if payload is None and sent:
+            expected = signature(config.key("ipn_secret"), payload)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            payload = expected = None
+        if not sent or not config.key("ipn_secret") or expected is None:
+            if expected is None and sent:
                 raise Malformed("the body is not JSON")
             raise Forged("no x-nowpayments-sig")
-        if not hmac.compare_digest(sent.lower(), signature(secret, payload)):
+        if not hmac.compare_digest(sent.strip().lower().encode(), expected.encode()):
             raise Forged("x-nowpayments-sig does not match")
         if not isinstance(payload, dict):
             raise Malformed("the body is not an object")
