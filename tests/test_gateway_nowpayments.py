@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -200,6 +201,20 @@ def test_a_partial_payment_credits_what_was_paid_and_an_overpayment_all_of_it(
     payment.refresh_from_db()
     assert (payment.status, payment.credited) == (Status.CONFIRMED, Decimal(credited))
     assert alice.balance() == 100 + Decimal(credited)
+    call_command("check_ledger")
+
+
+def test_finished_a_dust_short_is_paid_in_full_and_partially_paid_may_credit_nothing(
+    fake: FakeNOWPayments, alice: Customer, settings: Any
+) -> None:
+    settings.SMMPANEL_CREDIT_UNDERPAYMENTS = False
+    full = deposits.start(alice.user, "nowpayments", Decimal("25"), URLS)
+    assert fake.notify(fake.pay(full.gateway_ref, "finished", paid="24.999").id) == (200, "credited\n")
+    short = deposits.start(alice.user, "nowpayments", Decimal("25"), URLS)
+    assert fake.notify(fake.pay(short.gateway_ref, "partially_paid", paid="20").id)[0] == 200
+    short.refresh_from_db()
+    assert (short.status, short.credited, short.amount_paid) == (Status.FAILED, None, Decimal("20"))
+    assert alice.balance() == Decimal("125")
     call_command("check_ledger")
 
 
