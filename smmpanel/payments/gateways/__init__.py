@@ -75,6 +75,7 @@ def all_usable() -> list[tuple[Gateway, Config]]:
 from smmpanel.payments.gateways import (  # noqa: E402
     bank,
     cryptomus,
+    nowpayments,
     stripe_checkout,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "bank",
     "config_for",
     "cryptomus",
+    "nowpayments",
     "register",
     "stripe_checkout",
     "usable",
