@@ -71,6 +71,6 @@ def all_usable() -> list[tuple[Gateway, Config]]:
     return found
 
 
-from smmpanel.payments.gateways import bank  # noqa: E402  (each gateway module registers itself)
+from smmpanel.payments.gateways import bank, demo  # noqa: E402  (each gateway module registers itself)
 
-__all__ = ["GATEWAYS", "bank", "config_for", "register", "usable", "all_usable"]
+__all__ = ["GATEWAYS", "bank", "demo", "config_for", "register", "usable", "all_usable"]
