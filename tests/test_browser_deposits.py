@@ -2,7 +2,7 @@
 
 The server runs as under `smmpanel demo` (SMMPANEL_DEMO=1), so the demo gateway is usable: its
 page's buttons post a signed webhook to the server's own /payments/demo/webhook over HTTP, and the
-panel reads the demo invoice again before crediting. In English at 1366 px and in Spanish at 375 px:
+panel reads the demo invoice again before crediting. In English and in Spanish, at 1366 and at 375 px:
 Pay (with a bonus and a fee), Underpay (half) and Fail; and a deposit's page that follows a payment
 made elsewhere by itself. Screenshots in artifacts/<database>/<test>/.
 """
@@ -105,99 +105,66 @@ def press(tab: Tab, button: str) -> Payment:  # noqa: F811
     return Payment.objects.get(pk=found.group(1))
 
 
-def test_pay_underpay_and_fail_in_english(tab: Tab, demo_here: None) -> None:  # noqa: F811
-    alice = customer("alice")
-    tab.sign_in_as(alice)
-    page = tab.page
+@pytest.mark.parametrize(
+    ("width", "language"), [("tab", "en"), ("phone", "es"), ("tab", "es"), ("phone", "en")]
+)
+def test_pay_underpay_and_fail(
+    request: pytest.FixtureRequest, demo_here: None, width: str, language: str
+) -> None:
+    """Pay 40 (a bonus of 2, 5 % from 20, and a fee of 0.50), underpay 30 (15 paid and credited,
+    by SMMPANEL_CREDIT_UNDERPAYMENTS; below 20, no bonus), fail 25: each from the add-funds page."""
+    view: Tab = request.getfixturevalue(width)
+    user = customer(f"{language}-{width}", "" if language == "en" else language)
+    view.sign_in_as(user)
+    page = view.page
+    with translation.override(language):  # the site's words and numbers, as the server has them
+        amounts = {n: money(Decimal(n), "exact") for n in ("41.5", "31", "15", "14.5", "25.75")}
+        words = {w: gettext(w) for w in ("Pay online", "Confirmed", "Failed", "Bonus", "Demo gateway")}
+        balance = money(Decimal("141.5"), "balance")
+    view.go("/funds/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("#pay-online-title")).to_have_text(words["Pay online"])
 
-    # Pay 40: 40 credited, a bonus of 2 (5 % from 20), a fee of 0.50.
-    start_on_the_funds_page(tab, "40", money(Decimal("41.5"), "exact"))
-    payment = press(tab, "#demo-pay")
-    expect(page.locator("#deposit-status")).to_have_attribute("data-status", "confirmed")
-    expect(page.locator("#deposit-net")).to_have_text(money(Decimal("41.5"), "exact"))
-    expect(page.locator("h1 .badge.demo")).to_have_text("Demo")
-    tab.shot("paid")
-    assert (payment.status, payment.credited, payment.bonus, payment.fee) == (
-        "confirmed",
-        40,
-        2,
-        Decimal("0.5"),
-    )
-    assert balance_of(alice) == Decimal("141.5")
-    assert tab.balance_text() == money(Decimal("141.5"), "balance")
+    start_on_the_funds_page(view, "40", amounts["41.5"])
+    payment = press(view, "#demo-pay")
+    expect(page.locator("#deposit-status")).to_have_text(words["Confirmed"])
+    expect(page.locator("#deposit-net")).to_have_text(amounts["41.5"])
+    expect(page.locator("h1 .badge.demo")).to_be_visible()
+    view.assert_no_horizontal_scroll()
+    view.shot("paid")
+    assert (payment.status, payment.credited, payment.bonus) == ("confirmed", 40, 2)
+    assert payment.fee == Decimal("0.5")
+    assert balance_of(user) == Decimal("141.5")
+    assert view.balance_text() == balance
 
-    # Underpay 30: half paid, and credited (SMMPANEL_CREDIT_UNDERPAYMENTS); the bonus from 20 does not apply.
-    start_on_the_funds_page(tab, "30", money(Decimal("31"), "exact"))
-    payment = press(tab, "#demo-underpay")
-    expect(page.locator("#deposit-paid")).to_have_text(money(Decimal("15"), "exact"))
-    expect(page.locator("#deposit-net")).to_have_text(money(Decimal("14.5"), "exact"))
-    tab.shot("underpaid")
+    start_on_the_funds_page(view, "30", amounts["31"])
+    payment = press(view, "#demo-underpay")
+    expect(page.locator("#deposit-paid")).to_have_text(amounts["15"])
+    expect(page.locator("#deposit-net")).to_have_text(amounts["14.5"])
+    view.assert_no_horizontal_scroll()
+    view.shot("underpaid")
     assert (payment.status, payment.amount_paid, payment.credited) == ("confirmed", 15, 15)
-    assert balance_of(alice) == Decimal("156")
+    assert balance_of(user) == Decimal("156")
 
-    # Fail: nothing moves.
-    start_on_the_funds_page(tab, "25", money(Decimal("25.75"), "exact"))
-    payment = press(tab, "#demo-fail")
-    expect(page.locator("#deposit-status")).to_have_attribute("data-status", "failed")
-    tab.shot("failed")
+    typed = "25" if language == "en" else "25,0"
+    start_on_the_funds_page(view, typed, amounts["25.75"])
+    payment = press(view, "#demo-fail")
+    expect(page.locator("#deposit-status")).to_have_text(words["Failed"])
+    view.shot("failed")
     assert payment.status == "failed" and payment.credited is None
-    assert balance_of(alice) == Decimal("156")
+    assert balance_of(user) == Decimal("156")
 
     # The transactions page: the deposits, their bonus and fee lines, named after the demo gateway.
-    tab.go("/transactions/")
+    view.go("/transactions/")
     kinds = page.locator("table.ledger tbody tr").evaluate_all("rows => rows.map(row => row.dataset.kind)")
     assert kinds[:5] == ["fee", "deposit", "fee", "bonus", "deposit"]
-    expect(page.locator("table.ledger tbody tr[data-kind=bonus] td").nth(1)).to_have_text("Bonus")
-    expect(page.locator("table.ledger tbody tr[data-kind=bonus] td").nth(2)).to_contain_text(
-        "Demo gateway SMM-"
-    )
-    tab.assert_no_horizontal_scroll()
-    tab.shot("transactions")
-    credited = LedgerEntry.objects.filter(user=alice, kind="deposit", reference__startswith="gateway:demo:")
+    bonus_row = page.locator("table.ledger tbody tr[data-kind=bonus] td")
+    expect(bonus_row.nth(1)).to_have_text(words["Bonus"])
+    expect(bonus_row.nth(2)).to_contain_text(f"{words['Demo gateway']} SMM-")
+    view.assert_no_horizontal_scroll()
+    view.shot("transactions")
+    credited = LedgerEntry.objects.filter(user=user, kind="deposit", reference__startswith="gateway:demo:")
     assert credited.count() == 2
-
-
-def test_pay_underpay_and_fail_in_spanish_on_a_phone(phone: Tab, demo_here: None) -> None:  # noqa: F811
-    ana = customer("ana", "es")
-    phone.sign_in_as(ana)
-    page = phone.page
-    with translation.override("es"):  # the site's own words and numbers, as the server has them
-        asked, paid = money(Decimal("40"), "exact"), money(Decimal("41.5"), "exact")
-        half, half_net = money(Decimal("10"), "exact"), money(Decimal("9.5"), "exact")
-        underpaid, failed = money(Decimal("20.5"), "exact"), money(Decimal("12"), "exact")
-        pay_online, confirmed, bonus = gettext("Pay online"), gettext("Confirmed"), gettext("Bonus")
-    assert "," in asked  # 40,00 USD
-
-    phone.go("/funds/")
-    expect(page.locator("html")).to_have_attribute("lang", "es")
-    expect(page.locator("#pay-online-title")).to_have_text(pay_online)
-    start_on_the_funds_page(phone, "40", paid)
-    payment = press(phone, "#demo-pay")
-    expect(page.locator("#deposit-status")).to_have_attribute("data-status", "confirmed")
-    expect(page.locator("#deposit-asked")).to_have_text(asked)
-    expect(page.locator("#deposit-status")).to_have_text(confirmed)
-    phone.assert_no_horizontal_scroll()
-    phone.shot("pagado")
-    assert balance_of(ana) == Decimal("141.5")
-
-    start_on_the_funds_page(phone, "20", underpaid)
-    payment = press(phone, "#demo-underpay")
-    expect(page.locator("#deposit-paid")).to_have_text(half)
-    expect(page.locator("#deposit-net")).to_have_text(half_net)
-    phone.assert_no_horizontal_scroll()
-    phone.shot("pago-parcial")
-    assert balance_of(ana) == Decimal("151")
-
-    start_on_the_funds_page(phone, "12,5", failed)
-    payment = press(phone, "#demo-fail")
-    expect(page.locator("#deposit-status")).to_have_attribute("data-status", "failed")
-    phone.shot("fallido")
-    assert payment.status == "failed" and balance_of(ana) == Decimal("151")
-
-    phone.go("/transactions/")
-    expect(page.locator("table.ledger tbody tr[data-kind=bonus] td").nth(1)).to_have_text(bonus)
-    phone.assert_no_horizontal_scroll()
-    phone.shot("movimientos")
 
 
 def test_the_deposit_page_follows_a_payment_made_elsewhere(tab: Tab, demo_here: None) -> None:  # noqa: F811
