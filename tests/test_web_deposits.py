@@ -312,3 +312,16 @@ def test_the_transactions_page_names_the_demo_gateway_and_its_lines(
     assert entry.memo == f"Demo gateway {payment.reference}"  # stored in the panel's language
     with translation.override("es"):  # shown in the reader's
         assert memo_shown(entry.memo) == f"{translation.gettext('Demo gateway')} {payment.reference}"
+
+
+def test_the_operators_limits_for_the_bank_transfer_apply_to_it(as_alice: Client, db: None) -> None:
+    GatewaySetting.objects.create(gateway="bank_transfer", enabled=True, max_amount=Decimal(1000))
+    text = page(as_alice.post(reverse("funds"), {"amount": "1000.01"}))
+    assert "The largest amount for this method is 1000 USD." in text
+    assert Payment.objects.count() == 0
+    assert as_alice.post(reverse("funds"), {"amount": "1000"}).status_code == 302
+    GatewaySetting.objects.filter(gateway="bank_transfer").update(enabled=False)
+    text = page(as_alice.get(reverse("funds")))
+    assert 'id="request-funds"' not in text and 'id="no-way-to-pay"' in text
+    as_alice.post(reverse("funds"), {"amount": "10"})
+    assert Payment.objects.count() == 1  # turned off: nothing more is asked
