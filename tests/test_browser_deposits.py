@@ -150,6 +150,7 @@ def test_pay_underpay_and_fail(
     start_on_the_funds_page(view, typed, amounts["25.75"])
     payment = press(view, "#demo-fail")
     expect(page.locator("#deposit-status")).to_have_text(words["Failed"])
+    expect(page.locator("#deposit-paid")).to_have_count(0)  # nothing was paid
     view.shot("failed")
     assert payment.status == "failed" and payment.credited is None
     assert balance_of(user) == Decimal("156")

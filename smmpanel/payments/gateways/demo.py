@@ -160,7 +160,7 @@ def choose(ref: str, choice: str) -> bool:
     invoice = DemoInvoice.objects.filter(ref=ref).first()
     if invoice is None:
         return False
-    paid = to_money(invoice.amount * share)
+    paid = to_money(invoice.amount * share) if share else None  # a failed payment paid nothing
     changed = DemoInvoice.objects.filter(pk=invoice.pk, status=DemoInvoice.Status.WAITING).update(
         status=status, paid=paid
     )
