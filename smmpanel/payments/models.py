@@ -168,3 +168,27 @@ class GatewayRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.kind} {self.verdict}"
+
+
+class DemoInvoice(models.Model):
+    """The demo gateway's own side (payments/gateways/demo.py): what it was asked and what the
+    person playing the customer chose on its page. The panel reads it only through the gateway's
+    `fetch`, as it would read a real gateway's answer; it is never the deposit itself."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    ref = models.CharField(max_length=40, unique=True)  # the gateway's id (Payment.gateway_ref)
+    reference = models.CharField(max_length=20)  # the panel's reference, as the order id
+    amount = models.DecimalField(max_digits=20, decimal_places=6)
+    currency = models.CharField(max_length=10)
+    paid = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    back_url = models.URLField(max_length=2000)
+    webhook_url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.status}"

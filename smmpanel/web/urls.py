@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
 
-from smmpanel.web.views import account, apikeys, dashboard, funds, orders, public, webhooks
+from smmpanel.web.views import account, apikeys, dashboard, deposits, funds, orders, public, webhooks
 
 FAVICON = "web/img/favicon.svg"
 
@@ -66,6 +66,8 @@ urlpatterns = [
     path("orders/<int:order_id>/cancel/", orders.cancel, name="order_cancel"),
     path("funds/", funds.funds, name="funds"),
     path("funds/<int:payment_id>/", funds.payment, name="payment"),
+    path("funds/preview/", deposits.preview, name="deposit_preview"),
+    path("funds/demo-gateway/<str:ref>/", deposits.demo_page, name="demo_gateway"),
     path("transactions/", funds.transactions, name="transactions"),
     path("api/", apikeys.api_page, name="api_page"),
     path("api/key/", apikeys.new_key, name="api_new_key"),

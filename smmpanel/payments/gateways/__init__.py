@@ -71,10 +71,11 @@ def all_usable() -> list[tuple[Gateway, Config]]:
     return found
 
 
-# Each gateway module registers itself (cryptomus: Cryptomus and Heleket).
+# Each gateway module registers itself (cryptomus: Cryptomus and Heleket; demo: `smmpanel demo` only).
 from smmpanel.payments.gateways import (  # noqa: E402
     bank,
     cryptomus,
+    demo,
     nowpayments,
     stripe_checkout,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "bank",
     "config_for",
     "cryptomus",
+    "demo",
     "nowpayments",
     "register",
     "stripe_checkout",

@@ -72,6 +72,23 @@ class DepositForm(forms.Form):
             raise forms.ValidationError(_bounds_shown(exc) or exc.message, code=exc.code) from None
 
 
+class GatewayDepositForm(DepositForm):
+    """A deposit through a gateway: which one (of those usable now), and the amount."""
+
+    method = forms.ChoiceField(
+        label=_("Way to pay"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a way to pay."), "invalid_choice": _("Choose a way to pay.")},
+    )
+
+    def __init__(self, *args: object, choices: list[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        method = self.fields["method"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = [(name, name) for name in choices]
+        self.order_fields(["method", "amount"])
+
+
 def _bounds_shown(error: PaymentError) -> str:
     """The smallest or largest amount in the reader's number format (payments words it plainly)."""
     currency = settings.SMMPANEL_CURRENCY

@@ -1,4 +1,5 @@
-"""Add funds (bank transfer for now), one payment's page, and the customer's ledger."""
+"""Add funds (a bank transfer, or a gateway: web/views/deposits.py), one payment's page, and the
+customer's ledger."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,11 @@ from django.views.decorators.http import require_http_methods
 from smmpanel.accounts.models import User
 from smmpanel.ledger import totals
 from smmpanel.ledger.models import KIND_LABELS, LedgerEntry
+from smmpanel.payments import deposits, gateways
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
-from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm
+from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm, GatewayDepositForm
+from smmpanel.web.views import deposits as deposit_views
 
 PAGE_SIZE = 50
 RECENT_PAYMENTS = 20
@@ -66,13 +69,35 @@ def _instructions() -> str:
 @require_http_methods(["GET", "POST"])
 def funds(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
-    form = DepositForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        payment = payments.request_bank_transfer(user, form.cleaned_data["amount"])
-        return redirect("payment", payment.pk)
+    ways = deposit_views.options()
+    bank = gateways.usable(Payment.Method.BANK_TRANSFER)
+    posted = request.POST if request.method == "POST" else None
+    by_gateway = posted is not None and posted.get("way") == "gateway"
+    form = DepositForm(None if by_gateway else posted)
+    pay_form = GatewayDepositForm(choices=[way.name for way in ways], prefix="pay")
+    if by_gateway:
+        pay_form, response = deposit_views.pay(request, ways)
+        if response is not None:
+            return response
+    elif posted is not None and bank is not None and form.is_valid():
+        try:
+            amount = deposits.check_limits(bank[1], form.cleaned_data["amount"])
+            payment = payments.request_bank_transfer(user, amount)
+            return redirect("payment", payment.pk)
+        except payments.PaymentError as exc:
+            form.add_error("amount", exc.message)
     context = {
         "nav": "funds",
         "form": form,
+        "bank": bank is not None,
+        "ways": ways,
+        "pay_form": pay_form,
+        "preview": deposit_views.preview_for(posted.get("pay-method", ""), posted.get("pay-amount", ""))
+        if posted is not None and by_gateway
+        else deposit_views.Preview(),
+        "chosen": pay_form["method"].value()
+        if pay_form.is_bound
+        else (ways[0].name if len(ways) == 1 else ""),
         "instructions": _instructions(),
         "payments": Payment.objects.filter(user=user)[:RECENT_PAYMENTS],
     }
@@ -84,9 +109,13 @@ def funds(request: HttpRequest) -> HttpResponse:
 def payment(request: HttpRequest, payment_id: int) -> HttpResponse:
     user = _customer(request)
     try:
-        item = Payment.objects.get(pk=payment_id, user=user)
+        item = Payment.objects.select_related("user").get(pk=payment_id, user=user)
     except Payment.DoesNotExist:
         raise Http404 from None
+    if item.method != Payment.Method.BANK_TRANSFER:
+        if request.method == "POST":
+            return redirect("payment", item.pk)
+        return deposit_views.gateway_payment(request, item)
     if request.method == "POST":
         if request.POST.get("action") == "cancel":
             try:

@@ -20,6 +20,7 @@ from smmpanel.accounts import second_factor
 from smmpanel.accounts.models import ApiKey, StaffRole, User, hash_api_key
 from smmpanel.accounts.services import rotate_api_key
 from smmpanel.catalog import demo
+from smmpanel.payments.gateways import demo as demo_gateway
 from smmpanel.web import server
 
 STOP_TIMEOUT = 30  # seconds the worker may take to finish its calls in flight
@@ -139,6 +140,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             "  a worker runs beside the server: orders reach the simulator and move by themselves\n"
+            "  add funds with the demo gateway: a page of the panel plays it, no money moves\n"
         )
         self.stdout.flush()
         self._serve(server.command(server.DEFAULT_SERVER, host, port, workers=1, threads=4))
@@ -153,9 +155,11 @@ class Command(BaseCommand):
 
         handlers = {sig: signal.signal(sig, stop_asked) for sig in STOP_SIGNALS}
         children: dict[str, subprocess.Popen[bytes]] = {}
+        # The demo gateway (payments/gateways/demo.py) works only in processes the demo starts.
+        env = {**os.environ, demo_gateway.ENVIRONMENT: "1"}
         try:
-            children["the server"] = subprocess.Popen(argv)
-            children["the worker"] = subprocess.Popen([str(script), "worker"])
+            children["the server"] = subprocess.Popen(argv, env=env)
+            children["the worker"] = subprocess.Popen([str(script), "worker"], env=env)
             while not asked and all(child.poll() is None for child in children.values()):
                 time.sleep(0.2)
             ended = [(role, child.returncode) for role, child in children.items() if child.poll() is not None]
