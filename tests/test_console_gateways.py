@@ -17,7 +17,7 @@ from smmpanel.payments import gateways
 from smmpanel.payments.gateways import base
 from smmpanel.payments.models import GatewaySetting
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("played")]
 
 SECRET = "k3y-Never-Shown-9f2c"
 MERCHANT = "merchant-77c1"
@@ -64,7 +64,7 @@ def text(response: Any) -> str:
     return response.content.decode()
 
 
-def test_the_page_lists_each_gateway_with_its_state_and_never_the_demo(admin, played):
+def test_the_page_lists_each_gateway_with_its_state_and_never_the_demo(admin):
     saved = dict(gateways.GATEWAYS)
 
     class Demo(Played):
@@ -86,7 +86,7 @@ def test_the_page_lists_each_gateway_with_its_state_and_never_the_demo(admin, pl
     assert not GatewaySetting.objects.exists()
 
 
-def test_keys_are_write_only_and_the_audit_keeps_only_whether_they_are_set(admin, played):
+def test_keys_are_write_only_and_the_audit_keeps_only_whether_they_are_set(admin):
     response = send(admin, enabled="on", key_merchant=MERCHANT, key_key=SECRET)
     assert response.status_code == 302 and response["Location"].endswith("#gateway-cryptomus")
     assert row().credentials == {"merchant": MERCHANT, "key": SECRET} and row().enabled
@@ -103,7 +103,7 @@ def test_keys_are_write_only_and_the_audit_keeps_only_whether_they_are_set(admin
     assert SECRET not in str(list(AuditRecord.objects.values_list("before", "after", "note")))
 
 
-def test_a_blank_key_keeps_the_stored_one_and_forget_removes_it(admin, played):
+def test_a_blank_key_keeps_the_stored_one_and_forget_removes_it(admin):
     send(admin, key_merchant=MERCHANT, key_key=SECRET)
     send(admin, key_key="", fee_percent="2")
     assert row().credentials == {"merchant": MERCHANT, "key": SECRET} and row().fee_percent == 2
@@ -113,14 +113,14 @@ def test_a_blank_key_keeps_the_stored_one_and_forget_removes_it(admin, played):
     assert record is not None and record.after == {"key key": "not set"}
 
 
-def test_enabling_without_every_key_is_refused_and_changes_nothing(admin, played):
+def test_enabling_without_every_key_is_refused_and_changes_nothing(admin):
     response = send(admin, enabled="on", key_merchant=MERCHANT)
     assert response.status_code == 400
     assert "Set every key before enabling it; missing: Payment key." in text(response)
     assert not GatewaySetting.objects.exists() and not AuditRecord.objects.exists()
 
 
-def test_limits_fee_bonus_names_and_instructions_are_saved_exactly(admin, played):
+def test_limits_fee_bonus_names_and_instructions_are_saved_exactly(admin):
     response = send(
         admin,
         base_url="http://127.0.0.1:8123/",
@@ -179,7 +179,7 @@ def test_limits_fee_bonus_names_and_instructions_are_saved_exactly(admin, played
         ({"name_en": "x" * 101}, "Ensure this value has at most 100 characters"),
     ],
 )
-def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(admin, played, changes, error):
+def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(admin, changes, error):
     send(admin, key_merchant=MERCHANT, key_key=SECRET, fee_percent="1")
     audits = AuditRecord.objects.count()
     response = send(admin, key_key="another-key", **changes)
@@ -188,14 +188,14 @@ def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(admin, play
     assert AuditRecord.objects.count() == audits
 
 
-def test_hostile_names_and_instructions_are_inert(admin, played):
+def test_hostile_names_and_instructions_are_inert(admin):
     send(admin, name_en=HOSTILE, instructions_es=HOSTILE)
     page = text(admin.get(PAGE))
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
 
 
-def test_a_gateway_set_by_the_environment_shows_so_and_its_keys_cannot_be_edited(admin, played, monkeypatch):
+def test_a_gateway_set_by_the_environment_shows_so_and_its_keys_cannot_be_edited(admin, monkeypatch):
     GatewaySetting.objects.create(gateway="cryptomus", credentials={"key": "stored-in-the-db"})
     monkeypatch.setenv("SMMPANEL_CRYPTOMUS_MERCHANT", MERCHANT)
     monkeypatch.setenv("SMMPANEL_CRYPTOMUS_KEY", SECRET)
@@ -211,7 +211,7 @@ def test_a_gateway_set_by_the_environment_shows_so_and_its_keys_cannot_be_edited
     assert record.after == {"fee_percent": "3.0000"} or record.after == {"fee_percent": "3"}
 
 
-def test_a_base_url_set_by_the_environment_is_not_edited_here(admin, played, monkeypatch):
+def test_a_base_url_set_by_the_environment_is_not_edited_here(admin, monkeypatch):
     monkeypatch.setenv("SMMPANEL_CRYPTOMUS_URL", "http://127.0.0.1:9999")
     page = text(admin.get(PAGE))
     assert (
@@ -222,7 +222,7 @@ def test_a_base_url_set_by_the_environment_is_not_edited_here(admin, played, mon
 
 
 @pytest.mark.parametrize("role", ["administrator", "support", "finance"])
-def test_only_administrators_and_finance_open_the_page_and_save(role, played):
+def test_only_administrators_and_finance_open_the_page_and_save(role):
     client = signed_in(make_staff("sam", role))
     may = role in {"administrator", "finance"}
     assert client.get(PAGE).status_code == (200 if may else 403)
@@ -234,5 +234,5 @@ def test_only_administrators_and_finance_open_the_page_and_save(role, played):
     assert (PAGE in menu) == may
 
 
-def test_saving_takes_post_only(admin, played):
+def test_saving_takes_post_only(admin):
     assert admin.get(reverse("console:gateway_update", args=["cryptomus"])).status_code == 405
