@@ -3,7 +3,7 @@ upstream is a dict of what it says about each deposit, `down` makes it time out,
 It takes the place of the registry's "cryptomus" entry (whatever module registers it) for the
 test, so its keys are read from SMMPANEL_CRYPTOMUS_MERCHANT and SMMPANEL_CRYPTOMUS_KEY.
 
-    from played_gateway import Played, played  # noqa: F401  (played is a fixture)
+    from played_gateway import Played, played_fixture  # noqa: F401  (the fixture `played`)
 """
 
 import json
@@ -52,8 +52,8 @@ class Played(base.Gateway):
         self.truths[ref] = replace(truth, status=status, amount_paid=amount, **changes)
 
 
-@pytest.fixture
-def played(db: None) -> Iterator[Played]:
+@pytest.fixture(name="played")
+def played_fixture(db: None) -> Iterator[Played]:
     gateway = Played()
     saved = dict(gateways.GATEWAYS)
     gateways.GATEWAYS[NAME] = gateway

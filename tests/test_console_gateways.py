@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from played_gateway import Played, played  # noqa: F401  (played is a fixture)
+from played_gateway import Played, played_fixture  # noqa: F401  (the fixture `played`)
 from staff import make_staff, signed_in
 
 from smmpanel.accounts.models import AuditRecord
