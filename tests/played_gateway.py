@@ -31,6 +31,8 @@ class Played(base.Gateway):
     def __init__(self) -> None:
         self.truths: dict[str, base.Truth] = {}
         self.down = False
+        self.refuse = ""  # the reason it refuses the next refund, if any
+        self.refunded: list[tuple[str, Decimal]] = []
 
     def start(self, config: base.Config, deposit: base.Deposit, urls: base.Urls) -> base.Checkout:
         ref = f"inv-{deposit.id}"
@@ -45,6 +47,16 @@ class Played(base.Gateway):
         truth = self.truths[deposit.gateway_ref]
         raw = json.dumps({"uuid": truth.gateway_ref, "status": truth.status, "paid": str(truth.amount_paid)})
         return replace(truth, raw=raw)
+
+    def refund(self, config: base.Config, deposit: base.Deposit, amount: Decimal) -> base.Truth:
+        if self.down:
+            raise base.Unreachable("timed out")
+        if self.refuse:
+            raise base.Refused(self.refuse)
+        self.refunded.append((deposit.gateway_ref, amount))
+        truth = replace(self.truths[deposit.gateway_ref], status=base.REFUNDED)
+        self.truths[deposit.gateway_ref] = truth
+        return replace(truth, raw=json.dumps({"uuid": truth.gateway_ref, "refunded": str(amount)}))
 
     def pay(self, ref: str, status: str = base.CONFIRMED, paid: str | None = None, **changes: object) -> None:
         truth = self.truths[ref]

@@ -4,14 +4,13 @@ every role without the `deposits` capability."""
 
 import json
 import re
-import sys
 import threading
-import types
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +19,8 @@ from played_gateway import urls as played_urls
 from staff import make_staff, signed_in
 
 from smmpanel.accounts.models import AuditRecord, User
-from smmpanel.console.views.deposit_actions import refunds_module
-from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.models import Account, LedgerEntry
 from smmpanel.payments import deposits
-from smmpanel.payments.gateways.base import GatewayError
 from smmpanel.payments.models import GatewayRecord, GatewaySetting, Payment
 
 pytestmark = pytest.mark.django_db
@@ -309,7 +306,6 @@ def test_the_deposit_page_shows_its_amounts_gateway_id_and_records_escaped(finan
     assert "forged signature" in page and "401" in page and "credited" in page
     assert "&quot;note&quot;: &quot;\\&quot;&gt;&lt;img" in page  # readable (indented JSON) and escaped
     assert 'id="confirm-deposit"' not in page and 'id="check-deposit"' not in page
-    assert 'id="refund-deposit"' not in page or refunds_module() is not None
 
 
 def test_check_with_the_gateway_now_credits_once_and_is_audited(finance, fay, played, alice, invoice):
@@ -368,95 +364,84 @@ def test_a_gateway_deposit_is_never_confirmed_or_rejected_by_hand(finance, alice
     assert not AuditRecord.objects.exists()
 
 
-class Refunds:
-    """Stands in for payments/refunds.py (another branch writes it) with its documented signatures:
-    records the calls; `error` makes the next call raise it."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[object, ...]] = []
-        self.error: Exception | None = None
-
-    def refund(self, payment_id: int, actor: User, amount: Decimal | None = None) -> Decimal:
-        self.calls.append(("refund", payment_id, actor, amount))
-        if self.error:
-            raise self.error
-        payment = Payment.objects.get(pk=payment_id)
-        Payment.objects.filter(pk=payment_id).update(status=Payment.Status.REFUNDED)
-        return amount or payment.amount
-
-    def settle_dispute(self, payment_id: int, actor: User, note: str = "") -> bool:
-        self.calls.append(("settle", payment_id, actor, note))
-        if self.error:
-            raise self.error
-        return (
-            Payment.objects.filter(pk=payment_id, dispute_settled_at__isnull=True).update(
-                dispute_settled_at=timezone.now()
-            )
-            == 1
-        )
-
-
 @pytest.fixture
-def refunds(monkeypatch) -> Refunds:
-    stub = Refunds()
-    module = types.ModuleType("smmpanel.payments.refunds")
-    module.refund = stub.refund  # type: ignore[attr-defined]
-    module.settle_dispute = stub.settle_dispute  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "smmpanel.payments.refunds", module)
-    return stub
-
-
-def test_refund_calls_payments_refunds_with_the_amount_and_is_audited(
-    finance, fay, played, alice, invoice, refunds
-):
+def credited(played: Played, invoice: Payment) -> Payment:
+    """The invoice paid: 40 credited, +2 bonus, -0.80 fee (alice has 141.20)."""
     played.pay(invoice.gateway_ref)
     deposits.check(invoice.pk)
-    page = page_of(finance.get(reverse("console:deposit", args=[invoice.pk])))
-    assert 'id="refund-deposit"' in page
-    bad = finance.post(reverse("console:deposit_refund", args=[invoice.pk]), {"amount": "-3"}, follow=True)
-    assert "Ensure this value is greater than or equal to" in page_of(bad) and refunds.calls == []
-    refunds.error = GatewayError("the gateway refused: not enough funds")
-    failed = finance.post(reverse("console:deposit_refund", args=[invoice.pk]), {"amount": "15"}, follow=True)
-    assert "Not refunded; nothing changed: the gateway refused: not enough funds" in page_of(failed)
-    assert not AuditRecord.objects.exists()
-    refunds.error = None
-    done = finance.post(reverse("console:deposit_refund", args=[invoice.pk]), {"amount": "15"}, follow=True)
-    assert "Refunded 15" in page_of(done)
-    assert refunds.calls[-1] == ("refund", invoice.pk, fay, Decimal(15))
+    invoice.refresh_from_db()
+    return invoice
+
+
+def refund(client: Any, payment: Payment, amount: str = "") -> str:
+    return page_of(
+        client.post(reverse("console:deposit_refund", args=[payment.pk]), {"amount": amount}, follow=True)
+    )
+
+
+def test_a_whole_refund_takes_back_the_deposit_and_is_audited(finance, fay, played, alice, credited):
+    assert 'id="refund-deposit"' in page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    assert "Refunded: 41.20 USD taken from the balance." in refund(finance, credited)
+    assert played.refunded == [(credited.gateway_ref, Decimal(40))]
+    assert alice.balance() == Decimal(100) and Payment.objects.get(pk=credited.pk).status == "refunded"
     (record,) = AuditRecord.objects.filter(action="deposit.refund")
-    assert record.after == {"status": "refunded", "refunded": "15"}
-    # refunded now: no second refund
-    again = finance.post(reverse("console:deposit_refund", args=[invoice.pk]), {"amount": ""}, follow=True)
-    assert "cannot be refunded from the console" in page_of(again) and len(refunds.calls) == 2
+    assert (record.actor, record.after) == (
+        fay,
+        {"status": "refunded", "asked": "all", "taken from the balance": "41.200000"},
+    )
+    assert "cannot be refunded from the console" in refund(finance, credited)  # once
+    assert len(played.refunded) == 1
+    call_command("check_ledger")
 
 
-def test_a_gateway_without_refunds_offers_none(finance, played, alice, invoice, refunds):
+def test_a_part_refund_and_bad_amounts(finance, played, alice, credited):
+    assert "Ensure this value is greater than or equal to" in refund(finance, credited, "-3")
+    assert "Enter a number." in refund(finance, credited, "ten")
+    assert "at most 40" in refund(finance, credited, "40.01")
+    assert played.refunded == [] and alice.balance() == Decimal("141.2")
+    assert not AuditRecord.objects.exists()
+    assert "Refunded: 15.00 USD taken from the balance." in refund(finance, credited, "15")
+    assert alice.balance() == Decimal("126.2") and played.refunded == [(credited.gateway_ref, Decimal(15))]
+
+
+def test_a_refund_the_gateway_refuses_gives_the_balance_back(finance, played, alice, credited):
+    played.refuse = "not enough funds on the merchant balance"
+    text = refund(finance, credited)
+    assert "refused the refund (not enough funds on the merchant balance)" in text
+    assert alice.balance() == Decimal("141.2") and Payment.objects.get(pk=credited.pk).status == "confirmed"
+    assert not AuditRecord.objects.exists()
+
+
+def test_a_refund_the_gateway_never_answers_stays_debited_and_is_audited(finance, played, alice, credited):
+    played.down = True
+    assert "may or may not have been made" in refund(finance, credited)
+    assert alice.balance() == Decimal(100) and Payment.objects.get(pk=credited.pk).status == "refunded"
+    (record,) = AuditRecord.objects.filter(action="deposit.refund")
+    assert record.note == "the gateway did not answer"
+
+
+def test_a_gateway_without_refunds_offers_none(finance, played, alice, credited):
     played.refunds = False
-    played.pay(invoice.gateway_ref)
-    deposits.check(invoice.pk)
-    assert 'id="refund-deposit"' not in page_of(finance.get(reverse("console:deposit", args=[invoice.pk])))
-    response = finance.post(reverse("console:deposit_refund", args=[invoice.pk]), {}, follow=True)
-    assert "cannot be refunded from the console" in page_of(response) and refunds.calls == []
+    assert 'id="refund-deposit"' not in page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    assert "cannot be refunded from the console" in refund(finance, credited)
+    assert played.refunded == [] and alice.balance() == Decimal("141.2")
 
 
-def test_settle_dispute_on_a_charged_back_deposit_once_and_audited(
-    finance, fay, played, alice, invoice, refunds
-):
-    played.pay(invoice.gateway_ref)
-    deposits.check(invoice.pk)
-    assert 'id="settle-dispute"' not in page_of(finance.get(reverse("console:deposit", args=[invoice.pk])))
-    played.pay(invoice.gateway_ref, status="charged_back")
-    deposits.check(invoice.pk)
-    page = page_of(finance.get(reverse("console:deposit", args=[invoice.pk])))
+def test_settle_dispute_on_a_charged_back_deposit_once_and_audited(finance, fay, played, alice, credited):
+    assert 'id="settle-dispute"' not in page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    played.pay(credited.gateway_ref, status="charged_back")
+    deposits.check(credited.pk)
+    page = page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
     assert 'id="settle-dispute"' in page and "open: the customer cannot order" in page
+    assert Account.objects.get(user=alice.user).on_hold
     response = finance.post(
-        reverse("console:deposit_settle", args=[invoice.pk]), {"note": "Customer paid by wire"}, follow=True
+        reverse("console:deposit_settle", args=[credited.pk]), {"note": "Customer paid by wire"}, follow=True
     )
     assert "The dispute is settled." in page_of(response)
-    assert refunds.calls == [("settle", invoice.pk, fay, "Customer paid by wire")]
+    assert not Account.objects.get(user=alice.user).on_hold
     (record,) = AuditRecord.objects.filter(action="deposit.settle_dispute")
-    assert (record.after, record.note) == ({"dispute": "settled"}, "Customer paid by wire")
-    again = finance.post(reverse("console:deposit_settle", args=[invoice.pk]), {}, follow=True)
+    assert (record.actor, record.after, record.note) == (fay, {"dispute": "settled"}, "Customer paid by wire")
+    again = finance.post(reverse("console:deposit_settle", args=[credited.pk]), {}, follow=True)
     assert "Only a charged-back deposit not settled yet can be settled." in page_of(again)
     assert AuditRecord.objects.filter(action="deposit.settle_dispute").count() == 1
 
@@ -482,9 +467,9 @@ GATEWAY_ACTIONS = {"deposit_check": {}, "deposit_refund": {"amount": "1"}, "depo
 
 
 @pytest.mark.parametrize("name", list(GATEWAY_ACTIONS))
-def test_the_gateway_actions_are_refused_to_support(name, alice, invoice, refunds):
+def test_the_gateway_actions_are_refused_to_support(name, played, alice, invoice):
     client = signed_in(make_staff("sam", "support"))
     response = client.post(reverse(f"console:{name}", args=[invoice.pk]), GATEWAY_ACTIONS[name])
-    assert response.status_code == 403 and refunds.calls == []
+    assert response.status_code == 403 and played.refunded == []
     assert Payment.objects.get(pk=invoice.pk).status == "pending" and not AuditRecord.objects.exists()
     assert GatewayRecord.objects.filter(kind="poll").count() == 0

@@ -4,11 +4,10 @@ settled yet). The gateway is called outside any transaction (payments/ does the 
 action that changed something is then audited. A gateway that did not answer, or an answer that
 does not fit the deposit, is shown as a message and nothing changes."""
 
-import importlib
 from decimal import Decimal
-from types import ModuleType
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
@@ -20,8 +19,8 @@ from django.views.decorators.http import require_POST
 from smmpanel.accounts.models import User
 from smmpanel.console.auditing import audit_action
 from smmpanel.console.guard import staff_view
-from smmpanel.ledger.money import MAX_AMOUNT
-from smmpanel.payments import deposits, gateways
+from smmpanel.ledger.money import MAX_AMOUNT, amount_text
+from smmpanel.payments import deposits, gateways, refunds
 from smmpanel.payments.gateways.base import GatewayError
 from smmpanel.payments.models import GatewayRecord, Payment
 from smmpanel.payments.services import PaymentError
@@ -45,14 +44,6 @@ class SettleForm(forms.Form):
     note = forms.CharField(
         label=gettext_lazy("Note"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-
-def refunds_module() -> ModuleType | None:
-    """payments/refunds.py (refund, settle_dispute), when this panel has it."""
-    try:
-        return importlib.import_module("smmpanel.payments.refunds")
-    except ModuleNotFoundError:
-        return None
 
 
 def may_check(payment: Payment) -> bool:
@@ -113,21 +104,41 @@ def check_now(request: HttpRequest, payment_id: int) -> HttpResponseBase:
 def refund(request: HttpRequest, payment_id: int) -> HttpResponseBase:
     payment = get_object_or_404(Payment, pk=payment_id)
     form = RefundForm(request.POST)
-    module = refunds_module()
-    if module is None or not may_refund(payment):
+    if not may_refund(payment):
         messages.error(request, _("This deposit cannot be refunded from the console."))
         return redirect("console:deposit", payment.pk)
     if not form.is_valid():
         for error in form.errors.get("amount", []):
             messages.error(request, str(error))
         return redirect("console:deposit", payment.pk)
-    amount = form.cleaned_data["amount"]
+    asked = form.cleaned_data["amount"]
     try:
-        refunded: Decimal = module.refund(payment.pk, _operator(request), amount)
-    except (GatewayError, PaymentError) as exc:
-        messages.error(request, _("Not refunded; nothing changed: %(why)s") % {"why": _error(exc)})
+        taken = refunds.refund(payment.pk, _operator(request), asked)
+    except PaymentError as exc:
+        # Refused: the balance is as it was. No answer: the debit stays (the message says so), and
+        # that change is audited like a refund.
+        if exc.code != "unknown":
+            messages.error(request, exc.message)
+            return redirect("console:deposit", payment.pk)
+        messages.warning(request, exc.message)
+        _audit_refund(request, payment, asked, None, note="the gateway did not answer")
         return redirect("console:deposit", payment.pk)
-    payment.refresh_from_db()
+    _audit_refund(request, payment, asked, taken)
+    messages.success(
+        request,
+        _("Refunded: %(amount)s %(currency)s taken from the balance.")
+        % {"amount": amount_text(taken, "exact"), "currency": settings.SMMPANEL_CURRENCY},
+    )
+    return redirect("console:deposit", payment.pk)
+
+
+def _audit_refund(
+    request: HttpRequest, payment: Payment, asked: Decimal | None, taken: Decimal | None, note: str = ""
+) -> None:
+    after: dict[str, object] = {"status": Payment.objects.get(pk=payment.pk).status}
+    after["asked"] = asked if asked is not None else "all"
+    if taken is not None:
+        after["taken from the balance"] = taken
     with transaction.atomic():
         audit_action(
             request,
@@ -135,10 +146,9 @@ def refund(request: HttpRequest, payment_id: int) -> HttpResponseBase:
             object_type="deposit",
             object_id=payment.pk,
             before={"status": Status.CONFIRMED},
-            after={"status": payment.status, "refunded": refunded},
+            after=after,
+            note=note,
         )
-    messages.success(request, _("Refunded %(amount)s.") % {"amount": refunded})
-    return redirect("console:deposit", payment.pk)
 
 
 @staff_view("deposits")
@@ -146,14 +156,13 @@ def refund(request: HttpRequest, payment_id: int) -> HttpResponseBase:
 def settle(request: HttpRequest, payment_id: int) -> HttpResponseBase:
     payment = get_object_or_404(Payment, pk=payment_id)
     form = SettleForm(request.POST)
-    module = refunds_module()
-    if module is None or not may_settle(payment) or not form.is_valid():
+    if not may_settle(payment) or not form.is_valid():
         messages.error(request, _("Only a charged-back deposit not settled yet can be settled."))
         return redirect("console:deposit", payment.pk)
     note = form.cleaned_data["note"].strip()
     try:
         with transaction.atomic():
-            settled: bool = module.settle_dispute(payment.pk, _operator(request), note)
+            settled = refunds.settle_dispute(payment.pk, _operator(request), note)
             if settled:
                 audit_action(
                     request,

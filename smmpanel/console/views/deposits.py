@@ -129,8 +129,8 @@ def _page(
         "manual": payment.method == Payment.Method.BANK_TRANSFER,
         "records": _records(payment),
         "may_check": deposit_actions.may_check(payment),
-        "may_refund": deposit_actions.may_refund(payment) and deposit_actions.refunds_module() is not None,
-        "may_settle": deposit_actions.may_settle(payment) and deposit_actions.refunds_module() is not None,
+        "may_refund": deposit_actions.may_refund(payment),
+        "may_settle": deposit_actions.may_settle(payment),
         "refund_form": deposit_actions.RefundForm(),
         "settle_form": deposit_actions.SettleForm(),
     }
