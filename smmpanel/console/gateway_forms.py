@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from smmpanel.ledger.money import MAX_AMOUNT
+from smmpanel.ledger.money import MAX_AMOUNT, normalised
 from smmpanel.payments.gateways.base import Config, Gateway
 from smmpanel.payments.models import GatewaySetting
 
@@ -96,6 +96,8 @@ class GatewayForm(forms.Form):
         self.gateway, self.config = gateway, config
         self.stored_keys = {} if config.from_environment else dict(config.credentials)
         self.url_from_environment = url_from_environment(gateway.name)
+        if gateway.manual:  # nothing to call: no address
+            del self.fields["base_url"]
         if self.url_from_environment:
             self.fields["base_url"].disabled = True
         if config.from_environment:
@@ -123,16 +125,26 @@ class GatewayForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
 
-    def key_fields(self) -> list[forms.BoundField]:
-        return [self[n] for n in self.fields if n.startswith(("key_", "forget_"))]
-
-    def setting_fields(self) -> list[forms.BoundField]:
+    def key_fields(self) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        """Each key's field, with its "forget" box when a key is stored."""
         return [
-            self[n] for n in self.fields if not n.startswith(("key_", "forget_", "name_", "instructions_"))
+            (
+                self[key_field(c.name)],
+                self[forget_field(c.name)] if forget_field(c.name) in self.fields else None,
+            )
+            for c in self.gateway.credentials
+            if key_field(c.name) in self.fields
         ]
 
-    def text_fields(self) -> list[forms.BoundField]:
-        return [self[n] for n in self.fields if n.startswith(("name_", "instructions_"))]
+    def setting_fields(self) -> list[forms.BoundField]:
+        skipped = ("enabled", "key_", "forget_", "name_", "instructions_")
+        return [self[n] for n in self.fields if not n.startswith(skipped)]
+
+    def languages(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        """(language, its name field, its instructions field) for each site language."""
+        return [
+            (name, self[f"name_{code}"], self[f"instructions_{code}"]) for code, name in settings.LANGUAGES
+        ]
 
     def keys_after(self) -> dict[str, str]:
         """The stored keys once this form is saved: typed ones replace, forgotten ones go."""
@@ -171,6 +183,9 @@ def initial_for(row: GatewaySetting | None, gateway: Gateway) -> dict[str, Any]:
     if row is None:
         return {"enabled": gateway.on_by_default}
     values: dict[str, Any] = {name: getattr(row, name) for name in PLAIN}
+    for name, value in values.items():
+        if isinstance(value, Decimal):
+            values[name] = normalised(value)  # 2.5, not 2.5000
     for code, _language in settings.LANGUAGES:
         values[f"name_{code}"] = row.names.get(code, "")
         values[f"instructions_{code}"] = row.instructions.get(code, "")
