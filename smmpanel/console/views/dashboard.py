@@ -36,7 +36,7 @@ QUEUE_LABELS = {
     "refills": gettext_lazy("Refills waiting"),
     "cancels": gettext_lazy("Cancel requests waiting"),
     "deposits": gettext_lazy("Bank transfers to confirm"),
-    "late-deposits": gettext_lazy("Gateway deposits waiting too long"),
+    "late-deposits": gettext_lazy("Gateway payments waiting too long"),
 }
 
 

@@ -96,7 +96,7 @@ QUEUES = [
     ),
     Queue(
         "late-deposits",
-        _("Gateway deposits waiting"),
+        _("Gateway payments waiting"),
         _(
             "Deposits through a gateway still pending or paid longer than the worker's polling delay: "
             "check each with the gateway from its page."
