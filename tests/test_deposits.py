@@ -166,7 +166,7 @@ def test_the_rule_in_exact_decimals(amount: str, fee: str, bonus: str) -> None:
 
 def test_limits_per_gateway(played: Played, alice: Customer) -> None:
     GatewaySetting.objects.filter(gateway="demo").update(min_amount=Decimal("5"), max_amount=Decimal("500"))
-    for amount, code in (("4.99", "below_minimum"), ("500.01", "above_maximum")):
+    for amount, code in (("4.99", "below_minimum"), ("500.01", "above_maximum"), ("10.001", "decimals")):
         with pytest.raises(deposits.PaymentError) as refused:
             deposits.start(alice.user, "demo", Decimal(amount), URLS)
         assert refused.value.code == code

@@ -22,6 +22,7 @@ BELOW_MIN = "below_min"
 ABOVE_MAX = "above_max"
 BAD_QUANTITY = "bad_quantity"
 NO_FUNDS = "no_funds"
+ON_HOLD = "on_hold"  # an unsettled payment dispute: answered as no funds (docs/api.md)
 NO_DRIPFEED = "no_dripfeed"
 BAD_RUNS = "bad_runs"
 ACTIVE_LINK = "active_link"
@@ -38,6 +39,7 @@ NO_CANCEL = "no_cancel"
 _SHARED = {
     BAD_QUANTITY: "Incorrect quantity",
     NO_FUNDS: "Not enough funds on balance",
+    ON_HOLD: "Not enough funds on balance",
     ACTIVE_LINK: "You have active order with this link. Please wait until order being completed.",
     BAD_ORDER: "Incorrect order ID",
     TOO_MANY_IDS: f"Too many IDs: at most {MAX_IDS}",

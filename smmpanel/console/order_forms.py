@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from smmpanel.catalog.models import Provider, Service
 from smmpanel.orders import operator
@@ -27,7 +28,7 @@ PROVIDER_STATE_LABELS: dict[str, Promise] = {
     P.SENDING: _("Sending"),
     P.SENT: _("Sent"),
     P.UNKNOWN: _("In doubt"),
-    P.FAILED: _("Refused"),
+    P.FAILED: pgettext_lazy("an order's provider state", "Refused"),  # one order: not the plural
 }
 KIND_LABELS: dict[str, Promise] = {
     Order.Kind.SINGLE: _("Single order"),

@@ -16,12 +16,21 @@ from typing import Any
 from django.db import connection
 
 from smmpanel.ledger import services as ledger
-from smmpanel.ledger.models import LedgerEntry
+from smmpanel.ledger.models import Account, LedgerEntry
 from smmpanel.ledger.money import ZERO
 from smmpanel.orders import events
 from smmpanel.orders.models import Order
 
 InsufficientFunds = ledger.InsufficientFunds
+OnHold = ledger.OnHold  # a kind of InsufficientFunds: an unsettled payment dispute
+
+
+def on_hold(user_id: int) -> bool:
+    """Whether the customer's account is on hold (an unsettled payment dispute): for an order that
+    charges nothing when placed (a subscription), which the charge itself cannot refuse."""
+    return Account.objects.filter(user_id=user_id, on_hold=True).exists()
+
+
 _ORDERS = Order._meta.db_table
 _COLUMNS = (
     "user_id, service_id, kind, link, quantity, runs, interval_minutes, params, charge, source, "

@@ -44,6 +44,7 @@ class PlacementError(Exception):
     BAD_QUANTITY = "bad_quantity"
     BAD_PARAMETER = "bad_parameter"  # value: the parameter's name
     NO_FUNDS = "no_funds"
+    ON_HOLD = "on_hold"  # the account is on hold: an unsettled payment dispute (ledger.OnHold)
     NO_DRIPFEED = "no_dripfeed"
     BAD_RUNS = "bad_runs"
     ACTIVE_LINK = "active_link"

@@ -127,6 +127,9 @@ class Order(SavesChangedFields):
                 & ~models.Q(status__in=["completed", "partial", "canceled", "expired"]),
                 name="order_cancel_asked_open",
             ),
+            # The console's search by the provider's order id (orders/listing.py). Its search in links
+            # has a trigram index on PostgreSQL (migration 0005), which Django's Meta cannot state.
+            models.Index(fields=["provider_order_id"], name="order_provider_order_id"),
             # The one-active-order-per-link rule looks here; links are too long to index.
             models.Index(
                 fields=["user", "service"],

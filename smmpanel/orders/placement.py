@@ -65,9 +65,13 @@ def _place(user_id: int, order: Draft, source: str, api_key_id: int | None, now:
     )
     order_id = creating.create(new, now, charge=str(order.charge))
     if not order.charge:
+        if creating.on_hold(user_id):  # nothing to charge now, yet refused as a charge would be
+            raise PlacementError(PlacementError.ON_HOLD)
         return order_id  # a subscription: each post's order is charged when it is created
     try:
         creating.charge(user_id, order_id, order.charge, now, new=True)
+    except creating.OnHold:
+        raise PlacementError(PlacementError.ON_HOLD) from None
     except creating.InsufficientFunds:
         raise PlacementError(PlacementError.NO_FUNDS) from None
     return order_id

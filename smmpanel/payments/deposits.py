@@ -32,6 +32,7 @@ Kind = LedgerEntry.Kind
 
 # Where a deposit may go from where it is, on the gateway's word. Money that arrives late (an
 # expired or failed invoice then paid) is still credited: it is the customer's.
+CENTS = Decimal("0.01")
 OPEN = {Status.CREATED, Status.PENDING, Status.PAID}
 MOVES: dict[str, set[str]] = {
     Status.CREATED: {
@@ -42,8 +43,25 @@ MOVES: dict[str, set[str]] = {
         Status.EXPIRED,
         Status.CANCELED,
     },
-    Status.PENDING: {Status.PAID, Status.CONFIRMED, Status.FAILED, Status.EXPIRED, Status.CANCELED},
-    Status.PAID: {Status.CONFIRMED, Status.FAILED, Status.EXPIRED, Status.CANCELED},
+    # Refunded or charged back before the panel credited it (its webhook lost, then a refund or a
+    # dispute at the gateway): closed, with nothing to take back, so never polled again.
+    Status.PENDING: {
+        Status.PAID,
+        Status.CONFIRMED,
+        Status.FAILED,
+        Status.EXPIRED,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.CHARGED_BACK,
+    },
+    Status.PAID: {
+        Status.CONFIRMED,
+        Status.FAILED,
+        Status.EXPIRED,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.CHARGED_BACK,
+    },
     Status.FAILED: {Status.CONFIRMED},
     Status.EXPIRED: {Status.CONFIRMED},
     Status.CANCELED: {Status.CONFIRMED},
@@ -97,6 +115,8 @@ def check_limits(config: base.Config, amount: Decimal) -> Decimal:
     """The amount, checked as any deposit's, then against the gateway's own minimum and maximum."""
     amount = check_deposit(amount)
     currency = settings.SMMPANEL_CURRENCY
+    if amount != amount.quantize(CENTS):  # gateways invoice in cents: 12.345 would never match
+        raise PaymentError(_("Use at most 2 decimal places for this method."), "decimals")
     if config.min_amount is not None and amount < config.min_amount:
         raise PaymentError(
             _("The smallest amount for this method is %(minimum)s %(currency)s.")
@@ -227,7 +247,8 @@ def settle(payment_id: int, truth: base.Truth, now: datetime | None = None) -> O
                 payment.save(update_fields=changed)
                 return Outcome(payment.status, False, verdict)
         elif target in (Status.REFUNDED, Status.CHARGED_BACK):
-            moved, verdict = _reverse(payment, target), f"{target} by the gateway"
+            moved = _reverse(payment, target)
+            verdict = f"{target} by the gateway" + ("" if moved else ", nothing to take back")
         else:
             verdict = target
         if truth.amount_paid is not None:

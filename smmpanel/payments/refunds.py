@@ -171,14 +171,15 @@ def settle_dispute(payment_id: int, actor: User, note: str = "") -> bool:
         # The account row first, so a charge-back of another deposit cannot slip in between.
         list(Account.objects.select_for_update().filter(user_id=payment.user_id).values_list("pk"))
         payment.dispute_settled_at = timezone.now()
-        changed = ["dispute_settled_at"]
-        if note.strip():
-            payment.note = (f"{payment.note}\n{note.strip()}" if payment.note else note.strip())[:2000]
-            changed.append("note")
-        payment.save(update_fields=changed)
+        line = f"Dispute settled by {actor.get_username()}" + (f": {note.strip()}" if note.strip() else "")
+        payment.note = (f"{payment.note}\n{line}" if payment.note else line)[:2000]
+        payment.save(update_fields=["dispute_settled_at", "note"])
         others = (
             Payment.objects.filter(
-                user_id=payment.user_id, status=Status.CHARGED_BACK, dispute_settled_at__isnull=True
+                user_id=payment.user_id,
+                status=Status.CHARGED_BACK,
+                dispute_settled_at__isnull=True,
+                credited__gt=0,  # one charged back before it was credited took nothing, held nothing
             )
             .exclude(pk=payment.pk)
             .exists()

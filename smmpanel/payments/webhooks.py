@@ -6,7 +6,8 @@ The answer's status tells the gateway (and the operator reading its dashboard) w
 200 once the deposit's state is stored; 404 only for a gateway that is not set up (a wrong URL);
 403 for a forged signature or another merchant; 400 for a body that is not the gateway's format;
 422 for a deposit the panel does not know or an answer that does not match it; 503 when the
-gateway did not answer the panel's question (it sends the webhook again later).
+gateway did not answer the panel's question (it sends the webhook again later). A genuine delivery
+about nothing the panel acts on (base.Ignored) gets 200, so the gateway stops sending it.
 """
 
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ def receive(name: str, delivery: base.Delivery) -> Answer:
         claimed = gateway.claim(config, delivery)
     except base.Forged as exc:
         return answer(403, f"refused: {exc.message}")
+    except base.Ignored as exc:
+        return answer(200, f"ignored: {exc.message}")
+    except base.Unreachable as exc:  # claim asked the gateway which deposit it is about
+        return answer(503, f"gateway did not answer: {exc.message}")
     except base.GatewayError as exc:
         return answer(400, f"refused: {exc.message}")
     payment = _find(name, claimed)

@@ -7,7 +7,7 @@ adapters share them.
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -440,13 +440,18 @@ def _readable(items: dict[str, Any], what: str, unreadable: object = None) -> di
     return {key: value for key, value in items.items() if value is not unreadable}
 
 
+def _one(data: Any, field: str, read: Callable[[Any], str | Refused | None], shape: str) -> str:
+    """One answer's `field`, read by `read`: its Refused raised, a missing one a shape error."""
+    value = read(data.get(field)) if isinstance(data, dict) else None
+    if isinstance(value, Refused):
+        raise value
+    if value is None:
+        raise _shape_error(shape, data)
+    return value
+
+
 def parse_refill_id(data: Any) -> str:
-    refill = _refill_id(data.get("refill")) if isinstance(data, dict) else None
-    if isinstance(refill, Refused):
-        raise refill
-    if refill is None:
-        raise _shape_error("refill", data)
-    return refill
+    return _one(data, "refill", _refill_id, "refill")
 
 
 def parse_refills(data: Any) -> dict[str, str | Refused]:
@@ -455,12 +460,7 @@ def parse_refills(data: Any) -> dict[str, str | Refused]:
 
 
 def parse_refill_status(data: Any) -> str:
-    status = _refill_status(data.get("status")) if isinstance(data, dict) else None
-    if isinstance(status, Refused):
-        raise status
-    if status is None:
-        raise _shape_error("refill_status", data)
-    return status
+    return _one(data, "status", _refill_status, "refill_status")
 
 
 def parse_refill_statuses(data: Any) -> dict[str, str | Refused]:

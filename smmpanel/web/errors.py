@@ -23,6 +23,7 @@ PLACEMENT: dict[str, Promise] = {
     E.BAD_QUANTITY: _("Enter the quantity as a whole number, such as 1000."),
     E.BAD_PARAMETER: _("Check the %(field)s: it cannot be used as written."),
     E.NO_FUNDS: _("Your balance does not cover this order: add funds first."),
+    E.ON_HOLD: _("Your account is on hold because of a payment dispute; contact support."),
     E.NO_DRIPFEED: _("This service does not offer drip-feed."),
     E.BAD_RUNS: _("For drip-feed, enter at least 2 runs and the minutes between them."),
     E.ACTIVE_LINK: _(

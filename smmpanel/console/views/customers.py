@@ -368,30 +368,52 @@ def _switch(request: HttpRequest, field: str) -> bool | None:
     return {"on": True, "off": False}.get(request.POST.get(field, ""))
 
 
-@action("customer_access")
-def api_access(request: HttpRequest, customer: User) -> HttpResponseBase:
-    enabled = _switch(request, "api")
-    if enabled is None:
+def _switched(
+    request: HttpRequest,
+    customer: User,
+    field: str,
+    change: Callable[[User, bool], bool],
+    audit: tuple[str, str, str, bool],
+    said: tuple[str, str],
+) -> HttpResponseBase:
+    """An on/off switch of a customer's: `change(customer, on)` (False when it was so already),
+    audited as `audit` = (action when on, action when off, the field recorded, whether that field
+    is the switch's opposite) and answered with `said` = (message when on, message when off)."""
+    on = _switch(request, field)
+    if on is None:
         messages.error(request, _("Choose on or off."))
         return _back(customer)
     with transaction.atomic():
-        changed = accounts.set_api_access(customer, enabled)
+        changed = change(customer, on)
         if changed:
             audit_action(
                 request,
-                "customer.api_access",
+                audit[0] if on else audit[1],
                 object_type="customer",
                 object_id=customer.pk,
-                before={"api_enabled": not enabled},
-                after={"api_enabled": enabled},
+                before={audit[2]: on == audit[3]},
+                after={audit[2]: on != audit[3]},
             )
     if not changed:
         messages.info(request, _("Nothing changed: it was so already."))
-    elif enabled:
-        messages.success(request, _("API access is on: their active keys work again."))
     else:
-        messages.success(request, _("API access is off: every key of theirs is refused."))
+        messages.success(request, said[0] if on else said[1])
     return _back(customer)
+
+
+@action("customer_access")
+def api_access(request: HttpRequest, customer: User) -> HttpResponseBase:
+    return _switched(
+        request,
+        customer,
+        "api",
+        accounts.set_api_access,
+        ("customer.api_access", "customer.api_access", "api_enabled", False),
+        (
+            _("API access is on: their active keys work again."),
+            _("API access is off: every key of theirs is refused."),
+        ),
+    )
 
 
 @action("customer_access")
@@ -417,28 +439,17 @@ def revoke_keys(request: HttpRequest, customer: User) -> HttpResponseBase:
 
 @action("customer_access")
 def suspend(request: HttpRequest, customer: User) -> HttpResponseBase:
-    suspended = _switch(request, "suspended")
-    if suspended is None:
-        messages.error(request, _("Choose on or off."))
-        return _back(customer)
-    with transaction.atomic():
-        changed = accounts.set_suspended(customer, suspended)
-        if changed:
-            audit_action(
-                request,
-                "customer.suspend" if suspended else "customer.unsuspend",
-                object_type="customer",
-                object_id=customer.pk,
-                before={"is_active": suspended},
-                after={"is_active": not suspended},
-            )
-    if not changed:
-        messages.info(request, _("Nothing changed: it was so already."))
-    elif suspended:
-        messages.success(request, _("Suspended: they cannot sign in and the API refuses their keys."))
-    else:
-        messages.success(request, _("The suspension is lifted."))
-    return _back(customer)
+    return _switched(  # recorded as the account's is_active, which suspending turns off
+        request,
+        customer,
+        "suspended",
+        accounts.set_suspended,
+        ("customer.suspend", "customer.unsuspend", "is_active", True),
+        (
+            _("Suspended: they cannot sign in and the API refuses their keys."),
+            _("The suspension is lifted."),
+        ),
+    )
 
 
 @action("customer_access")

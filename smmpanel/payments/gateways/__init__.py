@@ -71,6 +71,22 @@ def all_usable() -> list[tuple[Gateway, Config]]:
     return found
 
 
-from smmpanel.payments.gateways import bank  # noqa: E402  (each gateway module registers itself)
+# Each gateway module registers itself (cryptomus: Cryptomus and Heleket).
+from smmpanel.payments.gateways import (  # noqa: E402
+    bank,
+    cryptomus,
+    nowpayments,
+    stripe_checkout,
+)
 
-__all__ = ["GATEWAYS", "bank", "config_for", "register", "usable", "all_usable"]
+__all__ = [
+    "GATEWAYS",
+    "all_usable",
+    "bank",
+    "config_for",
+    "cryptomus",
+    "nowpayments",
+    "register",
+    "stripe_checkout",
+    "usable",
+]

@@ -54,6 +54,11 @@ class Refused(GatewayError):
     """The gateway answered and said no (a wrong key, an amount it does not take ...)."""
 
 
+class Ignored(GatewayError):
+    """A genuine webhook (its signature checked) about nothing the panel acts on, e.g. an event type
+    it does not use: answered 200 (so the gateway stops sending it) and recorded, nothing moved."""
+
+
 class NotSupported(GatewayError):
     """The gateway (or this panel's use of it) cannot do this, e.g. a refund."""
 
@@ -61,12 +66,14 @@ class NotSupported(GatewayError):
 @dataclass(frozen=True)
 class Credential:
     """One key a gateway needs: its name in GatewaySetting.credentials, its label in the console,
-    and the environment variable that sets it instead (SMMPANEL_CRYPTOMUS_KEY ...)."""
+    and the environment variable that sets it instead (SMMPANEL_CRYPTOMUS_KEY ...). One that is
+    not `required` lets the gateway work without it (e.g. a login only some calls need)."""
 
     name: str
     label: Promise | str
     env: str
     secret: bool = True
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -187,4 +194,4 @@ class Gateway:
 
     def ready(self, config: Config) -> bool:
         """Whether every key it needs is set."""
-        return all(config.key(credential.name) for credential in self.credentials)
+        return all(config.key(c.name) for c in self.credentials if c.required)

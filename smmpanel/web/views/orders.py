@@ -4,7 +4,7 @@ Validation is the API's (`drafting.draft`), placing is `placement.place`, and re
 and cancel are `orders.requests`: these views parse, call them, and render.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -441,27 +441,26 @@ def detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return _render(request, "web/orders/detail.html", "web/orders/_live.html", _detail_context(order))
 
 
-@login_required
-@require_POST
-def refill(request: HttpRequest, order_id: int) -> HttpResponse:
+def _ask(request: HttpRequest, order_id: int, ask: Callable[[int, int], object], said: str) -> HttpResponse:
+    """A customer's refill or cancel request on their own order, then back to its page."""
     order = _own_order(request, order_id)
     try:
-        request_refill(order.user_id, order.pk)
+        ask(order.user_id, order.pk)
     except OrderActionError as error:
         messages.error(request, errors.action_message(error))
     else:
-        messages.success(request, _("Refill requested."))
+        messages.success(request, said)
     return redirect("order_detail", order_id=order.pk)
+
+
+@login_required
+@require_POST
+def refill(request: HttpRequest, order_id: int) -> HttpResponse:
+    return _ask(request, order_id, request_refill, _("Refill requested."))
 
 
 @login_required
 @require_POST
 def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = _own_order(request, order_id)
-    try:
-        request_cancel(order.user_id, order.pk)
-    except OrderActionError as error:
-        messages.error(request, errors.action_message(error))
-    else:
-        messages.success(request, _("Cancel requested: whatever is not delivered is refunded."))
-    return redirect("order_detail", order_id=order.pk)
+    said = _("Cancel requested: whatever is not delivered is refunded.")
+    return _ask(request, order_id, request_cancel, said)
