@@ -19,10 +19,9 @@ from browser import (  # noqa: F401  (chromium, mail_dir, panel_server_env, phon
 )
 from django.db import transaction
 from django.utils import timezone
-from played_gateway import Played, played_fixture  # noqa: F401  (the fixture `played`)
 from playwright.sync_api import expect
 from server import panel_server  # noqa: F401  (a fixture)
-from staff import make_staff, signed_in
+from staff import make_staff
 from test_browser_console_customers import staff_session
 
 from smmpanel.accounts.models import User
@@ -109,6 +108,7 @@ def test_the_gateways_deposit_and_reconciliation_pages(
     expect(card.locator("[data-usable=yes]")).to_have_count(1)
     device.shot(f"{language}-gateways")
     device.assert_no_horizontal_scroll()
+    card.locator(".gateway-settings > summary").click()  # folded until asked for
     expect(page.locator("#id_bank_transfer-base_url")).to_have_count(0)  # nothing to call
     page.fill("#id_bank_transfer-min_amount", "10")
     page.fill("#id_bank_transfer-max_amount", "5")
@@ -145,21 +145,35 @@ def test_the_gateways_deposit_and_reconciliation_pages(
     device.assert_clean()
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_a_gateway_with_keys_looks_right(request: pytest.FixtureRequest, played: Played, width: str) -> None:
-    """The server process has only the gateways of this branch, so a gateway with keys (the played
-    one, registered in this process) is rendered here and shown with the server's stylesheet."""
+def test_every_gateway_listed_and_a_key_typed_once(
+    request: pytest.FixtureRequest, width: str, language: str
+) -> None:
+    """Every gateway of the panel listed; Cryptomus with one key stored (write-only: its value never
+    reaches the page), then its other key typed and the gateway enabled."""
     device: Tab = request.getfixturevalue("tab" if width == "desktop" else "phone")
     ada = make_staff("ada", "administrator")
-    GatewaySetting.objects.create(gateway="cryptomus", credentials={"merchant": "m-1"}, names={"en": HOSTILE})
-    html = signed_in(ada).get("/console/gateways/").content.decode()
-    assert "m-1" not in html
-    staff_session(device, ada)
-    device.go("/console/")
-    device.page.set_content(html)
-    card = device.page.locator('[data-gateway="cryptomus"]')
+    GatewaySetting.objects.create(
+        gateway="cryptomus", credentials={"merchant": "m-1f3a"}, names={"en": HOSTILE}
+    )
+    staff_session(device, ada, language)
+    device.go("/console/gateways/")
+    page = device.page
+    card = page.locator('[data-gateway="cryptomus"]')
     expect(card.locator('[data-key-state="set"]')).to_have_count(1)
     expect(card.locator('input[type="password"]')).to_have_count(2)
-    device.shot("gateway-with-keys")
+    assert "m-1f3a" not in page.content()
+    device.shot(f"{language}-gateways-folded")
     device.assert_no_horizontal_scroll()
-    assert not device.dialogs
+    card.locator(".gateway-settings > summary").click()
+    device.shot(f"{language}-gateways-with-keys")
+    device.assert_no_horizontal_scroll()
+    card.locator('input[name="cryptomus-key_key"]').fill("a-payment-key-typed-once")
+    card.locator('input[name="cryptomus-enabled"]').check()
+    card.locator("button[type=submit]").click()
+    expect(page.locator('[data-gateway="cryptomus"] [data-usable="yes"]')).to_have_count(1)
+    expect(page.locator('[data-gateway="cryptomus"] .gateway-settings')).to_have_attribute("open", "")
+    assert "a-payment-key-typed-once" not in page.content()
+    assert GatewaySetting.objects.get(gateway="cryptomus").credentials["key"] == "a-payment-key-typed-once"
+    device.assert_clean()

@@ -78,7 +78,7 @@ def test_the_page_lists_each_gateway_with_its_state_and_never_the_demo(admin):
         gateways.GATEWAYS.update(saved)
     assert 'data-gateway="bank_transfer"' in page and 'data-gateway="cryptomus"' in page
     assert 'data-gateway="demo"' not in page and "cryptomus-key_key" in page
-    section = page.split('data-gateway="cryptomus"')[1]
+    section = page.split('data-gateway="cryptomus"')[1].split("</section>")[0]
     assert 'data-state="off"' in section and 'data-usable="no"' in section
     assert section.count('data-key-state="not-set"') == 2
     assert admin.post(reverse("console:gateway_update", args=["demo"]), {}).status_code == 404
@@ -93,7 +93,7 @@ def test_keys_are_write_only_and_the_audit_keeps_only_whether_they_are_set(admin
     assert gateways.usable("cryptomus") is not None
     page = text(admin.get(PAGE))
     assert SECRET not in page and MERCHANT not in page
-    section = page.split('data-gateway="cryptomus"')[1]
+    section = page.split('data-gateway="cryptomus"')[1].split("</section>")[0]
     assert section.count('data-key-state="set"') == 2 and 'data-usable="yes"' in section
     (record,) = AuditRecord.objects.filter(action="gateway.update")
     assert (record.object_type, record.object_id) == ("gateway", "cryptomus")
@@ -236,3 +236,16 @@ def test_only_administrators_and_finance_open_the_page_and_save(role):
 
 def test_saving_takes_post_only(admin):
     assert admin.get(reverse("console:gateway_update", args=["cryptomus"])).status_code == 405
+
+
+def test_an_optional_key_is_not_needed_to_enable_and_the_saved_gateway_is_unfolded(admin, played):
+    optional = base.Credential("login", "Login for reports", "SMMPANEL_CRYPTOMUS_LOGIN", required=False)
+    played.credentials = (*Played.credentials, optional)
+    response = send(admin, enabled="on", key_merchant=MERCHANT, key_key=SECRET)
+    assert response.status_code == 302 and "?open=cryptomus" in response["Location"]
+    assert gateways.usable("cryptomus") is not None
+    page = text(admin.get(response["Location"]))
+    section = page.split('data-gateway="cryptomus"')[1].split("</section>")[0]
+    assert "not set (optional)" in section and '<details class="gateway-settings" open>' in section
+    other = page.split('data-gateway="bank_transfer"')[1].split("</section>")[0]
+    assert '<details class="gateway-settings">' in other  # the others stay folded

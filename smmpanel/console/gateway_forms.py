@@ -169,7 +169,7 @@ class GatewayForm(forms.Form):
         if self.errors or self.config.from_environment or not data.get("enabled"):
             return data
         keys = self.keys_after()
-        missing = [c.label for c in self.gateway.credentials if not keys.get(c.name)]
+        missing = [c.label for c in self.gateway.credentials if c.required and not keys.get(c.name)]
         if missing:
             raise forms.ValidationError(
                 _("Set every key before enabling it; missing: %(keys)s.")

@@ -27,19 +27,23 @@ def offered() -> list[Gateway]:
     return [g for name, g in gateways.GATEWAYS.items() if name not in HIDDEN]
 
 
-def _entry(gateway: Gateway, form: GatewayForm | None = None) -> dict[str, Any]:
+def _entry(gateway: Gateway, form: GatewayForm | None = None, open_: bool = False) -> dict[str, Any]:
     config = gateways.config_for(gateway.name)
     assert config is not None
     row = GatewaySetting.objects.filter(gateway=gateway.name).first()
     if form is None:
         form = GatewayForm(gateway, config, initial=initial_for(row, gateway))
-    keys = [{"label": c.label, "set": bool(config.key(c.name)), "env": c.env} for c in gateway.credentials]
+    keys = [
+        {"label": c.label, "set": bool(config.key(c.name)), "env": c.env, "required": c.required}
+        for c in gateway.credentials
+    ]
     return {
         "gateway": gateway,
         "config": config,
         "usable": config.enabled and gateway.ready(config),
         "keys": keys,
         "form": form,
+        "open": open_ or form.is_bound,  # its settings unfolded: just saved, or to correct
     }
 
 
@@ -49,7 +53,8 @@ def _page(request: HttpRequest, entries: list[dict[str, Any]], status: int = 200
 
 @staff_view("gateways")
 def gateway_list(request: HttpRequest) -> HttpResponse:
-    return _page(request, [_entry(g) for g in offered()])
+    shown = request.GET.get("open", "")
+    return _page(request, [_entry(g, open_=g.name == shown) for g in offered()])
 
 
 def _save(form: GatewayForm, row: GatewaySetting) -> None:
@@ -99,4 +104,4 @@ def gateway_update(request: HttpRequest, name: str) -> HttpResponseBase:
         messages.success(request, _("Saved the settings of %(gateway)s.") % {"gateway": gateway.label})
     else:
         messages.info(request, _("Nothing changed."))
-    return redirect(f"{reverse('console:gateways')}#gateway-{name}")
+    return redirect(f"{reverse('console:gateways')}?open={name}#gateway-{name}")
