@@ -13,6 +13,7 @@ from played_gateway import Played, played_fixture  # noqa: F401  (the fixture `p
 from staff import make_staff, signed_in
 
 from smmpanel.accounts.models import AuditRecord
+from smmpanel.console.gateway_forms import GatewayForm
 from smmpanel.payments import gateways
 from smmpanel.payments.gateways import base
 from smmpanel.payments.models import GatewaySetting
@@ -249,3 +250,15 @@ def test_an_optional_key_is_not_needed_to_enable_and_the_saved_gateway_is_unfold
     assert "not set (optional)" in section and '<details class="gateway-settings" open>' in section
     other = page.split('data-gateway="bank_transfer"')[1].split("</section>")[0]
     assert '<details class="gateway-settings">' in other  # the others stay folded
+
+
+def test_a_key_stored_meanwhile_by_another_operator_is_kept(played):
+    """The form was read before another operator stored a key: saving it starts from the keys the
+    locked row holds, so a blank field keeps theirs."""
+    config = gateways.config_for("cryptomus")
+    assert config is not None and not config.credentials
+    blank = GatewayForm(played, config, form(fee_percent="1"))
+    assert blank.is_valid(), blank.errors
+    assert blank.keys_after({"key": SECRET}) == {"key": SECRET}
+    typed = GatewayForm(played, config, form(key_merchant=MERCHANT))
+    assert typed.is_valid() and typed.keys_after({"key": SECRET}) == {"key": SECRET, "merchant": MERCHANT}

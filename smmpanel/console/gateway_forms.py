@@ -146,9 +146,10 @@ class GatewayForm(forms.Form):
             (name, self[f"name_{code}"], self[f"instructions_{code}"]) for code, name in settings.LANGUAGES
         ]
 
-    def keys_after(self) -> dict[str, str]:
-        """The stored keys once this form is saved: typed ones replace, forgotten ones go."""
-        stored = dict(self.stored_keys)
+    def keys_after(self, stored_now: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The stored keys once this form is saved: typed ones replace, forgotten ones go, the
+        others stay as stored (`stored_now`: as the locked row holds them)."""
+        stored = dict(self.stored_keys if stored_now is None else stored_now)
         for credential in self.gateway.credentials:
             typed = self.cleaned_data.get(key_field(credential.name), "")
             if typed:

@@ -57,19 +57,21 @@ def gateway_list(request: HttpRequest) -> HttpResponse:
     return _page(request, [_entry(g, open_=g.name == shown) for g in offered()])
 
 
-def _save(form: GatewayForm, row: GatewaySetting) -> None:
+def _apply(form: GatewayForm, row: GatewaySetting) -> list[str]:
+    """Put the form's values on the locked row; returns the fields the form may change."""
     data = form.cleaned_data
-    for name in PLAIN:
-        if name in form.fields and not form.fields[name].disabled:
-            setattr(row, name, data[name] if name != "base_url" else (data[name] or "").rstrip("/"))
+    fields = [n for n in PLAIN if n in form.fields and not form.fields[n].disabled]
+    for name in fields:
+        setattr(row, name, data[name] if name != "base_url" else (data[name] or "").rstrip("/"))
     if not form.config.from_environment:
-        row.credentials = form.keys_after()
+        row.credentials = form.keys_after({k: str(v) for k, v in row.credentials.items()})
+        fields.append("credentials")
     codes = [n.removeprefix("name_") for n in form.fields if n.startswith("name_")]
     row.names = {c: data[f"name_{c}"].strip() for c in codes if data[f"name_{c}"].strip()}
     row.instructions = {
         c: data[f"instructions_{c}"].strip() for c in codes if data[f"instructions_{c}"].strip()
     }
-    row.save()  # SavesChangedFields: only what changed is written
+    return [*fields, "names", "instructions", "updated_at"]
 
 
 @staff_view("gateways")
@@ -88,10 +90,11 @@ def gateway_update(request: HttpRequest, name: str) -> HttpResponseBase:
         GatewaySetting.objects.get_or_create(gateway=name, defaults={"enabled": gateway.on_by_default})
         row = GatewaySetting.objects.select_for_update().get(gateway=name)
         before = snapshot(row, gateway)
-        _save(form, row)
+        fields = _apply(form, row)
         after = snapshot(row, gateway)
         changed = [k for k in after if after[k] != before[k]]
         if changed:
+            row.save(update_fields=fields)
             audit_action(
                 request,
                 "gateway.update",
