@@ -17,7 +17,7 @@ from staff import make_staff, signed_in
 
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.models import LedgerEntry
-from smmpanel.payments import deposits, reconcile, services
+from smmpanel.payments import deposits, reconcile, refunds, services
 from smmpanel.payments.models import GatewaySetting, Payment
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +210,16 @@ def test_the_page_lists_each_difference_and_refuses_a_bad_day(setup: Played, ali
 def test_the_page_opens_to_the_deposits_roles_only(role: str) -> None:
     client = signed_in(make_staff("sam", role))
     assert client.get(reverse("console:reconcile")).status_code == (403 if role == "support" else 200)
+
+
+def test_a_refund_and_one_given_back_are_summed_net(setup: Played, alice, bob) -> None:
+    staff = make_staff("fay", "finance")
+    one = paid(setup, alice.user, "100")  # +100 +5 bonus -2.60 fee
+    two = paid(setup, bob.user, "20")
+    assert refunds.refund(one.pk, staff) == D("102.4")
+    setup.refuse = "not now"
+    with pytest.raises(services.PaymentError):
+        refunds.refund(two.pk, staff, D(5))  # debited, then given back
+    day = reconcile.reconcile(today())
+    assert line(day, "cryptomus").refunds == D("102.4") and day.differences == []
+    call_command("check_ledger")
