@@ -257,7 +257,7 @@ def settle(payment_id: int, truth: base.Truth, now: datetime | None = None) -> O
         if truth.rate is not None:
             payment.rate = truth.rate
             changed.append("rate")
-        if payment.status in OPEN and target not in OPEN:
+        if target not in OPEN:  # a late payment of an expired invoice is decided again, now
             payment.decided_at = now
             changed.append("decided_at")
         payment.status = target
