@@ -10,10 +10,6 @@ from django.utils import timezone, translation
 LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def valid_timezone(name: str) -> bool:
-    return name in zoneinfo.available_timezones()
-
-
 class CustomerPreferences:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
