@@ -147,3 +147,48 @@ def test_the_setup_page_shows_a_qr_code_and_the_key_and_a_first_code_confirms_it
     response = client.post(reverse("console:setup"), {"code": code_for(device)})
     assert "Your recovery codes" in response.content.decode()
     assert client.get(reverse("console:dashboard")).status_code == 200
+
+
+# The console's pages that open before the guard: the sign-in steps themselves.
+OPEN = {"login", "verify", "setup", "logout", "welcome"}
+
+
+def console_urls() -> list[tuple[str, str]]:
+    """Every console URL, by name, with made-up arguments (every page and action is listed)."""
+    from django.urls import URLPattern, get_resolver
+
+    found = []
+    for pattern in get_resolver("smmpanel.console.urls").url_patterns:
+        assert isinstance(pattern, URLPattern) and pattern.name
+        if pattern.name in OPEN:
+            continue
+        args = {
+            name: (1 if converter.regex == "[0-9]+" else "x")
+            for name, converter in pattern.pattern.converters.items()
+        }
+        found.append((pattern.name, reverse(f"console:{pattern.name}", kwargs=args)))
+    return found
+
+
+def test_the_list_of_console_urls_has_the_gateways_pages() -> None:
+    names = {name for name, _ in console_urls()}
+    assert {
+        "gateways",
+        "gateway_update",
+        "reconcile",
+        "deposit_check",
+        "deposit_refund",
+        "deposit_settle",
+    } <= names
+
+
+@pytest.mark.parametrize(("name", "url"), console_urls())
+def test_every_console_url_is_guarded(name: str, url: str) -> None:
+    for method in ("get", "post"):
+        response = getattr(Client(), method)(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("console:login"))
+    customer = User.objects.create_user("carol", password=PASSWORD)
+    client = Client()
+    client.force_login(customer)
+    assert client.get(url).status_code == 403 and client.post(url).status_code == 403
+    assert not AuditRecord.objects.exclude(action__startswith="sign_in").exists()

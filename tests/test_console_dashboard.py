@@ -295,8 +295,10 @@ def test_each_queue_counts_what_waits_for_a_person(service: Service, settings) -
         "refills": ("/console/queues/refills/", "1"),
         "cancels": ("/console/queues/cancels/", "1"),
         "deposits": ("/console/queues/deposits/", "1"),
+        "late-deposits": ("/console/queues/late-deposits/", "0"),
     }
     assert "deposits" not in queue_counts(page("support"))  # bank transfers are finance's
+    assert "late-deposits" not in queue_counts(page("support"))
 
 
 def test_stuck_is_sent_long_ago_and_no_progress_since_by_the_services_own_threshold(

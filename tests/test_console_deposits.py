@@ -2,6 +2,7 @@
 whatever double clicks or second tabs send) and Reject (with a note), each audited, and a 403 for
 every role without the `deposits` capability."""
 
+import json
 import re
 import threading
 from datetime import timedelta
@@ -9,14 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from played_gateway import Played, played_fixture  # noqa: F401  (the fixture `played`)
+from played_gateway import urls as played_urls
 from staff import make_staff, signed_in
 
 from smmpanel.accounts.models import AuditRecord, User
-from smmpanel.ledger.models import LedgerEntry
-from smmpanel.payments.models import Payment
+from smmpanel.ledger.models import Account, LedgerEntry
+from smmpanel.payments import deposits
+from smmpanel.payments.models import GatewayRecord, GatewaySetting, Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +252,224 @@ def test_each_action_is_refused_to_each_role_without_the_capability(role, name, 
 def test_the_actions_take_post_only(finance, alice, transfer):
     assert finance.get(reverse("console:deposit_confirm", args=[transfer.pk])).status_code == 405
     assert Payment.objects.get(pk=transfer.pk).status == "pending"
+
+
+# --- Gateway deposits -----------------------------------------------------------------------------------
+# A gateway played in process (tests/played_gateway.py), as tests/test_deposits.py plays one.
+
+
+@pytest.fixture
+def invoice(played: Played, alice) -> Payment:
+    GatewaySetting.objects.create(
+        gateway="cryptomus",
+        enabled=True,
+        credentials={"merchant": "m", "key": "k"},
+        fee_percent=Decimal(2),
+        bonus_percent=Decimal(5),
+        bonus_from=Decimal(20),
+    )
+    return deposits.start(alice.user, "cryptomus", Decimal(40), played_urls)
+
+
+def test_the_list_filters_by_gateway_and_searches_reference_customer_and_gateway_id(
+    finance, alice, bob, invoice
+):
+    transfer = Payment.objects.create(user=bob.user, amount=Decimal(10))
+    get = lambda **q: listed(page_of(finance.get(reverse("console:deposits"), q)))  # noqa: E731
+    assert get(method="cryptomus") == [invoice.pk]
+    assert get(method="bank_transfer") == [transfer.pk]
+    assert get(method="cryptomus", status="pending") == [invoice.pk]
+    assert get(method="cryptomus", status="confirmed") == []
+    assert get(q=invoice.gateway_ref) == [invoice.pk]
+    assert get(q=invoice.reference.lower()) == [invoice.pk]
+    assert get(q="bob") == [transfer.pk]
+    assert get(q="alice@example") == [invoice.pk]
+    assert get(q="no-such-thing") == []
+
+
+def test_the_deposit_page_shows_its_amounts_gateway_id_and_records_escaped(finance, played, alice, invoice):
+    GatewayRecord.objects.create(
+        gateway="cryptomus",
+        kind="webhook",
+        payment=invoice,
+        body=json.dumps({"note": HOSTILE}),
+        verdict="forged signature",
+        http_status=401,
+    )
+    played.pay(invoice.gateway_ref, paid="40")
+    deposits.check(invoice.pk)
+    page = page_of(finance.get(reverse("console:deposit", args=[invoice.pk])))
+    assert invoice.gateway_ref in page and "<script>alert" not in page and "<img src=x" not in page
+    assert re.search(r'id="deposit-paid">40\.00', page) and re.search(r'id="deposit-credited">40\.00', page)
+    assert re.search(r'id="deposit-bonus">2\.00', page) and re.search(r'id="deposit-fee">0\.80', page)
+    assert page.count("<tr data-record=") == 3  # the start, the webhook, the check
+    assert "forged signature" in page and "401" in page and "credited" in page
+    assert "&quot;note&quot;: &quot;\\&quot;&gt;&lt;img" in page  # readable (indented JSON) and escaped
+    assert 'id="confirm-deposit"' not in page and 'id="check-deposit"' not in page
+
+
+def test_check_with_the_gateway_now_credits_once_and_is_audited(finance, fay, played, alice, invoice):
+    page = page_of(finance.get(reverse("console:deposit", args=[invoice.pk])))
+    assert 'id="check-deposit"' in page
+    first = finance.post(reverse("console:deposit_check", args=[invoice.pk]), follow=True)
+    assert "The gateway answered: Pending." in page_of(first)
+    assert not AuditRecord.objects.exists()  # nothing changed, nothing to audit
+    played.pay(invoice.gateway_ref)
+    answers = [
+        page_of(finance.post(reverse("console:deposit_check", args=[invoice.pk]), follow=True))
+        for _ in range(3)
+    ]
+    assert "The gateway answered: Confirmed." in answers[0]
+    assert "Only an open deposit through a gateway can be checked." in answers[1]
+    assert alice.balance() == Decimal("141.2")  # 40, +2 bonus, -0.80 fee
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.credited, invoice.bonus, invoice.fee) == (
+        "confirmed",
+        Decimal(40),
+        Decimal(2),
+        Decimal("0.8"),
+    )
+    (record,) = AuditRecord.objects.filter(action="deposit.check")
+    assert (record.actor, record.before, record.after, record.note) == (
+        fay,
+        {"status": "pending"},
+        {"status": "confirmed"},
+        "credited",
+    )
+    assert GatewayRecord.objects.filter(payment=invoice, kind="poll").count() == 2
+
+
+def test_a_gateway_that_does_not_answer_is_a_clear_message_and_changes_nothing(
+    finance, played, alice, invoice
+):
+    played.pay(invoice.gateway_ref)
+    played.down = True
+    response = finance.post(reverse("console:deposit_check", args=[invoice.pk]), follow=True)
+    assert "The gateway gave no usable answer; nothing changed: timed out" in page_of(response)
+    assert Payment.objects.get(pk=invoice.pk).status == "pending" and alice.balance() == Decimal(100)
+    assert GatewayRecord.objects.get(payment=invoice, kind="poll").verdict == "no answer: timed out"
+    played.down = False
+    played.pay(invoice.gateway_ref, currency="EUR")  # an answer about another currency
+    response = finance.post(reverse("console:deposit_check", args=[invoice.pk]), follow=True)
+    assert "nothing changed: currency &#x27;EUR&#x27;" in page_of(response)
+    assert Payment.objects.get(pk=invoice.pk).status == "pending" and alice.balance() == Decimal(100)
+    assert not AuditRecord.objects.exists()
+
+
+def test_a_gateway_deposit_is_never_confirmed_or_rejected_by_hand(finance, alice, invoice):
+    for name, data in ACTIONS.items():
+        response = finance.post(reverse(f"console:{name}", args=[invoice.pk]), data, follow=True)
+        assert "Only a bank transfer is confirmed or rejected by hand" in page_of(response)
+    assert Payment.objects.get(pk=invoice.pk).status == "pending" and alice.balance() == Decimal(100)
+    assert not AuditRecord.objects.exists()
+
+
+@pytest.fixture
+def credited(played: Played, invoice: Payment) -> Payment:
+    """The invoice paid: 40 credited, +2 bonus, -0.80 fee (alice has 141.20)."""
+    played.pay(invoice.gateway_ref)
+    deposits.check(invoice.pk)
+    invoice.refresh_from_db()
+    return invoice
+
+
+def refund(client: Any, payment: Payment, amount: str = "") -> str:
+    return page_of(
+        client.post(reverse("console:deposit_refund", args=[payment.pk]), {"amount": amount}, follow=True)
+    )
+
+
+def test_a_whole_refund_takes_back_the_deposit_and_is_audited(finance, fay, played, alice, credited):
+    assert 'id="refund-deposit"' in page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    assert "Refunded: 41.20 USD taken from the balance." in refund(finance, credited)
+    assert played.refunded == [(credited.gateway_ref, Decimal(40))]
+    assert alice.balance() == Decimal(100) and Payment.objects.get(pk=credited.pk).status == "refunded"
+    (record,) = AuditRecord.objects.filter(action="deposit.refund")
+    assert (record.actor, record.after) == (
+        fay,
+        {"status": "refunded", "asked": "all", "taken from the balance": "41.200000"},
+    )
+    assert "cannot be refunded from the console" in refund(finance, credited)  # once
+    assert len(played.refunded) == 1
+    call_command("check_ledger")
+
+
+def test_a_part_refund_and_bad_amounts(finance, played, alice, credited):
+    assert "Ensure this value is greater than or equal to" in refund(finance, credited, "-3")
+    assert "Enter a number." in refund(finance, credited, "ten")
+    assert "at most 40" in refund(finance, credited, "40.01")
+    assert played.refunded == [] and alice.balance() == Decimal("141.2")
+    assert not AuditRecord.objects.exists()
+    assert "Refunded: 15.00 USD taken from the balance." in refund(finance, credited, "15")
+    assert alice.balance() == Decimal("126.2") and played.refunded == [(credited.gateway_ref, Decimal(15))]
+
+
+def test_a_refund_the_gateway_refuses_gives_the_balance_back(finance, played, alice, credited):
+    played.refuse = "not enough funds on the merchant balance"
+    text = refund(finance, credited)
+    assert "refused the refund (not enough funds on the merchant balance)" in text
+    assert alice.balance() == Decimal("141.2") and Payment.objects.get(pk=credited.pk).status == "confirmed"
+    assert not AuditRecord.objects.exists()
+
+
+def test_a_refund_the_gateway_never_answers_stays_debited_and_is_audited(finance, played, alice, credited):
+    played.down = True
+    assert "may or may not have been made" in refund(finance, credited)
+    assert alice.balance() == Decimal(100) and Payment.objects.get(pk=credited.pk).status == "refunded"
+    (record,) = AuditRecord.objects.filter(action="deposit.refund")
+    assert record.note == "the gateway did not answer"
+
+
+def test_a_gateway_without_refunds_offers_none(finance, played, alice, credited):
+    played.refunds = False
+    assert 'id="refund-deposit"' not in page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    assert "cannot be refunded from the console" in refund(finance, credited)
+    assert played.refunded == [] and alice.balance() == Decimal("141.2")
+
+
+def test_settle_dispute_on_a_charged_back_deposit_once_and_audited(finance, fay, played, alice, credited):
+    assert 'id="settle-dispute"' not in page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    played.pay(credited.gateway_ref, status="charged_back")
+    deposits.check(credited.pk)
+    page = page_of(finance.get(reverse("console:deposit", args=[credited.pk])))
+    assert 'id="settle-dispute"' in page and "open: the customer cannot order" in page
+    assert Account.objects.get(user=alice.user).on_hold
+    response = finance.post(
+        reverse("console:deposit_settle", args=[credited.pk]), {"note": "Customer paid by wire"}, follow=True
+    )
+    assert "The dispute is settled." in page_of(response)
+    assert not Account.objects.get(user=alice.user).on_hold
+    (record,) = AuditRecord.objects.filter(action="deposit.settle_dispute")
+    assert (record.actor, record.after, record.note) == (fay, {"dispute": "settled"}, "Customer paid by wire")
+    again = finance.post(reverse("console:deposit_settle", args=[credited.pk]), {}, follow=True)
+    assert "Only a charged-back deposit not settled yet can be settled." in page_of(again)
+    assert AuditRecord.objects.filter(action="deposit.settle_dispute").count() == 1
+
+
+def test_the_dashboard_counts_gateway_deposits_waiting_past_the_poll_delay(finance, settings, alice, invoice):
+    settings.SMMPANEL_DEPOSIT_POLL_SECONDS = 300
+    fresh = deposits.start(alice.user, "cryptomus", Decimal(30), played_urls)
+    Payment.objects.filter(pk=invoice.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+    Payment.objects.create(user=alice.user, amount=Decimal(9))  # a bank transfer: its own queue
+    page = page_of(finance.get(reverse("console:dashboard")))
+    late = re.search(r'data-queue="late-deposits".*?<strong class="count">(\d+)', page, re.S)
+    bank = re.search(r'data-queue="deposits".*?<strong class="count">(\d+)', page, re.S)
+    assert late and late[1] == "1" and bank and bank[1] == "1"
+    queue = page_of(finance.get("/console/queues/late-deposits/"))
+    assert f'data-deposit="{invoice.pk}"' in queue and f'data-deposit="{fresh.pk}"' not in queue
+    assert "data-deposit" in page_of(finance.get("/console/queues/deposits/"))
+    assert f'data-deposit="{invoice.pk}"' not in page_of(finance.get("/console/queues/deposits/"))
+    support = page_of(signed_in(make_staff("sue", "support")).get(reverse("console:dashboard")))
+    assert 'data-queue="late-deposits"' not in support
+
+
+GATEWAY_ACTIONS = {"deposit_check": {}, "deposit_refund": {"amount": "1"}, "deposit_settle": {"note": "x"}}
+
+
+@pytest.mark.parametrize("name", list(GATEWAY_ACTIONS))
+def test_the_gateway_actions_are_refused_to_support(name, played, alice, invoice):
+    client = signed_in(make_staff("sam", "support"))
+    response = client.post(reverse(f"console:{name}", args=[invoice.pk]), GATEWAY_ACTIONS[name])
+    assert response.status_code == 403 and played.refunded == []
+    assert Payment.objects.get(pk=invoice.pk).status == "pending" and not AuditRecord.objects.exists()
+    assert GatewayRecord.objects.filter(kind="poll").count() == 0

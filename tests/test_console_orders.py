@@ -362,6 +362,7 @@ def test_each_queue_lists_the_orders_that_need_a_person(
         "cancels": 1,
         "refills": 1,
         "deposits": 1,
+        "late-deposits": 0,  # gateway deposits waiting past the poll delay (tests/test_console_deposits.py)
     }
 
 

@@ -127,6 +127,16 @@ def test_the_readme_production_environment_passes_check_deploy(tmp_path: Path) -
     assert "System check identified no issues" in done.stdout, done.stdout + done.stderr
 
 
+def test_check_deploy_refuses_the_demo_gateway(tmp_path: Path) -> None:
+    env = _process_env(readme_production_environment(tmp_path)) | {"SMMPANEL_DEMO": "1"}
+    smmpanel = Path(sys.executable).with_name("smmpanel")
+    done = subprocess.run(
+        [smmpanel, "check", "--deploy"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "smmpanel.E001" in done.stderr and "SMMPANEL_DEMO" in done.stderr, done.stdout + done.stderr
+
+
 def test_the_readme_nginx_passes_the_scheme_over_any_the_client_sent() -> None:
     # proxy_set_header replaces a client's own X-Forwarded-Proto: the panel may trust what arrives.
     nginx = README.read_text().split("```nginx", 1)[1].split("```", 1)[0]

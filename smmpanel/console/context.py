@@ -13,6 +13,8 @@ MENU: list[tuple[str, str, Promise, str]] = [
     ("orders", "console:queues", _("Queues"), "queues"),
     ("customers", "console:customers", _("Customers"), "customers"),
     ("deposits", "console:deposits", _("Deposits"), "deposits"),
+    ("deposits", "console:reconcile", _("Reconciliation"), "reconcile"),
+    ("gateways", "console:gateways", _("Gateways"), "gateways"),
     ("audit", "console:audit", _("Audit log"), "audit"),
 ]
 

@@ -4,7 +4,8 @@ capability lists the staff roles that have it (docs/console.md has the same tabl
 - administrator: everything;
 - support: orders (every order action) and customers' access (suspend, API access, keys,
   signing in as them); no money figures, balances, deposits, providers or settings;
-- finance: money: the dashboard's figures, deposits, balance adjustments, customers' prices.
+- finance: money: the dashboard's figures, deposits and their gateways (settings, refunds,
+  reconciliation), balance adjustments, customers' prices.
 """
 
 from smmpanel.accounts.models import StaffRole
@@ -20,6 +21,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "customer_access": frozenset({A, S}),
     "customer_money": frozenset({A, F}),
     "deposits": frozenset({A, F}),
+    "gateways": frozenset({A, F}),
     "audit": frozenset({A}),
     "staff": frozenset({A}),
 }

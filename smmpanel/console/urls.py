@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from smmpanel.console.views import actions, auditlog, auth, customers, dashboard, deposits, orders, queues
+from smmpanel.console.views import (
+    actions,
+    auditlog,
+    auth,
+    customers,
+    dashboard,
+    deposit_actions,
+    deposits,
+    gateways,
+    orders,
+    queues,
+    reconcile,
+)
 
 app_name = "console"
 
@@ -41,4 +53,10 @@ urlpatterns = [
     path("deposits/<int:payment_id>/", deposits.deposit_detail, name="deposit"),
     path("deposits/<int:payment_id>/confirm/", deposits.confirm, name="deposit_confirm"),
     path("deposits/<int:payment_id>/reject/", deposits.reject, name="deposit_reject"),
+    path("deposits/<int:payment_id>/check/", deposit_actions.check_now, name="deposit_check"),
+    path("deposits/<int:payment_id>/refund/", deposit_actions.refund, name="deposit_refund"),
+    path("deposits/<int:payment_id>/settle/", deposit_actions.settle, name="deposit_settle"),
+    path("reconciliation/", reconcile.reconciliation, name="reconcile"),
+    path("gateways/", gateways.gateway_list, name="gateways"),
+    path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
 ]

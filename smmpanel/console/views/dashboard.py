@@ -22,7 +22,7 @@ from smmpanel.ledger.money import amount_text
 from smmpanel.orders import queues
 from smmpanel.orders.figures import by_status
 from smmpanel.orders.models import STATUS_LABELS, Order
-from smmpanel.payments.queues import pending_transfers
+from smmpanel.payments.queues import late_gateway_deposits, pending_transfers
 from smmpanel.providers import beats, records
 
 LOSSES_SHOWN = 20
@@ -36,6 +36,7 @@ QUEUE_LABELS = {
     "refills": gettext_lazy("Refills waiting"),
     "cancels": gettext_lazy("Cancel requests waiting"),
     "deposits": gettext_lazy("Bank transfers to confirm"),
+    "late-deposits": gettext_lazy("Gateway payments waiting too long"),
 }
 
 
@@ -67,6 +68,7 @@ def _queues(request: HttpRequest, now: datetime) -> list[dict[str, Any]]:
     waiting = queues.counts(now, up_to=QUEUE_COUNTED_UP_TO)
     if can(request, "deposits"):  # bank transfers are finance's and the administrator's
         waiting["deposits"] = pending_transfers()[: QUEUE_COUNTED_UP_TO + 1].count()
+        waiting["late-deposits"] = late_gateway_deposits(now)[: QUEUE_COUNTED_UP_TO + 1].count()
     return [
         {
             "name": name,

@@ -2,6 +2,7 @@
 payments/'s (a row lock and the ledger entry's unique reference: a deposit is credited once,
 whatever double clicks or second tabs send); the view records it in the audit log."""
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,10 +22,12 @@ from django.views.decorators.http import require_POST
 from smmpanel.accounts.models import User
 from smmpanel.console.auditing import audit_action
 from smmpanel.console.guard import staff_view
+from smmpanel.console.views import deposit_actions
 from smmpanel.payments import services as payments
-from smmpanel.payments.models import Payment
+from smmpanel.payments.models import GatewayRecord, Payment
 
 PER_PAGE = 50
+RECORDS_SHOWN = 100
 
 
 def _any(choices: Sequence[tuple[str, object]]) -> list[tuple[str, object]]:
@@ -39,6 +42,12 @@ class DepositFilter(forms.Form):
         label=gettext_lazy("Method"), required=False, choices=_any(Payment.Method.choices)
     )
     customer = forms.CharField(label=gettext_lazy("Customer"), required=False, max_length=150)
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Reference, customer or the gateway's id"),
+    )
     since = forms.DateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -57,6 +66,14 @@ class DepositFilter(forms.Form):
             found = found.filter(method=data["method"])
         if data["customer"].strip():
             found = found.filter(user__username__iexact=data["customer"].strip())
+        if data["q"].strip():
+            text = data["q"].strip()
+            found = found.filter(
+                Q(reference__iexact=text)
+                | Q(gateway_ref__icontains=text)
+                | Q(user__username__icontains=text)
+                | Q(user__email__icontains=text)
+            )
         zone = timezone.get_current_timezone()
         if data["since"]:
             found = found.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
@@ -86,6 +103,21 @@ class RejectForm(forms.Form):
     )
 
 
+def readable(body: str) -> str:
+    """A recorded body as a person reads it best: JSON indented, anything else as it came."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        return body
+
+
+def _records(payment: Payment) -> list[GatewayRecord]:
+    records = list(payment.records.order_by("-id")[:RECORDS_SHOWN])
+    for record in records:
+        record.readable = readable(record.body)  # type: ignore[attr-defined]
+    return records
+
+
 def _page(
     request: HttpRequest, payment: Payment, reject_form: RejectForm | None = None, status: int = 200
 ) -> HttpResponse:
@@ -94,6 +126,13 @@ def _page(
         "reject_form": reject_form or RejectForm(),
         "currency": settings.SMMPANEL_CURRENCY,
         "nav": "deposits",
+        "manual": payment.method == Payment.Method.BANK_TRANSFER,
+        "records": _records(payment),
+        "may_check": deposit_actions.may_check(payment),
+        "may_refund": deposit_actions.may_refund(payment),
+        "may_settle": deposit_actions.may_settle(payment),
+        "refund_form": deposit_actions.RefundForm(),
+        "settle_form": deposit_actions.SettleForm(),
     }
     return render(request, "console/deposit.html", context, status=status)
 
@@ -112,10 +151,20 @@ def _operator(request: HttpRequest) -> User:
     return request.user
 
 
+def _not_by_hand(request: HttpRequest, payment: Payment) -> HttpResponseBase:
+    """A gateway's deposit is decided by what the gateway says, never by a person's click."""
+    messages.error(
+        request, _("Only a bank transfer is confirmed or rejected by hand: ask the gateway instead.")
+    )
+    return redirect("console:deposit", payment.pk)
+
+
 @staff_view("deposits")
 @require_POST
 def confirm(request: HttpRequest, payment_id: int) -> HttpResponseBase:
     payment = _payment(payment_id)
+    if payment.method != Payment.Method.BANK_TRANSFER:
+        return _not_by_hand(request, payment)
     try:
         with transaction.atomic():
             confirmed = payments.confirm(payment.pk, _operator(request))
@@ -144,6 +193,8 @@ def confirm(request: HttpRequest, payment_id: int) -> HttpResponseBase:
 @require_POST
 def reject(request: HttpRequest, payment_id: int) -> HttpResponseBase:
     payment = _payment(payment_id)
+    if payment.method != Payment.Method.BANK_TRANSFER:
+        return _not_by_hand(request, payment)
     form = RejectForm(request.POST)
     if not form.is_valid():
         return _page(request, payment, form, status=400)

@@ -16,12 +16,17 @@ from django.utils.translation import gettext_lazy as _
 from smmpanel.console.guard import can, refused, staff_view
 from smmpanel.orders import listing
 from smmpanel.payments.models import Payment
+from smmpanel.payments.queues import late_gateway_deposits, pending_transfers
 
 PER_PAGE = 50
 
 
 def pending_deposits(now: datetime) -> QuerySet[Payment]:
-    return Payment.objects.filter(status=Payment.Status.PENDING).select_related("user").order_by("id")
+    return pending_transfers().select_related("user")
+
+
+def late_deposits(now: datetime) -> QuerySet[Payment]:
+    return late_gateway_deposits(now).select_related("user")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,17 @@ QUEUES = [
         _("Bank transfers"),
         _("Bank transfers customers announced, waiting to be confirmed or rejected."),
         pending_deposits,
+        capability="deposits",
+        template="console/queues/deposits.html",
+    ),
+    Queue(
+        "late-deposits",
+        _("Gateway payments waiting"),
+        _(
+            "Deposits through a gateway still pending or paid longer than the worker's polling delay: "
+            "check each with the gateway from its page."
+        ),
+        late_deposits,
         capability="deposits",
         template="console/queues/deposits.html",
     ),
