@@ -74,7 +74,8 @@ def test_the_funds_page_lists_the_demo_gateway_with_its_fee_and_bonus(
     text = page(as_alice.get(reverse("funds")))
     assert 'id="way-demo"' in text and 'class="badge demo"' in text
     assert "Demo gateway" in text and "no money moves" in text
-    assert "Fee: 2.5 % + 0.30 USD." in text and "Bonus: +5 % from 100.00 USD." in text
+    # Each "%" kept on the line of its number (a no-break space).
+    assert "Fee: 2.5\u00a0% + 0.30 USD." in text and "Bonus: +5\u00a0% from 100.00 USD." in text
     assert 'id="request-funds"' in text  # the bank transfer is still offered, as before
 
 
