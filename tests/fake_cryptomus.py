@@ -12,6 +12,10 @@ json_encode($data, JSON_UNESCAPED_UNICODE) writes the body without `sign` (slash
         fake.post_webhook(uuid)                # ... posted to the invoice's url_callback
         fake.hang()                            # the next call gets no answer (a timeout)
 
+An invoice's `url` is the fake's own /pay/<uuid> (or `pay_host`'s, when one is given): a tiny HTML
+page, as the real checkout shows it (the amount to send, the address, the state, and a link back
+to the shop's url_return), so a browser test can be sent there and come back.
+
 Amounts the tests give are in the invoice's currency; the customer pays in USDT at `rate` (a
 commission on the payer included), as the real one reports: `payer_amount` is what they must
 pay, `payment_amount` what they paid, both in `payer_currency`.
@@ -19,6 +23,7 @@ pay, `payment_amount` what they paid, both in `payer_currency`.
 
 import base64
 import hashlib
+import html
 import json
 import threading
 import uuid as uuids
@@ -67,7 +72,7 @@ class Invoice:
 class FakeCryptomus:
     merchant: str = MERCHANT
     key: str = KEY
-    pay_host: str = "https://pay.cryptomus.test"
+    pay_host: str = ""  # where invoices are paid; "" for the fake's own /pay/<uuid> page
     payer_currency: str = "USDT"
     rate: Decimal = Decimal("1.02")  # USDT per unit of the invoice's currency, commission included
     invoices: dict[str, Invoice] = field(default_factory=dict)
@@ -177,7 +182,7 @@ class FakeCryptomus:
             amount=amount,
             currency=str(data["currency"]),
             payer_amount=(amount * self.rate).quantize(EIGHT),
-            url=f"{self.pay_host}/pay/{uuid}",
+            url=f"{self.pay_host or self.url}/pay/{uuid}",
             url_callback=str(data.get("url_callback") or ""),
             url_return=str(data.get("url_return") or ""),
             url_success=str(data.get("url_success") or ""),
@@ -276,6 +281,34 @@ class FakeCryptomus:
             return 200, _ok(self.payment(found[0]))
         return 404, b'{"state":1,"message":"Not found"}'
 
+    def invoice_page(self, path: str) -> tuple[int, str]:
+        """(status, HTML) of the checkout page at GET /pay/<uuid>."""
+        with self._lock:
+            invoice = self.invoices.get(path.removeprefix("/pay/").split("?")[0])
+            if not path.startswith("/pay/") or invoice is None:
+                return 404, "<!doctype html><title>Not found</title><p>Invoice not found.</p>"
+            facts = {
+                "Order": invoice.order_id,
+                "Amount": f"{invoice.amount:.2f} {invoice.currency}",
+                "Send": f"{invoice.payer_amount:.8f} {self.payer_currency} (TRON, TRC-20)",
+                "Address": "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj",
+                "Status": invoice.status,
+            }
+            back = invoice.url_return
+        rows = "".join(
+            f'<dt>{name}</dt><dd id="invoice-{name.lower()}">{html.escape(value)}</dd>'
+            for name, value in facts.items()
+        )
+        link = f'<p><a id="invoice-back" href="{html.escape(back)}">Return to the shop</a></p>'
+        link = link if back else ""
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Invoice {html.escape(invoice.uuid)}</title></head><body>"
+            f'<h1>Fake Cryptomus invoice</h1><dl id="invoice">{rows}</dl>{link}</body></html>'
+        )
+        return 200, page
+
 
 def _ok(result: dict[str, Any]) -> bytes:
     return php_json_encode({"state": 0, "result": result}).encode()
@@ -286,6 +319,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (quiet)
         pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        """The checkout page a customer is sent to (the API itself is POST only)."""
+        status, page = self.server.fake.invoice_page(self.path)
+        text = page.encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+        except OSError:
+            pass
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

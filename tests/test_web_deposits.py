@@ -74,7 +74,8 @@ def test_the_funds_page_lists_the_demo_gateway_with_its_fee_and_bonus(
     text = page(as_alice.get(reverse("funds")))
     assert 'id="way-demo"' in text and 'class="badge demo"' in text
     assert "Demo gateway" in text and "no money moves" in text
-    assert "Fee: 2.5 % + 0.30 USD." in text and "Bonus: +5 % from 100.00 USD." in text
+    # Each "%" kept on the line of its number (a no-break space).
+    assert "Fee: 2.5\u00a0% + 0.30 USD." in text and "Bonus: +5\u00a0% from 100.00 USD." in text
     assert 'id="request-funds"' in text  # the bank transfer is still offered, as before
 
 
@@ -325,3 +326,42 @@ def test_the_operators_limits_for_the_bank_transfer_apply_to_it(as_alice: Client
     assert 'id="request-funds"' not in text and 'id="no-way-to-pay"' in text
     as_alice.post(reverse("funds"), {"amount": "10"})
     assert Payment.objects.count() == 1  # turned off: nothing more is asked
+
+
+# Leaving for the gateway's page, and coming back ----------------------------------------------
+
+
+def form_action(response: object) -> set[str]:
+    policy = response["Content-Security-Policy"]  # type: ignore[index]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    return set(directives["form-action"].split())
+
+
+def test_only_the_add_funds_page_lets_its_form_lead_to_a_checkout_elsewhere(
+    as_alice: Client, under_demo: GatewaySetting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Browsers hold a form to form-action through its redirects too: the add-funds page allows
+    https checkouts and each usable gateway's own origin (here a staging Cryptomus over http)."""
+    monkeypatch.setenv("SMMPANEL_CRYPTOMUS_MERCHANT", "c26b80a8-9549-4a66-bb53-774f12809249")
+    monkeypatch.setenv("SMMPANEL_CRYPTOMUS_KEY", "a-payment-key")
+    monkeypatch.setenv("SMMPANEL_CRYPTOMUS_URL", "http://cryptomus.staging.internal:8080/")
+    allowed = {"'self'", "https:", "http://cryptomus.staging.internal:8080"}
+    assert form_action(as_alice.get(reverse("funds"))) == allowed
+    refused = pay(as_alice, "0.001")  # the form again, with why not: its policy too
+    assert refused.status_code == 200 and form_action(refused) == allowed  # type: ignore[attr-defined]
+    for other in ("dashboard", "transactions", "settings"):
+        assert form_action(as_alice.get(reverse(other))) == {"'self'"}, other
+
+
+def test_the_deposit_page_s_live_part_brings_the_top_bar_s_balance(
+    as_alice: Client, alice: Customer, under_demo: GatewaySetting
+) -> None:
+    pay(as_alice, "100")
+    payment = Payment.objects.get()
+    assert demo.choose(payment.gateway_ref, "pay")
+    assert signed({"invoice": payment.gateway_ref}) == (200, "credited")
+    live = page(as_alice.get(reverse("payment", args=[payment.pk]), HTTP_HX_REQUEST="true"))
+    balance = re.search(r'<a class="balance" id="topbar-balance"[^>]* hx-swap-oob="true">([^<]+)</a>', live)
+    assert balance and balance.group(1) == "202.20 USD"
+    whole = page(as_alice.get(reverse("payment", args=[payment.pk])))
+    assert whole.count('id="topbar-balance"') == 1 and "hx-swap-oob" not in whole

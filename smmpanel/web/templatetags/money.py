@@ -21,3 +21,10 @@ def money(value: Decimal | str | int | None, reading: str = TOTAL) -> str:
     """The amount with the panel's currency, e.g. "1,070.29 USD" or, as a charge, "0.045 USD"."""
     text = amount_text(value, reading)
     return f"{text} {settings.SMMPANEL_CURRENCY}" if text else ""
+
+
+@register.filter(is_safe=True)
+def keep_percent(text: str) -> str:
+    """Each percent sign kept on the line of its number: "+5 %" never breaks before the "%"
+    (the site writes a space before it, as Spanish does)."""
+    return str(text).replace(" %", "\u00a0%")

@@ -6,6 +6,7 @@ A bank transfer keeps its own form and page (web/views/funds.py)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -93,6 +94,24 @@ def option(gateway: base.Gateway, config: base.Config) -> Option:
 def options() -> list[Option]:
     """The ways to pay through a gateway now (a bank transfer has its own form)."""
     return [option(gateway, config) for gateway, config in gateways.all_usable() if not gateway.manual]
+
+
+def allow_checkouts(response: HttpResponse) -> HttpResponse:
+    """Let the add-funds page's form lead to a gateway's checkout page on another site.
+
+    The site's policy (settings.CONTENT_SECURITY_POLICY) has form-action 'self', and browsers
+    apply form-action to the redirects that follow a form's submission: the redirect to
+    Cryptomus's, NOWPayments' or Stripe's checkout after "Continue to payment" would be blocked,
+    and the customer left on the add-funds page. So this page alone also allows any https site
+    (a checkout's address is only known once the gateway made the invoice) and the origin of
+    each usable gateway's base URL (a staging gateway or a test's fake may answer over http)."""
+    sources = {"https:"}
+    for gateway, config in gateways.all_usable():
+        parts = urlsplit(config.base_url)
+        if not gateway.manual and parts.scheme in ("http", "https") and parts.netloc:
+            sources.add(f"{parts.scheme}://{parts.netloc}")
+    setattr(response, "_csp_update", {"form-action": sorted(sources)})  # noqa: B010  (django-csp reads it)
+    return response
 
 
 def _customer(request: HttpRequest) -> User:
@@ -185,10 +204,11 @@ def live_context(payment: Payment) -> dict[str, object]:
 
 
 def gateway_payment(request: HttpRequest, payment: Payment) -> HttpResponse:
-    """A gateway deposit's page; htmx asks for its live part every few seconds while it is open."""
+    """A gateway deposit's page; htmx asks for its live part every few seconds while it is open,
+    and the top bar's balance with it (out of band), so a credit shows there too."""
     context = {"nav": "funds", **live_context(payment)}
     if request.headers.get("HX-Request") == "true":
-        response = render(request, "web/funds/_deposit_live.html", context)
+        response = render(request, "web/funds/_deposit_live.html", {**context, "live": True})
     else:
         response = render(request, "web/funds/deposit.html", context)
     patch_vary_headers(response, ["HX-Request"])

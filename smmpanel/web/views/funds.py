@@ -101,7 +101,7 @@ def funds(request: HttpRequest) -> HttpResponse:
         "instructions": _instructions(),
         "payments": Payment.objects.filter(user=user)[:RECENT_PAYMENTS],
     }
-    return render(request, "web/funds/funds.html", context)
+    return deposit_views.allow_checkouts(render(request, "web/funds/funds.html", context))
 
 
 @login_required
