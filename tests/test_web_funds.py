@@ -162,7 +162,7 @@ def test_a_rejected_payment_shows_the_operators_note_escaped(as_alice: Client, a
 
 @pytest.mark.parametrize(
     ("typed", "amount"),
-    [("12,50", "12.5"), ("12.50", "12.5"), ("1,1255", "1.1255"), ("1250", "1250"), (" 7,5 ", "7.5")],
+    [("12,50", "12.5"), ("12.50", "12.5"), ("1,12", "1.12"), ("1250", "1250"), (" 7,5 ", "7.5")],
 )
 def test_a_spanish_speaker_writes_decimals_with_a_comma(as_alice: Client, typed: str, amount: str) -> None:
     response = as_alice.post(reverse("funds"), {"amount": typed}, HTTP_ACCEPT_LANGUAGE="es")
@@ -179,6 +179,7 @@ def test_a_spanish_speaker_writes_decimals_with_a_comma(as_alice: Client, typed:
         ("1,2,3", "Escribe el importe sin separador de miles, como 1250,50."),
         ("0,99", "El monto mínimo es 1,00 USD."),
         ("doce", "Ingresa un monto, como 25 o 12,50."),
+        ("1,1255", "Usa como máximo 2 decimales con este método."),  # money is sent in cents
     ],
 )
 def test_what_could_be_read_two_ways_in_spanish_is_refused_clearly(
