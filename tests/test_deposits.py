@@ -6,9 +6,9 @@ against a local fake of its HTTP API."""
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 
+import played_gateway
 import pytest
 from conftest import Customer
 from django.core.management import call_command
@@ -23,24 +23,21 @@ from smmpanel.payments.models import GatewayRecord, GatewaySetting, Payment
 Status = Payment.Status
 
 
-class Played(base.Gateway):
-    """A gateway whose upstream is a dict: `truths[gateway_ref]`, or `down` to time out."""
+class Played(played_gateway.Played):
+    """The console tests' played gateway (tests/played_gateway.py) under the name "demo", with a
+    webhook of its own: signed by a shared secret in a header, naming its invoice in the body."""
 
     name = "demo"  # a Payment.Method value; registered only for these tests
+    refunds = False
     credentials = (base.Credential("secret", "Secret", "SMMPANEL_TEST_GATEWAY_SECRET"),)
 
     def __init__(self) -> None:
-        self.truths: dict[str, base.Truth] = {}
-        self.down = False
+        super().__init__()
         self.started = 0
 
     def start(self, config: base.Config, deposit: base.Deposit, urls: base.Urls) -> base.Checkout:
         self.started += 1
-        ref = f"inv-{deposit.id}"
-        self.truths[ref] = base.Truth(
-            ref, base.PENDING, deposit.currency, deposit.amount, reference=deposit.reference
-        )
-        return base.Checkout(ref, f"https://pay.example/{ref}", raw=json.dumps({"uuid": ref}))
+        return super().start(config, deposit, urls)
 
     def claim(self, config: base.Config, delivery: base.Delivery) -> str:
         if delivery.headers.get("x-sign") != config.key("secret"):
@@ -49,16 +46,6 @@ class Played(base.Gateway):
             return str(json.loads(delivery.body)["uuid"])
         except (ValueError, KeyError):
             raise base.Malformed("no uuid") from None
-
-    def fetch(self, config: base.Config, deposit: base.Deposit) -> base.Truth:
-        if self.down:
-            raise base.Unreachable("timed out")
-        return self.truths[deposit.gateway_ref]
-
-    def pay(self, ref: str, status: str = base.CONFIRMED, paid: str | None = None, **changes: object) -> None:
-        truth = self.truths[ref]
-        amount = Decimal(paid) if paid is not None else truth.amount_asked
-        self.truths[ref] = replace(truth, status=status, amount_paid=amount, **changes)
 
 
 @pytest.fixture
