@@ -245,3 +245,53 @@ def test_a_charge_back_may_take_the_balance_below_zero_and_holds_the_account(
     with pytest.raises(ledger.OnHold), deposits.transaction.atomic():
         ledger.post(alice.user.pk, Decimal("-1"), "charge", "more")
     call_command("check_ledger")
+
+
+def test_a_body_over_the_limit_is_refused_unread_and_nothing_moves(
+    played: Played, alice: Customer, settings
+) -> None:
+    settings.SMMPANEL_WEBHOOK_MAX_BODY = 100
+    payment = deposits.start(alice.user, "demo", Decimal("25"), URLS)
+    played.pay(payment.gateway_ref)
+    status, _text = post({"uuid": payment.gateway_ref, "padding": "x" * 100})
+    assert status == 413
+    assert alice.balance() == Decimal("100") and not GatewayRecord.objects.filter(kind="webhook").exists()
+    assert post({"uuid": payment.gateway_ref})[0] == 200  # within the limit: read and credited
+    assert alice.balance() == Decimal("125")
+
+
+def test_a_sender_past_its_allowance_is_answered_429(played: Played, alice: Customer, settings) -> None:
+    settings.SMMPANEL_WEBHOOK_BURST, settings.SMMPANEL_WEBHOOK_PER_MINUTE = 3, 1
+    payment = deposits.start(alice.user, "demo", Decimal("25"), URLS)
+    answers = [post({"uuid": payment.gateway_ref})[0] for _ in range(5)]
+    assert answers == [200, 200, 200, 429, 429]
+    assert GatewayRecord.objects.filter(kind="webhook").count() == 3
+
+
+def test_the_webhook_is_the_only_view_without_csrf_protection(played: Played, alice: Customer) -> None:
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def views(patterns: list, prefix: str = "") -> list[tuple[str, object]]:
+        found = []
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                found += views(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                found.append((prefix + str(pattern.pattern), pattern.callback))
+        return found
+
+    exempt = sorted(
+        route for route, view in views(get_resolver().url_patterns) if getattr(view, "csrf_exempt", False)
+    )
+    assert exempt == ["payments/<str:gateway>/webhook"]
+    strict = Client(enforce_csrf_checks=True)
+    payment = deposits.start(alice.user, "demo", Decimal("25"), URLS)
+    answer = strict.post(
+        "/payments/demo/webhook",
+        json.dumps({"uuid": payment.gateway_ref}),
+        content_type="application/json",
+        HTTP_X_SIGN="s3cret",
+    )
+    assert answer.status_code == 200
+    strict.force_login(alice.user)
+    assert strict.post("/funds/", {"amount": "10"}).status_code == 403  # the rest of the site keeps it
