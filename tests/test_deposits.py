@@ -295,3 +295,13 @@ def test_the_webhook_is_the_only_view_without_csrf_protection(played: Played, al
     assert answer.status_code == 200
     strict.force_login(alice.user)
     assert strict.post("/funds/", {"amount": "10"}).status_code == 403  # the rest of the site keeps it
+
+
+def test_every_gateway_is_named_in_the_readers_language_or_by_its_brand() -> None:
+    from django.utils import translation
+
+    with translation.override("es"):
+        names = {name: str(gateway.label) for name, gateway in gateways.GATEWAYS.items()}
+    assert names["bank_transfer"] == "Transferencia bancaria"
+    assert names["stripe"] == "Tarjeta (Stripe)"
+    assert names["cryptomus"] == "Cryptomus" and names["nowpayments"] == "NOWPayments"

@@ -3,13 +3,15 @@ confirms it when it arrives (payments/services.py `confirm`). Nothing is asked o
 gateway calls are never made; it is on the interface so that every way to pay is listed, limited
 and described in one place."""
 
+from django.utils.translation import gettext_lazy as _
+
 from smmpanel.payments.gateways import register
 from smmpanel.payments.gateways.base import Gateway
 
 
 class BankTransfer(Gateway):
     name = "bank_transfer"
-    label = "Bank transfer"
+    label = _("Bank transfer")
     on_by_default = True
     manual = True
 
