@@ -4,7 +4,6 @@ webhook that cannot be trusted moves nothing and says why. Each real gateway has
 against a local fake of its HTTP API."""
 
 import json
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -12,8 +11,8 @@ import played_gateway
 import pytest
 from conftest import Customer
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
+from race import poll_and_deliveries
 
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.payments import deposits, gateways, rules
@@ -104,20 +103,10 @@ def test_ten_webhooks_and_a_poll_at_once_credit_once(played: Played) -> None:
     alice = make_customer("alice", "0")
     payment = deposits.start(alice.user, "demo", Decimal("10"), URLS)
     played.pay(payment.gateway_ref)
-    results: list[object] = []
-
-    def deliver(i: int) -> None:
-        try:
-            results.append(deposits.check(payment.pk) if i == 0 else post({"uuid": payment.gateway_ref})[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(11)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(results) == 11
+    polled, delivered = poll_and_deliveries(
+        lambda: deposits.check(payment.pk), lambda: post({"uuid": payment.gateway_ref})[0]
+    )
+    assert set(delivered) == {200} and isinstance(polled, deposits.Outcome)
     assert alice.balance() == Decimal("10")
     assert LedgerEntry.objects.filter(user=alice.user, kind="deposit").count() == 1
     call_command("check_ledger")

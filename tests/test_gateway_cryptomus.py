@@ -5,7 +5,6 @@ webhook that cannot be trusted, and the poll making up for webhooks that never c
 
 import json
 import random
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,9 +14,9 @@ import httpx
 import pytest
 from conftest import Customer, make_customer
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 from fake_cryptomus import KEY, MERCHANT, FakeCryptomus, php_json_encode, sign
+from race import poll_and_deliveries
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.ledger.models import LedgerEntry
@@ -137,22 +136,10 @@ def test_ten_webhooks_in_parallel_through_the_real_server_and_a_poll_credit_once
     payment = upstream.start(alice, "40")
     fake, uuid = upstream.fake, payment.gateway_ref
     fake.set_status(uuid, "paid")
-    answers: list[object] = []
-    gate = threading.Barrier(11)
-
-    def deliver(i: int) -> None:
-        gate.wait()
-        try:
-            answers.append(deposits.check(payment.pk).verdict if i == 0 else fake.post_webhook(uuid))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(11)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(map(str, answers)).count("200") == 10, answers
+    _polled, answers = poll_and_deliveries(
+        lambda: deposits.check(payment.pk).verdict, lambda: fake.post_webhook(uuid)
+    )
+    assert [str(answer) for answer in answers].count("200") == 10, answers
     assert alice.balance() == Decimal("40")
     assert LedgerEntry.objects.filter(user=alice.user, kind="deposit").count() == 1
     assert GatewayRecord.objects.filter(payment=payment, kind="webhook", http_status=200).count() == 10

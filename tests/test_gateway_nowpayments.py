@@ -3,7 +3,6 @@ panel's real webhook URL, /payments/nowpayments/webhook: a deposit is credited o
 IPNs say and however often they come, an IPN that cannot be trusted moves nothing, and a lost IPN
 or a gateway that does not answer is made up by the poll."""
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -14,9 +13,10 @@ import pytest
 from conftest import Customer, _keep_test_connection, make_customer
 from django.core import signals
 from django.core.management import call_command
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.utils import timezone
 from fake_nowpayments import FakeNOWPayments, sign
+from race import poll_and_deliveries
 from server import panel_server  # noqa: F401  (a fixture)
 
 from smmpanel.ledger.models import LedgerEntry
@@ -116,20 +116,10 @@ def test_ten_ipns_and_a_poll_at_once_credit_once(fake: FakeNOWPayments) -> None:
     alice = make_customer("alice", "0")
     payment = deposits.start(alice.user, "nowpayments", Decimal("10"), URLS)
     paid = fake.pay(payment.gateway_ref, "finished")
-    results: list[object] = []
-
-    def deliver(i: int) -> None:
-        try:
-            results.append(deposits.check(payment.pk).status if i == 0 else fake.notify(paid.id)[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(11)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(map(str, results)) == ["200"] * 10 + ["confirmed"]
+    polled, answers = poll_and_deliveries(
+        lambda: deposits.check(payment.pk).status, lambda: fake.notify(paid.id)[0]
+    )
+    assert sorted(map(str, [polled, *answers])) == ["200"] * 10 + ["confirmed"]
     assert alice.balance() == Decimal("10")
     assert LedgerEntry.objects.filter(user=alice.user, kind="deposit").count() == 1
     call_command("check_ledger")
@@ -332,20 +322,10 @@ def test_ten_ipns_over_http_to_the_real_server_and_a_poll_at_once_credit_once(
         alice.user, "nowpayments", Decimal("40"), lambda p: base.Urls(panel_server, hook)
     )
     paid = served_fake.pay(payment.gateway_ref, "finished")
-    results: list[object] = []
-
-    def deliver(i: int) -> None:
-        try:
-            results.append(deposits.check(payment.pk).status if i == 0 else served_fake.notify(paid.id)[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(11)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(map(str, results)) == ["200"] * 10 + ["confirmed"]
+    polled, answers = poll_and_deliveries(
+        lambda: deposits.check(payment.pk).status, lambda: served_fake.notify(paid.id)[0]
+    )
+    assert sorted(map(str, [polled, *answers])) == ["200"] * 10 + ["confirmed"]
     assert alice.balance() == Decimal("40")
     assert LedgerEntry.objects.filter(user=alice.user, kind="deposit").count() == 1
     assert GatewayRecord.objects.filter(payment=payment, kind="webhook", http_status=200).count() == 10

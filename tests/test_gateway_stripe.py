@@ -5,7 +5,6 @@ recorded, a lost webhook or a timeout made up by the poll. Disputes and refunds:
 tests/test_gateway_stripe_money.py."""
 
 import json
-import threading
 import time
 from decimal import Decimal
 
@@ -13,7 +12,6 @@ import httpx
 import pytest
 from conftest import Customer, make_customer
 from django.core.management import call_command
-from django.db import connection
 from fake_stripe import (  # noqa: F401  (fake_stripe_fixture, stripe_fixture: the fixtures)
     KEY,
     SECRET,
@@ -25,6 +23,7 @@ from fake_stripe import (  # noqa: F401  (fake_stripe_fixture, stripe_fixture: t
     sign,
     stripe_fixture,
 )
+from race import poll_and_deliveries
 
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.payments import deposits
@@ -113,20 +112,10 @@ def test_ten_webhooks_in_parallel_with_a_poll_credit_once(fake_stripe: FakeStrip
     )
     alice = make_customer("alice", "0")
     payment, body = paid(fake_stripe, alice, "10")
-    results: list[object] = []
-
-    def one(i: int) -> None:
-        try:
-            results.append(deposits.check(payment.pk).verdict if i == 0 else deliver(body)[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(11)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(results) == 11 and results.count(200) == 10
+    _polled, answers = poll_and_deliveries(
+        lambda: deposits.check(payment.pk).verdict, lambda: deliver(body)[0]
+    )
+    assert answers.count(200) == 10
     assert alice.balance() == Decimal("10")
     assert LedgerEntry.objects.filter(user=alice.user, kind="deposit").count() == 1
     call_command("check_ledger")
