@@ -6,6 +6,7 @@ service (flat 4.50).
 """
 
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,3 +178,22 @@ def admin_client(admin_user: User) -> Any:
     from staff import past_second_factor
 
     return past_second_factor(Client(), admin_user)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A browser test (one that drives Chromium) runs on one of the two databases, not both: what
+    it checks is a page's look and flow, which the database does not change, and the money and
+    database behaviour behind every page is tested on both by the tests that do not start a
+    browser. Which database is fixed by the test's id (a CRC-32), so the suites share the browser
+    tests about evenly and each test always runs on the same one. SMMPANEL_BROWSER_ON_BOTH=1 runs
+    every browser test on both (`make test-sqlite` and `make test-postgres` then each run all)."""
+    if os.environ.get("SMMPANEL_BROWSER_ON_BOTH") == "1":
+        return
+    from django.conf import settings
+
+    here = "postgresql" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite"
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            there = ("sqlite", "postgresql")[zlib.crc32(item.nodeid.encode()) % 2]
+            if there != here:
+                item.add_marker(pytest.mark.skip(reason=f"a browser test runs once: on {there}"))
