@@ -112,7 +112,7 @@ def create(name: str, role: str, email: str = "") -> User:
     with transaction.atomic():
         user = User(username=name, email=email, is_staff=True, staff_role=role)
         user.set_unusable_password()
-        user.save()
+        user.save(force_insert=True)  # a new row: nothing read earlier to write back
         after = {"username": name, "role": role, "email": user.email}
         audit.record(
             None, "staff.create", object_type="user", object_id=user.pk, after=after, note=COMMAND_LINE

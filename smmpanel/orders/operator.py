@@ -51,14 +51,13 @@ from smmpanel.orders import dripfeed, transitions
 from smmpanel.orders.drafting import PlacementError, normalise_link
 from smmpanel.orders.models import Order
 from smmpanel.orders.operator_checks import (
-    MAX_BULK,
+    MAX_BULK as MAX_BULK,
+)
+from smmpanel.orders.operator_checks import (
     MAX_PROVIDER_ORDER_ID,
-    PARENTS,
     E,
     Fields,
-    Outcome,
     P,
-    Refused,
     S,
     _before_sending,
     _changed_meanwhile,
@@ -72,6 +71,15 @@ from smmpanel.orders.operator_checks import (
     _swapped,
     _unfinished,
     _with_provider,
+)
+from smmpanel.orders.operator_checks import (
+    PARENTS as PARENTS,
+)
+from smmpanel.orders.operator_checks import (
+    Outcome as Outcome,
+)
+from smmpanel.orders.operator_checks import (
+    Refused as Refused,
 )
 
 # --- Sending --------------------------------------------------------------------------------
@@ -482,25 +490,3 @@ def apply_many(
         else:
             results.append(outcome)
     return results
-
-
-__all__ = [
-    "ACTIONS",
-    "MAX_BULK",
-    "PARENTS",
-    "Outcome",
-    "Refused",
-    "apply_many",
-    "cancel_and_refund",
-    "change_provider",
-    "edit_link",
-    "mark_completed",
-    "mark_partial",
-    "partial_refund",
-    "resend",
-    "resolve_cancel",
-    "resolve_has_it",
-    "resolve_never_got_it",
-    "set_remains",
-    "set_start_count",
-]
