@@ -220,6 +220,10 @@ SMMPANEL_EXCHANGE_RATE_MAX_AGE_DAYS = envint("SMMPANEL_EXCHANGE_RATE_MAX_AGE_DAY
 SMMPANEL_CALL_RETENTION_DAYS = envint("SMMPANEL_CALL_RETENTION_DAYS", 30)
 # A service whose provider cost rises above its price is disabled (off: only reported).
 SMMPANEL_DISABLE_UNPROFITABLE = envbool("SMMPANEL_DISABLE_UNPROFITABLE", True)
+# The worker reads each enabled provider's service list this often (minutes; 0: never, only from
+# the console or `smmpanel provider sync`), and asks for its balance this often.
+SMMPANEL_LISTING_SYNC_MINUTES = envint("SMMPANEL_LISTING_SYNC_MINUTES", 360)
+SMMPANEL_BALANCE_CHECK_MINUTES = envint("SMMPANEL_BALANCE_CHECK_MINUTES", 15)
 # Refuse a second active order for the same service and link (docs/api.md).
 SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK = envbool("SMMPANEL_ONE_ACTIVE_ORDER_PER_LINK", True)
 # Sign-in attempts (the site's and the console's) allowed per client address, and per client

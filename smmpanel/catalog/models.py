@@ -46,6 +46,34 @@ class Provider(SavesChangedFields):
     exchange_rate_set_at = models.DateTimeField(null=True, blank=True)
     last_balance = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     last_balance_at = models.DateTimeField(null=True, blank=True)
+    # The last balance call's error, if it failed ("" after a good one): the console shows it
+    # beside the last balance that was read.
+    balance_error = models.CharField(max_length=500, blank=True)
+    # The pricing rule its services are imported and repriced with (catalog/pricing.py): a
+    # percent or a fixed markup over cost, rounded up to a step.
+    price_rule = models.CharField(
+        max_length=10,
+        choices=[("percent", "Percent over cost"), ("fixed", "Fixed amount over cost")],
+        default="percent",
+    )
+    price_markup = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        default=Decimal(40),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Percent, or an amount in the panel's currency, added to each cost per 1000.",
+    )
+    price_step = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        default=Decimal("0.01"),
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="Prices are rounded up to a multiple of this.",
+    )
+    # When its service list was last read (by the worker or from the console), and whether that
+    # read found changes not yet decided (providers.models.ListingChange).
+    listing_read_at = models.DateTimeField(null=True, blank=True)
+    listing_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -103,7 +131,7 @@ class ProviderService(SavesChangedFields):
 class Category(SavesChangedFields):
     name = models.CharField(max_length=500, unique=True)
     sort_order = models.IntegerField(default=0)
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, help_text="Off: hidden from customers, with its services.")
 
     class Meta:
         ordering = ["sort_order", "id"]
@@ -134,6 +162,13 @@ class Service(SavesChangedFields):
         default=30, help_text="How long after completion a refill may be asked for."
     )
     description = models.TextField(blank=True)
+    # The name and description in each site language other than the default ({"es": "..."}); the
+    # API and a language without its own show `name` and `description`.
+    names = models.JSONField(default=dict, blank=True)
+    descriptions = models.JSONField(default=dict, blank=True)
+    average_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The average delivery time shown to customers, in minutes."
+    )
     enabled = models.BooleanField(default=True)
     sort_order = models.IntegerField(default=0)
     stuck_after_minutes = models.PositiveIntegerField(
@@ -160,6 +195,11 @@ class Service(SavesChangedFields):
     provider_service = models.ForeignKey(
         ProviderService, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Another provider's service the order goes to when the first provider refuses it or is
+    # disabled (each order is sent at most once to each).
+    fallback_service = models.ForeignKey(
+        ProviderService, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -171,6 +211,13 @@ class Service(SavesChangedFields):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"
+
+    def name_in(self, language: str) -> str:
+        """The name customers reading `language` see."""
+        return str(self.names.get(language) or "") or self.name
+
+    def description_in(self, language: str) -> str:
+        return str(self.descriptions.get(language) or "") or self.description
 
 
 class CustomRate(SavesChangedFields):
@@ -207,3 +254,35 @@ class CustomerDiscount(SavesChangedFields):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.percent} % off"
+
+
+class ServiceUpdate(models.Model):
+    """One change customers are told about on the Updates page (/updates/): a new service, a
+    price change, a service disabled or enabled again. Append-only; written by catalog/updates.py
+    in the transaction of the change, whoever made it (the console, a sync, the loss guard)."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New service"
+        PRICE = "price", "Price changed"
+        DISABLED = "disabled", "Disabled"
+        ENABLED = "enabled", "Enabled again"
+
+    class Source(models.TextChoices):
+        CONSOLE = "console", "The console"
+        SYNC = "sync", "A provider sync"
+        IMPORT = "import", "An import"
+        LOSS_GUARD = "loss_guard", "The loss guard"
+        COMMAND = "command", "A shell command"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="updates")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    old_rate = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    new_rate = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.kind} at {self.created_at}"

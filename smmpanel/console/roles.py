@@ -5,7 +5,9 @@ capability lists the staff roles that have it (docs/console.md has the same tabl
 - support: orders (every order action) and customers' access (suspend, API access, keys,
   signing in as them); no money figures, balances, deposits, providers or settings;
 - finance: money: the dashboard's figures, deposits and their gateways (settings, refunds,
-  reconciliation), balance adjustments, customers' prices.
+  reconciliation), balance adjustments, customers' prices, and the reports.
+
+Providers and the catalogue (import, sync, services, categories) are the administrator's alone.
 """
 
 from smmpanel.accounts.models import StaffRole
@@ -22,6 +24,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "customer_money": frozenset({A, F}),
     "deposits": frozenset({A, F}),
     "gateways": frozenset({A, F}),
+    "providers": frozenset({A}),
+    "catalog": frozenset({A}),
+    "reports": frozenset({A, F}),
     "audit": frozenset({A}),
     "staff": frozenset({A}),
 }

@@ -5,7 +5,7 @@ rounded down, so the refunds of an order never exceed its charge.
 """
 
 import re
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
 from django.utils import formats
@@ -93,6 +93,13 @@ def convert(amount: Decimal, rate: Decimal) -> Decimal:
 def with_markup(cost: Decimal, percent: Decimal) -> Decimal:
     """A selling rate: a cost plus a markup in percent, rounded half-up."""
     return (cost * (100 + percent) / 100).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
+def up_to_step(amount: Decimal, step: Decimal) -> Decimal:
+    """`amount` rounded up to a multiple of `step` (e.g. 0.01): a price set by a rule is never
+    below what the rule gives. A step finer than the ledger's places is the ledger's places."""
+    step = max(step, PLACES)
+    return ((amount / step).to_integral_value(rounding=ROUND_CEILING) * step).quantize(PLACES)
 
 
 def with_discount(rate: Decimal, percent: Decimal) -> Decimal:

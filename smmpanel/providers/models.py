@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.db import models
 
-from smmpanel.catalog.models import Provider
+from smmpanel.catalog.models import Provider, ProviderService
 
 
 class UpstreamCall(models.Model):
@@ -64,3 +65,49 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.name} at {self.beat_at}"
+
+
+class ListingChange(models.Model):
+    """One difference between a provider's service list as last read and as the panel last knew
+    it: a new service, a gone one, a cost, min/max or options change. The list is kept as the
+    provider says (catalog.ProviderService); what the panel sells changes only when the operator
+    accepts the line (providers/listing.py). A later read that changes the same thing again
+    updates the pending line's `after`; one that puts it back removes the line."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New service"
+        GONE = "gone", "Gone"
+        COST = "cost", "Cost changed"
+        LIMITS = "limits", "Min/max changed"
+        OPTIONS = "options", "Options changed"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        ACCEPTED = "accepted", "Accepted"
+        SKIPPED = "skipped", "Skipped"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="listing_changes")
+    provider_service = models.ForeignKey(ProviderService, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    before = models.JSONField(default=dict, blank=True)  # e.g. {"rate": "1.20"}; {} for a new one
+    after = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    found_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "state"], name="listing_change_open")]
+        constraints = [
+            # One pending line per provider service and kind: a later read updates it.
+            models.UniqueConstraint(
+                fields=["provider_service", "kind"],
+                condition=models.Q(state="pending"),
+                name="listing_change_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.provider_service_id} ({self.state})"
