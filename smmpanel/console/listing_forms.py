@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from smmpanel.catalog.models import Category, Provider, ProviderService
 from smmpanel.catalog.pricing import FIXED, PERCENT, PriceRule
 from smmpanel.catalog.types import ServiceType
-from smmpanel.ledger.money import MAX_AMOUNT, PLACES
+from smmpanel.ledger.money import MAX_AMOUNT, PLACES, normalised
 
 ACCEPT, SKIP, LATER = "accept", "skip", "later"
 
@@ -75,7 +75,7 @@ class RuleForm(forms.Form):
     def for_provider(cls, provider: Provider, data: QueryDict | None = None) -> "RuleForm":
         initial = {"rule": provider.price_rule, "markup": provider.price_markup, "step": provider.price_step}
         return cls(
-            data, initial={k: v.normalize() if isinstance(v, Decimal) else v for k, v in initial.items()}
+            data, initial={k: normalised(v) if isinstance(v, Decimal) else v for k, v in initial.items()}
         )
 
     def price_rule(self) -> PriceRule:
