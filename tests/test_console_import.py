@@ -241,3 +241,12 @@ def test_only_administrators_open_the_pages_and_act(remote, upstream, changed, r
     assert ProviderService.objects.get(external_id="1").rate == Decimal("1.00")
     page = other.get(reverse("console:dashboard")).content.decode()
     assert "data-listing=" not in page
+
+
+def test_hostile_names_from_the_provider_are_shown_as_text(admin, remote, upstream, changed):
+    hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    upstream.services.append(dict(upstream.services[0], service=5, name=hostile, category=hostile))
+    admin.post(url("provider_read", remote), {"then": "sync"})
+    for name in ("provider_sync", "provider_import"):
+        page = admin.get(url(name, remote)).content.decode()
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "<script>alert(2)" not in page
