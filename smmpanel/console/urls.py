@@ -12,6 +12,8 @@ from smmpanel.console.views import (
     deposits,
     gateways,
     orders,
+    provider_import,
+    provider_sync,
     queues,
     reconcile,
 )
@@ -59,4 +61,10 @@ urlpatterns = [
     path("reconciliation/", reconcile.reconciliation, name="reconcile"),
     path("gateways/", gateways.gateway_list, name="gateways"),
     path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
+    path("providers/<int:provider_id>/import/", provider_import.provider_import, name="provider_import"),
+    path("providers/<int:provider_id>/read/", provider_import.provider_read, name="provider_read"),
+    path("providers/<int:provider_id>/sync/", provider_sync.provider_sync, name="provider_sync"),
+    path(
+        "providers/<int:provider_id>/sync/rule/", provider_sync.provider_sync_rule, name="provider_sync_rule"
+    ),
 ]
