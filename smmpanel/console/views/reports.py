@@ -79,7 +79,7 @@ REFUNDS = Column("refunds", _("Refunds"), "money", lambda line: line.refunds)
 REVENUE = Column("revenue", _("Revenue"), "money", lambda line: line.revenue)
 COST = Column("cost", _("Provider cost"), "money", lambda line: line.cost)
 PROFIT = Column("profit", _("Profit"), "money", lambda line: line.profit)
-MARGIN = Column("margin_percent", _("Margin %"), "percent", lambda line: line.margin)
+MARGIN = Column("margin_percent", _("Margin"), "percent", lambda line: line.margin)
 DEPOSIT_COLUMNS = [
     Column("method", _("Method"), "text", lambda line: line.label),
     Column("deposits", _("Deposits"), "count", lambda line: line.deposits),
@@ -159,10 +159,10 @@ def _deposits(first: date, last: date) -> Report:
 
 def _cells(columns: list[Column], line: Any, *, total: bool = False) -> list[dict[str, Any]]:
     cells = []
-    for index, column in enumerate(columns):
+    for column in columns:
         value = column.value(line)
-        if total and column.kind in ("day", "text", "id"):
-            value = _("Total") if index == 0 else ""
+        if total and column.kind in ("day", "text", "id"):  # the total's name in its name's column
+            value = "" if column.kind == "id" else _("Total")
         cells.append({"name": column.name, "label": column.label, "kind": column.kind, "value": value})
     return cells
 
