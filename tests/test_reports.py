@@ -114,6 +114,9 @@ def shop(db: None) -> Shop:
     # D2
     deposit(carol, "bank_transfer", "50", at(D2, 8))
     deposit(alice, "cryptomus", "40", at(D2, 9), fee="1.1")
+    with transaction.atomic():  # 10 of it sent back through the gateway
+        refund_ref = f"gateway:cryptomus:inv-{alice.pk}-40:deposit:refund:1"
+        ledger.post(alice.pk, D(-10), K.DEPOSIT_REFUND, refund_ref, now=at(D2, 9, 30))
     transitions.finish(o3, S.PARTIAL, 500, at(D2, 10))  # refund 4, the day after its order
     o5 = place(alice, views, at(D2, 11), "12", None)
     transitions.cancel_before_sending(o5, at(D2, 11, 5))  # refund 12; never sent: no cost
@@ -188,8 +191,8 @@ def test_deposits_by_method_are_the_hand_written_figures(shop: Shop) -> None:
     assert set(lines) == {"bank_transfer", "cryptomus"}
     bank, crypto = lines["bank_transfer"], lines["cryptomus"]
     assert (bank.deposits, bank.gross, bank.bonuses, bank.fees, bank.net) == (2, D(150), D(0), D(0), D(150))
-    assert (crypto.deposits, crypto.gross, crypto.bonuses, crypto.fees, crypto.net) == (
-        2, D(240), D(10), D("6.2"), D("243.8")
+    assert (crypto.deposits, crypto.gross, crypto.bonuses, crypto.fees, crypto.returned, crypto.net) == (
+        2, D(240), D(10), D("6.2"), D(10), D("233.8")
     )  # fmt: skip
 
 
@@ -205,6 +208,7 @@ def test_the_reports_add_up_to_the_ledgers_totals_over_the_period(shop: Shop) ->
     assert sum(m.gross for m in methods) == ledger_sum[K.DEPOSIT] == D(390)
     assert sum(m.bonuses for m in methods) == ledger_sum[K.BONUS]
     assert sum(m.fees for m in methods) == -ledger_sum[K.FEE]
+    assert sum(m.returned for m in methods) == -ledger_sum[K.DEPOSIT_REFUND] - ledger_sum[K.CHARGEBACK]
     placed = Order.objects.filter(created_at__gte=since, created_at__lt=until)
     assert whole.cost == sum(o.cost for o in placed if o.cost is not None)
 
@@ -261,11 +265,12 @@ def test_the_csv_says_the_same_figures_exactly(shop: Shop) -> None:
     ]
     deposits = csv_rows(url("deposits", format="csv"))
     assert [
-        (r["method"], r["deposits"], r["gross"], r["bonuses"], r["fees"], r["net"]) for r in deposits
+        (r["method"], r["deposits"], r["gross"], r["bonuses"], r["fees"], r["returned"], r["net"])
+        for r in deposits
     ] == [
-        ("Cryptomus", "2", "240.000000", "10.000000", "6.200000", "243.800000"),
-        ("Bank transfer", "2", "150.000000", "0.000000", "0.000000", "150.000000"),
-        ("Balance adjustments by staff", "1", "5.000000", "0.000000", "0.000000", "5.000000"),
+        ("Cryptomus", "2", "240.000000", "10.000000", "6.200000", "10.000000", "233.800000"),
+        ("Bank transfer", "2", "150.000000", "0.000000", "0.000000", "0.000000", "150.000000"),
+        ("Balance adjustments by staff", "1", "5.000000", "0.000000", "0.000000", "0.000000", "5.000000"),
     ]
 
 
