@@ -32,6 +32,7 @@ from smmpanel.orders.models import Order
 BY = ("day", "service", "category", "provider", "customer")
 Key = date | int | None  # a day, or the id of a service, category, provider or customer
 Kind = LedgerEntry.Kind
+NAMES_AT_ONCE = 2000
 
 
 @dataclass
@@ -104,7 +105,7 @@ def profit_by(by: str, since: datetime, until: datetime, zone: tzinfo) -> list[L
     orders = Order.objects.filter(created_at__gte=since, created_at__lt=until).annotate(
         key=_key(by, zone, "")
     )
-    placed = grouped(orders, ["key"], ["cost"], {"orders": Q(parent__isnull=True)})
+    placed = grouped(orders, ["key"], ["cost"], {"orders": Q(parent__isnull=True)}, counted="created_at")
     for (key,), group in placed.items():
         line = lines.setdefault(key, Line(key))
         line.cost, line.orders = group.sums["cost"], group.counts["orders"]
@@ -117,7 +118,15 @@ def profit_by(by: str, since: datetime, until: datetime, zone: tzinfo) -> list[L
 
 
 def _names(by: str, ids: list[Any]) -> dict[Any, str]:
-    """What each id is called: a service's or category's name, a provider's, a username."""
+    """What each id is called: a service's or category's name, a provider's, a username. Asked
+    for NAMES_AT_ONCE at a time (SQLite takes a limited number of parameters in a query)."""
+    names: dict[Any, str] = {}
+    for start in range(0, len(ids), NAMES_AT_ONCE):
+        names |= _names_of(by, ids[start : start + NAMES_AT_ONCE])
+    return names
+
+
+def _names_of(by: str, ids: list[Any]) -> dict[Any, str]:
     if by == "customer":
         return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
     if by == "service":

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +25,7 @@ from smmpanel.console.guard import staff_view
 from smmpanel.console.report_forms import PRESETS, PeriodForm, bounds
 from smmpanel.console.views.orders import inert
 from smmpanel.ledger.models import LedgerEntry
-from smmpanel.ledger.money import ZERO
+from smmpanel.ledger.money import TOTAL, ZERO, amount_text
 from smmpanel.ledger.totals import adjustments, per_customer
 from smmpanel.orders import reports
 from smmpanel.orders.reports import Line
@@ -157,13 +158,33 @@ def _deposits(first: date, last: date) -> Report:
     return Report(DEPOSIT_COLUMNS, lines, total, not lines, bars)
 
 
+def _shown(kind: str, value: Any) -> tuple[str, str]:
+    """A cell's text in the reader's number and date format, and its classes. Formatted here rather
+    than by a template per cell: a year by day is thousands of cells."""
+    if kind in ("money", "percent"):
+        if value is None:
+            return "—", "num"
+        css = "num loss" if value < 0 else "num"
+        if kind == "money":
+            return amount_text(value, TOTAL), css
+        return formats.number_format(value, 2, use_l10n=True) + "\u00a0%", css
+    if kind == "count":
+        return formats.number_format(value, use_l10n=True, force_grouping=True), "num"
+    if kind == "id":
+        return ("" if value is None else str(value)), "num mono"
+    if kind == "day" and isinstance(value, date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT"), "wrap"
+    return str(value or "—"), "wrap"
+
+
 def _cells(columns: list[Column], line: Any, *, total: bool = False) -> list[dict[str, Any]]:
     cells = []
     for column in columns:
         value = column.value(line)
         if total and column.kind in ("day", "text", "id"):  # the total's name in its name's column
-            value = "" if column.kind == "id" else _("Total")
-        cells.append({"name": column.name, "label": column.label, "kind": column.kind, "value": value})
+            value = None if column.kind == "id" else _("Total")
+        text, css = _shown(column.kind, value)
+        cells.append({"name": column.name, "label": column.label, "text": text, "css": css})
     return cells
 
 
