@@ -171,7 +171,7 @@ def _shown(kind: str, value: Any) -> tuple[str, str]:
     if kind == "count":
         return formats.number_format(value, use_l10n=True, force_grouping=True), "num"
     if kind == "id":
-        return ("" if value is None else str(value)), "num mono"
+        return ("" if value is None else str(value)), "num"
     if kind == "day" and isinstance(value, date):
         return formats.date_format(value, "SHORT_DATE_FORMAT"), "wrap"
     return str(value or "—"), "wrap"
