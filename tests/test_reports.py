@@ -21,6 +21,7 @@ from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category, Provider, Service
 from smmpanel.console import chart
 from smmpanel.console.report_forms import preset_days
+from smmpanel.console.views import reports as report_views
 from smmpanel.ledger import services as ledger
 from smmpanel.ledger.accounts import open_account
 from smmpanel.ledger.models import LedgerEntry
@@ -333,3 +334,13 @@ def test_horizontal_bars_share_one_scale_with_the_zero_line_for_losses() -> None
     (a, b) = bars.bars
     assert (a.first.x, a.first.width, a.second.x, a.second.width) == (D(100), D(300), D(0), D(100))
     assert (b.first.x, b.first.width, b.second.x, b.second.width) == (D(100), D(100), D(100), D(50))
+
+
+def test_a_long_report_shows_its_first_lines_and_the_csv_has_them_all(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_views, "ROWS_SHOWN", 1)
+    html = page("administrator", url("service"))
+    assert html.count('data-column="service" class="wrap">') == 2  # IG Followers, and the total
+    assert "And 2 more lines in the CSV." in html
+    assert len(csv_rows(url("service", format="csv"))) == 3

@@ -49,7 +49,7 @@ TITLES: dict[str, Promise] = {
     "top-customers": _("Top customers"),
     "deposits": _("Deposits by method"),
 }
-ROWS_SHOWN = 100  # on the page; the CSV has every row
+ROWS_SHOWN = 50  # on the page, as the console's lists; the CSV has every row
 BARS_SHOWN = 15
 TOP_CUSTOMERS = 20
 ADJUSTMENT = "adjustment"
@@ -158,6 +158,11 @@ def _deposits(first: date, last: date) -> Report:
     return Report(DEPOSIT_COLUMNS, lines, total, not lines, bars)
 
 
+def _labels(columns: list[Column]) -> list[str]:
+    """The columns' headings in the reader's language, translated once per page, not per cell."""
+    return [str(column.label) for column in columns]
+
+
 def _shown(kind: str, value: Any) -> tuple[str, str]:
     """A cell's text in the reader's number and date format, and its classes. Formatted here rather
     than by a template per cell: a year by day is thousands of cells."""
@@ -179,12 +184,13 @@ def _shown(kind: str, value: Any) -> tuple[str, str]:
 
 def _cells(columns: list[Column], line: Any, *, total: bool = False) -> list[dict[str, Any]]:
     cells = []
-    for column in columns:
+    labels = _labels(columns)
+    for column, label in zip(columns, labels, strict=True):
         value = column.value(line)
         if total and column.kind in ("day", "text", "id"):  # the total's name in its name's column
             value = None if column.kind == "id" else _("Total")
         text, css = _shown(column.kind, value)
-        cells.append({"name": column.name, "label": column.label, "text": text, "css": css})
+        cells.append({"name": column.name, "label": label, "text": text, "css": css})
     return cells
 
 
