@@ -344,3 +344,8 @@ def test_a_long_report_shows_its_first_lines_and_the_csv_has_them_all(
     assert html.count('data-column="service" class="wrap">') == 2  # IG Followers, and the total
     assert "And 2 more lines in the CSV." in html
     assert len(csv_rows(url("service", format="csv"))) == 3
+
+
+def test_one_date_alone_is_a_period_of_that_day(shop: Shop) -> None:
+    (day,) = csv_rows(url("day", until="", format="csv"))
+    assert (day["day"], day["revenue"]) == ("2026-03-10", "29.000000")
