@@ -349,3 +349,11 @@ def test_a_long_report_shows_its_first_lines_and_the_csv_has_them_all(
 def test_one_date_alone_is_a_period_of_that_day(shop: Shop) -> None:
     (day,) = csv_rows(url("day", until="", format="csv"))
     assert (day["day"], day["revenue"]) == ("2026-03-10", "29.000000")
+
+
+def test_a_deposit_the_panel_cannot_tie_to_a_deposit_of_its_own_is_other(shop: Shop) -> None:
+    with transaction.atomic():  # written by a script, its reference naming no deposit
+        ledger.post(shop.customers["carol"].pk, D(7), K.DEPOSIT, "import:legacy-1", now=at(D2, 15))
+    lines = {line.method: line for line in figures.by_method(*bounds())}
+    assert (lines["other"].label, lines["other"].deposits, lines["other"].gross) == ("Other", 1, D(7))
+    assert lines["bank_transfer"].gross == D(150)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import BigIntegerField, Case, CharField, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Coalesce, StrIndex, Substr
+from django.utils.translation import gettext_lazy as _
 
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import ZERO
@@ -76,6 +77,9 @@ def _payment_id() -> Combinable:
 
 
 def label(method: str) -> str:
+    """A method's name in the reader's language."""
+    if method == OTHER:
+        return str(_("Other"))
     return str(dict(Payment.Method.choices).get(method, method))
 
 

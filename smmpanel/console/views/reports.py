@@ -148,9 +148,6 @@ def _deposits(first: date, last: date) -> Report:
                 changed.sums["amount"],
             )
         )
-    for line in lines:
-        if line.method == figures.OTHER:
-            line.label = str(_("Other"))
     total = figures.Method("", "")
     for line in lines:
         total.add(line)
