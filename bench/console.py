@@ -1,7 +1,7 @@
 """Benchmark of the operator console's busiest pages on the bench database (100,000 orders).
 
     .venv/bin/python bench/console.py [--requests 100] [--reuse] [--spread-days 30]
-        [--database-url URL] [--show-sql]
+        [--database-url URL] [--show-sql] [--only TEXT]
 
 Creates (drops first) a PostgreSQL database, seeds it as bench/api.py does (bench/seed.py:
 1,000 services, 100 customers, 100,000 orders with their charges and `created` events), then
@@ -20,7 +20,11 @@ after 3 unmeasured ones, signed in as an administrator past the second factor:
 
 - the dashboard (/console/), for an administrator (money) and for support (no money);
 - the orders list (/console/orders/): unfiltered, filtered by status, searched by link. The list
-  is another part of the console: if /console/orders/ answers 404 here, it is skipped, saying so.
+  is another part of the console: if /console/orders/ answers 404 here, it is skipped, saying so;
+- the reports (/console/reports/...), over the last 30 days: by day, by service, by provider, by
+  customer, the top customers and deposits by method (skipped the same way where not there).
+
+`--only TEXT` measures only the pages whose name contains TEXT (e.g. `--only reports`).
 
 For each page it prints p50 / p95 / max in ms (target: p95 < 150 ms) and the queries one request
 runs (django.test.utils.CaptureQueriesContext), with their times. It exits 0 whatever it measures.
@@ -59,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread-days", type=int, default=30, help="days the seeded orders are spread over")
     parser.add_argument("--reuse", action="store_true", help="reuse the database if it exists (no seeding)")
     parser.add_argument("--show-sql", action="store_true", help="print each query's SQL in full")
+    parser.add_argument("--only", default="", help="measure only the pages whose name contains this")
     return parser.parse_args()
 
 
@@ -273,8 +278,19 @@ def main() -> int:
             f"/console/orders/?q={link.split('//')[1]}",
         ),
     ]
+    pages += [
+        (f"reports: {name}, 30 days", clients["administrator"], f"/console/reports/{path}?preset=30d")
+        for name, path in [
+            ("by day", ""),
+            ("by service", "service/"),
+            ("by provider", "provider/"),
+            ("by customer", "customer/"),
+            ("top customers", "top-customers/"),
+            ("deposits by method", "deposits/"),
+        ]
+    ]
     passed = True
-    for name, client, url in pages:
+    for name, client, url in [page for page in pages if args.only in page[0]]:
         before = os.getloadavg()[0]
         passed &= report(name, url, measure(client, url, args.requests, args.show_sql))
         after = os.getloadavg()[0]

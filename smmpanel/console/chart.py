@@ -82,3 +82,60 @@ def draw(days: Sequence[Day], width: int = WIDTH, height: int = HEIGHT) -> Chart
         )
     points = " ".join(f"{bar.profit_x},{bar.profit_y}" for bar in bars)
     return Chart(width, height, bars, points, zero, top, bottom)
+
+
+# --- Horizontal bars: a report by service, category, provider, customer or method ------------
+
+BAR_HEIGHT = 20  # each row's own drawing: two bars of half its height, stretched to the width
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a report: what it is, its main amount (revenue, or a method's gross deposits)
+    and its second (profit, or the net credited), either of which may be negative."""
+
+    label: str
+    first: Decimal
+    second: Decimal
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a bar starts and how wide it is, from the zero line."""
+
+    x: Decimal
+    width: Decimal
+
+
+@dataclass(frozen=True)
+class HBar:
+    row: Row
+    first: Span
+    second: Span
+
+
+@dataclass(frozen=True)
+class Bars:
+    width: int
+    height: int
+    zero_x: Decimal
+    bars: list[HBar]
+
+
+def draw_bars(rows: Sequence[Row], width: int = WIDTH) -> Bars:
+    """One drawing per row, every row on the same scale: the largest and the smallest amount (and
+    zero) fit the width, so a negative amount reaches left of the zero line."""
+    amounts = [amount for row in rows for amount in (row.first, row.second)]
+    left, right = min([Decimal(0), *amounts]), max([Decimal(0), *amounts])
+    span = (right - left) or Decimal(1)
+
+    def x(amount: Decimal) -> Decimal:
+        return _round((amount - left) / span * width)
+
+    zero = x(Decimal(0))
+
+    def bar(amount: Decimal) -> Span:
+        end = x(amount)
+        return Span(min(end, zero), abs(end - zero))
+
+    return Bars(width, BAR_HEIGHT, zero, [HBar(row, bar(row.first), bar(row.second)) for row in rows])

@@ -16,6 +16,7 @@ from smmpanel.console.views import (
     provider_sync,
     queues,
     reconcile,
+    reports,
 )
 
 app_name = "console"
@@ -59,6 +60,8 @@ urlpatterns = [
     path("deposits/<int:payment_id>/refund/", deposit_actions.refund, name="deposit_refund"),
     path("deposits/<int:payment_id>/settle/", deposit_actions.settle, name="deposit_settle"),
     path("reconciliation/", reconcile.reconciliation, name="reconcile"),
+    path("reports/", reports.report, name="reports"),
+    path("reports/<slug:name>/", reports.report, name="report"),
     path("gateways/", gateways.gateway_list, name="gateways"),
     path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
     path("providers/<int:provider_id>/import/", provider_import.provider_import, name="provider_import"),

@@ -107,6 +107,14 @@ def with_discount(rate: Decimal, percent: Decimal) -> Decimal:
     return (rate * (100 - percent) / 100).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
+def margin_percent(profit: Decimal, revenue: Decimal) -> Decimal | None:
+    """Profit as a percent of revenue, rounded half-up to 2 places (a report's margin); None
+    when there is no revenue to be a percent of."""
+    if not revenue:
+        return None
+    return (profit * 100 / revenue).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def refund_for(charge: Decimal, remains: int, quantity: int) -> Decimal:
     """The part of a charge for the undelivered units, rounded down."""
     if quantity <= 0 or remains <= 0:
