@@ -55,6 +55,18 @@ class Offer:
     description: str = ""
     own_rate: bool = False  # the rate is the customer's own, set by the operator
     discount: Decimal | None = None  # the customer's discount in percent, applied to `rate`
+    # The name and description in other site languages, and the average delivery time: the
+    # website's (the API keeps `name` and `description`, its contract).
+    names: dict[str, str] | None = None
+    descriptions: dict[str, str] | None = None
+    average_minutes: int | None = None
+
+    def name_in(self, language: str) -> str:
+        """The name customers reading `language` see."""
+        return str((self.names or {}).get(language) or "") or self.name
+
+    def description_in(self, language: str) -> str:
+        return str((self.descriptions or {}).get(language) or "") or self.description
 
     @property
     def type_name(self) -> str:
@@ -77,8 +89,10 @@ class Offer:
 
 def _offer(row: Sequence[Any]) -> Offer:
     """An offer from a row of the columns below; the customer's own rate, where set, wins over
-    their discount, which applies to the service's rate."""
-    sid, name, type_, category_id, category, rate, own, min_, max_, drip, refill, cancel, desc, off = row
+    their discount, which applies to the service's rate. The website's columns (names,
+    descriptions, average minutes) may follow."""
+    sid, name, type_, category_id, category, rate, own, min_, max_, drip, refill, cancel, desc, off = row[:14]
+    names, descriptions, average = (*row[14:], None, None, None)[:3]
     own_rate = own is not None
     discount = None if own_rate or off is None else off
     if own_rate:
@@ -100,6 +114,9 @@ def _offer(row: Sequence[Any]) -> Offer:
         desc,
         own_rate,
         discount,
+        names or None,
+        descriptions or None,
+        average,
     )
 
 
@@ -118,6 +135,9 @@ _FIELDS = (
     "cancel",
     "description",
     "discount",
+    "names",
+    "descriptions",
+    "average_minutes",
 )
 _SERVICES = Service._meta.db_table
 _CATEGORIES = Category._meta.db_table

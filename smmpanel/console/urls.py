@@ -6,6 +6,7 @@ from smmpanel.console.views import (
     actions,
     auditlog,
     auth,
+    categories,
     customers,
     dashboard,
     deposit_actions,
@@ -14,6 +15,7 @@ from smmpanel.console.views import (
     orders,
     queues,
     reconcile,
+    services,
 )
 
 app_name = "console"
@@ -58,5 +60,13 @@ urlpatterns = [
     path("deposits/<int:payment_id>/settle/", deposit_actions.settle, name="deposit_settle"),
     path("reconciliation/", reconcile.reconciliation, name="reconcile"),
     path("gateways/", gateways.gateway_list, name="gateways"),
+    path("services/", services.service_list, name="services"),
+    path("services/bulk/", services.bulk, name="services_bulk"),
+    path("services/<int:service_id>/", services.service_edit, name="service"),
+    path("categories/", categories.category_list, name="categories"),
+    path("categories/new/", categories.category_create, name="category_create"),
+    path("categories/order/", categories.category_reorder, name="categories_order"),
+    path("categories/<int:category_id>/", categories.category_update, name="category_update"),
+    path("categories/<int:category_id>/delete/", categories.category_delete, name="category_delete"),
     path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
 ]
