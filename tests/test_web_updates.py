@@ -3,8 +3,7 @@ the reader's language with the service's name in it, prices in the site's money 
 made in the console appear there; a hidden category's do not; older than 90 days are not shown."""
 
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +15,7 @@ from smmpanel.catalog import updates
 from smmpanel.catalog.models import Category, Service
 
 pytestmark = pytest.mark.django_db
-NOW = datetime.now(tz.utc)
+NOW = datetime.now(UTC)
 NOON = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)  # yesterday's
 
 
