@@ -122,6 +122,33 @@ def test_the_filters_and_the_search(admin, shop):
     assert rows(admin.get(page, {"type": ServiceType.PACKAGE})) == []
 
 
+def test_losing_money_counts_the_providers_currency_at_its_rate(admin, shop):
+    Provider.objects.filter(pk=shop.acme.pk).update(currency="EUR", exchange_rate=D("1.6"))
+    # a: 1.00 EUR = 1.60 > 1.50; b: 0.33 EUR = 0.528 > 0.50; c: 2.00 EUR = 3.20 > 1.80
+    assert set(rows(admin.get(reverse("console:services"), {"losing": "on"}))) == {
+        shop.a.pk,
+        shop.b.pk,
+        shop.c.pk,
+    }
+    Provider.objects.filter(pk=shop.acme.pk).update(exchange_rate=D("0.95"))
+    assert rows(admin.get(reverse("console:services"), {"losing": "on"})) == [
+        shop.c.pk
+    ]  # only 2.00 EUR = 1.90 > 1.80
+
+
+def test_hostile_names_are_shown_as_text(admin, shop, client):
+    hostile = '"><script>alert(1)</script>'
+    Service.objects.filter(pk=shop.a.pk).update(name=hostile, names={"es": hostile})
+    Category.objects.filter(pk=shop.likes.pk).update(name=hostile)
+    for page in (
+        reverse("console:services"),
+        reverse("console:service", args=[shop.a.pk]),
+        reverse("console:categories"),
+    ):
+        text = admin.get(page).content.decode()
+        assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
+
+
 @pytest.mark.parametrize("role", ["support", "finance"])
 def test_support_and_finance_may_not(role, shop):
     client = signed_in(make_staff("sam", role))

@@ -10,7 +10,7 @@ builds the offer with `from_row`.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -57,8 +57,8 @@ class Offer:
     discount: Decimal | None = None  # the customer's discount in percent, applied to `rate`
     # The name and description in other site languages, and the average delivery time: the
     # website's (the API keeps `name` and `description`, its contract).
-    names: dict[str, str] | None = None
-    descriptions: dict[str, str] | None = None
+    names: dict[str, str] | None = field(default=None, hash=False, compare=False)
+    descriptions: dict[str, str] | None = field(default=None, hash=False, compare=False)
     average_minutes: int | None = None
 
     def name_in(self, language: str) -> str:
