@@ -385,6 +385,10 @@ def test_the_price_list_and_the_order_form_show_the_readers_language(client, sho
         reverse("order_new"), {"service": shop.a.pk}, HTTP_ACCEPT_LANGUAGE="es"
     ).content.decode()
     assert "Me gusta A (es)" in form and "≈ 2 h 30 min" in form
+    found = client.get(reverse("services"), {"q": "gusta"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert re.findall(r'<tr data-service="(\d+)"', found) == [str(shop.a.pk)]  # searched in Spanish too
+    found = client.get(reverse("order_new"), {"search": "gusta"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert f'value="{shop.a.pk}"' in found
     listed = api.post("v2", key=alice.key, action="services")
     assert {item["name"] for item in listed if item["service"] == shop.a.pk} == {
         "Likes A"

@@ -183,10 +183,12 @@ def _on_sale(user_id: int | None) -> QuerySet[Service]:
     return found.annotate(own=own, discount=Subquery(discount))
 
 
-def _matching(text: str, *, in_categories: bool) -> Q:
-    """Services whose name holds `text` or whose id it is; `in_categories`: or whose category's
-    name holds it, and "#42" is an id too (the price list)."""
+def _matching(text: str, *, in_categories: bool, language: str = "") -> Q:
+    """Services whose name (or their name in `language`) holds `text` or whose id it is;
+    `in_categories`: or whose category's name holds it, and "#42" is an id too (the price list)."""
     wanted = Q(name__icontains=text)
+    if language.isalpha():  # a site language's code, as the key of `names`
+        wanted |= Q(**{f"names__{language}__icontains": text})
     if in_categories:
         wanted |= Q(category__name__icontains=text)
         text = text.lstrip("#")
@@ -202,6 +204,7 @@ def offers(
     category_id: int | None = None,
     search: str = "",
     in_categories: bool = False,
+    language: str = "",
 ) -> list[Offer]:
     """The offers of this customer (None: anyone's, at the services' rates), in catalogue order:
     of one category, matching a search (see `_matching`), both, or all of them."""
@@ -209,7 +212,7 @@ def offers(
     if category_id is not None:
         found = found.filter(category_id=category_id)
     if search:
-        found = found.filter(_matching(search, in_categories=in_categories))
+        found = found.filter(_matching(search, in_categories=in_categories, language=language))
     ordered = found.order_by("category__sort_order", "category_id", "sort_order", "id")
     return [_offer(row) for row in ordered.values_list(*_FIELDS)]
 

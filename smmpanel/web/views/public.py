@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from smmpanel.catalog import updates as catalog_updates
 from smmpanel.catalog.models import ServiceUpdate
@@ -41,7 +42,8 @@ def services(request: HttpRequest) -> HttpResponse:
     category_id = parse_id(request.GET.get("category", ""))
     query = request.GET.get("q", "").strip()[:200]
     customer = request.user.pk if request.user.is_authenticated else None
-    listed = offers(customer, category_id=category_id, search=query, in_categories=True)
+    language = (get_language() or "").split("-")[0]
+    listed = offers(customer, category_id=category_id, search=query, in_categories=True, language=language)
     context = {
         "nav": "services",
         "groups": _grouped(listed),
