@@ -7,10 +7,11 @@ desktop and a phone in English and Spanish."""
 from decimal import Decimal
 
 import pytest
-from browser import (  # noqa: F401  (chromium, mail_dir, panel_server_env, phone, shots, tab: fixtures)
+from browser import (  # noqa: F401  (chromium, mail_dir, no_js_tab, panel_server_env, phone, shots, tab: fixtures)
     Tab,
     chromium,
     mail_dir,
+    no_js_tab,
     panel_server_env,
     phone,
     shots,
@@ -135,6 +136,31 @@ def test_an_operator_reprices_a_category_edits_a_service_and_orders_categories(t
         expect(other.locator("main")).to_contain_text("1,50")
     finally:
         customer.close()
+
+
+def test_without_javascript_a_category_is_repriced_over_cost_and_moved_down(no_js_tab: Tab) -> None:  # noqa: F811
+    made = catalogue()
+    staff_session(no_js_tab, make_staff("ada", "administrator"))
+    page = no_js_tab.page
+    no_js_tab.go(f"/console/services/?category={made[0].pk}")
+    expect(page.locator("#select-shown")).to_be_hidden()  # ticking all needs the script: "every" does it
+    page.select_option("#id_action", "reprice")
+    page.select_option("#id_mode", "markup")
+    page.fill("#id_value", "40")
+    page.select_option("#id_markup_kind", "percent")
+    page.fill("#id_step", "0.05")
+    page.locator("#id_every").check()
+    page.locator("#bulk-apply").click()
+    expect(page.locator(".messages")).to_contain_text("2 services changed.")  # 0.50 was already 0.50
+    no_js_tab.shot("repriced-without-javascript")
+    prices = sorted(Service.objects.filter(category=made[0]).values_list("rate", flat=True))
+    assert prices == [D("0.50"), D("1.40"), D("2.80")]  # 0.33, 1.00, 2.00 + 40 %: 0.462 → 0.50, 1.40, 2.80
+    no_js_tab.go("/console/categories/")
+    expect(page.locator("#drag-hint")).to_be_hidden()
+    page.locator(f'tr[data-category="{made[0].pk}"] button[value=down]').click()
+    expect(page.locator(".messages")).to_contain_text("Category moved down.")
+    names = list(Category.objects.order_by("sort_order", "id").values_list("name", flat=True))
+    assert names == ["TikTok Views", "Instagram Likes", "YouTube"]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
