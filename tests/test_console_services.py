@@ -393,3 +393,20 @@ def test_the_price_list_and_the_order_form_show_the_readers_language(client, sho
     assert {item["name"] for item in listed if item["service"] == shop.a.pk} == {
         "Likes A"
     }  # the API's contract
+
+
+def test_every_service_of_a_large_catalogue_at_once(admin, shop):
+    rows_ = [
+        Service(category=shop.views, name=f"Views {i}", rate=D("1.00"), min=1, max=10) for i in range(1200)
+    ]
+    Service.objects.bulk_create(rows_)
+    bulk(
+        admin,
+        {"action": "reprice", "mode": "up", "value": "5", "step": "0.01", "every": "on"},
+        f"?category={shop.views.pk}",
+    )
+    assert Service.objects.filter(category=shop.views, rate=D("1.05")).count() == 1200
+    assert rate(shop.c) == D("1.89")
+    assert AuditRecord.objects.get(action="service.bulk_reprice").after[str(shop.c.pk)] == {
+        "rate": "1.890000"
+    }

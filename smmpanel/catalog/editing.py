@@ -20,6 +20,7 @@ from smmpanel.catalog.pricing import PERCENT, PriceRule, PriceTooLarge
 from smmpanel.ledger.money import MAX_AMOUNT, PLACES, normalised, to_money, up_to_step, within_places
 
 SET, UP, DOWN, MARKUP = "set", "up", "down", "markup"
+CHUNK = 500  # services read (and locked) per query
 REPRICE_MODES = (SET, UP, DOWN, MARKUP)
 
 
@@ -65,8 +66,10 @@ def _locked(service_ids: Iterable[int]) -> list[Service]:
     ids = sorted(set(service_ids))
     if not ids:
         raise EditError(_("Select at least one service."), "none_selected")
-    found = Service.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
-    services = list(found.select_related("provider_service__provider"))
+    locking = Service.objects.select_for_update(of=("self",)).select_related("provider_service__provider")
+    services: list[Service] = []
+    for start in range(0, len(ids), CHUNK):  # a whole catalogue's ids stay under SQLite's limit
+        services += locking.filter(pk__in=ids[start : start + CHUNK]).order_by("pk")
     if not services:
         raise EditError(_("None of the selected services exists."), "none_selected")
     return services
