@@ -10,7 +10,7 @@ builds the offer with `from_row`.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +55,18 @@ class Offer:
     description: str = ""
     own_rate: bool = False  # the rate is the customer's own, set by the operator
     discount: Decimal | None = None  # the customer's discount in percent, applied to `rate`
+    # The name and description in other site languages, and the average delivery time: the
+    # website's (the API keeps `name` and `description`, its contract).
+    names: dict[str, str] | None = field(default=None, hash=False, compare=False)
+    descriptions: dict[str, str] | None = field(default=None, hash=False, compare=False)
+    average_minutes: int | None = None
+
+    def name_in(self, language: str) -> str:
+        """The name customers reading `language` see."""
+        return str((self.names or {}).get(language) or "") or self.name
+
+    def description_in(self, language: str) -> str:
+        return str((self.descriptions or {}).get(language) or "") or self.description
 
     @property
     def type_name(self) -> str:
@@ -77,8 +89,10 @@ class Offer:
 
 def _offer(row: Sequence[Any]) -> Offer:
     """An offer from a row of the columns below; the customer's own rate, where set, wins over
-    their discount, which applies to the service's rate."""
-    sid, name, type_, category_id, category, rate, own, min_, max_, drip, refill, cancel, desc, off = row
+    their discount, which applies to the service's rate. The website's columns (names,
+    descriptions, average minutes) may follow."""
+    sid, name, type_, category_id, category, rate, own, min_, max_, drip, refill, cancel, desc, off = row[:14]
+    names, descriptions, average = (*row[14:], None, None, None)[:3]
     own_rate = own is not None
     discount = None if own_rate or off is None else off
     if own_rate:
@@ -100,6 +114,9 @@ def _offer(row: Sequence[Any]) -> Offer:
         desc,
         own_rate,
         discount,
+        names or None,
+        descriptions or None,
+        average,
     )
 
 
@@ -118,6 +135,9 @@ _FIELDS = (
     "cancel",
     "description",
     "discount",
+    "names",
+    "descriptions",
+    "average_minutes",
 )
 _SERVICES = Service._meta.db_table
 _CATEGORIES = Category._meta.db_table
@@ -163,10 +183,12 @@ def _on_sale(user_id: int | None) -> QuerySet[Service]:
     return found.annotate(own=own, discount=Subquery(discount))
 
 
-def _matching(text: str, *, in_categories: bool) -> Q:
-    """Services whose name holds `text` or whose id it is; `in_categories`: or whose category's
-    name holds it, and "#42" is an id too (the price list)."""
+def _matching(text: str, *, in_categories: bool, language: str = "") -> Q:
+    """Services whose name (or their name in `language`) holds `text` or whose id it is;
+    `in_categories`: or whose category's name holds it, and "#42" is an id too (the price list)."""
     wanted = Q(name__icontains=text)
+    if language.isalpha():  # a site language's code, as the key of `names`
+        wanted |= Q(**{f"names__{language}__icontains": text})
     if in_categories:
         wanted |= Q(category__name__icontains=text)
         text = text.lstrip("#")
@@ -182,6 +204,7 @@ def offers(
     category_id: int | None = None,
     search: str = "",
     in_categories: bool = False,
+    language: str = "",
 ) -> list[Offer]:
     """The offers of this customer (None: anyone's, at the services' rates), in catalogue order:
     of one category, matching a search (see `_matching`), both, or all of them."""
@@ -189,7 +212,7 @@ def offers(
     if category_id is not None:
         found = found.filter(category_id=category_id)
     if search:
-        found = found.filter(_matching(search, in_categories=in_categories))
+        found = found.filter(_matching(search, in_categories=in_categories, language=language))
     ordered = found.order_by("category__sort_order", "category_id", "sort_order", "id")
     return [_offer(row) for row in ordered.values_list(*_FIELDS)]
 

@@ -14,6 +14,8 @@ MENU: list[tuple[str, str, Promise, str]] = [
     ("customers", "console:customers", _("Customers"), "customers"),
     ("deposits", "console:deposits", _("Deposits"), "deposits"),
     ("deposits", "console:reconcile", _("Reconciliation"), "reconcile"),
+    ("catalog", "console:services", _("Services"), "services"),
+    ("catalog", "console:categories", _("Categories"), "categories"),
     ("gateways", "console:gateways", _("Gateways"), "gateways"),
     ("reports", "console:reports", _("Reports"), "reports"),
     ("audit", "console:audit", _("Audit log"), "audit"),

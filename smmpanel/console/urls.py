@@ -6,6 +6,7 @@ from smmpanel.console.views import (
     actions,
     auditlog,
     auth,
+    categories,
     customers,
     dashboard,
     deposit_actions,
@@ -17,6 +18,7 @@ from smmpanel.console.views import (
     queues,
     reconcile,
     reports,
+    services,
 )
 
 app_name = "console"
@@ -63,6 +65,14 @@ urlpatterns = [
     path("reports/", reports.report, name="reports"),
     path("reports/<slug:name>/", reports.report, name="report"),
     path("gateways/", gateways.gateway_list, name="gateways"),
+    path("services/", services.service_list, name="services"),
+    path("services/bulk/", services.bulk, name="services_bulk"),
+    path("services/<int:service_id>/", services.service_edit, name="service"),
+    path("categories/", categories.category_list, name="categories"),
+    path("categories/new/", categories.category_create, name="category_create"),
+    path("categories/order/", categories.category_reorder, name="categories_order"),
+    path("categories/<int:category_id>/", categories.category_update, name="category_update"),
+    path("categories/<int:category_id>/delete/", categories.category_delete, name="category_delete"),
     path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
     path("providers/<int:provider_id>/import/", provider_import.provider_import, name="provider_import"),
     path("providers/<int:provider_id>/read/", provider_import.provider_read, name="provider_read"),

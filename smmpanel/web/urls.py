@@ -12,6 +12,7 @@ FAVICON = "web/img/favicon.svg"
 urlpatterns = [
     path("", public.home, name="home"),
     path("services/", public.services, name="services"),
+    path("updates/", public.updates, name="updates"),
     path("api/docs/", apikeys.docs, name="api_docs"),
     path("payments/<str:gateway>/webhook", webhooks.webhook, name="payment_webhook"),
     # Browsers ask for /favicon.ico whatever the page links to.

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 from django.utils import formats
 
+from smmpanel.catalog.types import TYPE_LABELS
 from smmpanel.console.order_forms import KIND_LABELS, LABELS, PROVIDER_STATE_LABELS
 from smmpanel.ledger.money import CHARGE, amount_text
 
@@ -40,3 +41,9 @@ def count(value: int | None) -> str:
 def action_label(action: str) -> str:
     """An order action's name on its button: "Mark completed"."""
     return str(LABELS.get(action, action))
+
+
+@register.filter
+def service_type_label(service_type: str) -> str:
+    """A service's type in the reader's language."""
+    return str(TYPE_LABELS.get(service_type, service_type))

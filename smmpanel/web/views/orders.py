@@ -18,8 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from smmpanel.accounts.models import User
@@ -99,7 +99,8 @@ def _choose(user_id: int, params: Mapping[str, str]) -> Choice:
     if category_id not in {c.pk for c in known}:
         category_id = known[0].pk if known else None
     if search:
-        listed = offers(user_id, search=search[:MAX_SEARCH])
+        language = (get_language() or "").split("-")[0]
+        listed = offers(user_id, search=search[:MAX_SEARCH], language=language)
     else:
         listed = offers(user_id, category_id=category_id)
     error = ""
