@@ -15,6 +15,7 @@ MENU: list[tuple[str, str, Promise, str]] = [
     ("deposits", "console:deposits", _("Deposits"), "deposits"),
     ("deposits", "console:reconcile", _("Reconciliation"), "reconcile"),
     ("gateways", "console:gateways", _("Gateways"), "gateways"),
+    ("providers", "console:providers", _("Providers"), "providers"),
     ("audit", "console:audit", _("Audit log"), "audit"),
 ]
 

@@ -12,6 +12,8 @@ from smmpanel.console.views import (
     deposits,
     gateways,
     orders,
+    provider_actions,
+    providers,
     queues,
     reconcile,
 )
@@ -59,4 +61,25 @@ urlpatterns = [
     path("reconciliation/", reconcile.reconciliation, name="reconcile"),
     path("gateways/", gateways.gateway_list, name="gateways"),
     path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
+    path("providers/", providers.provider_list, name="providers"),
+    path("providers/new/", providers.provider_new, name="provider_new"),
+    path("providers/<int:provider_id>/", providers.provider_detail, name="provider"),
+    path("providers/<int:provider_id>/test/", provider_actions.test_connection, name="provider_test"),
+    path(
+        "providers/<int:provider_id>/disable/",
+        provider_actions.switch,
+        {"enabled": False},
+        name="provider_disable",
+    ),
+    path(
+        "providers/<int:provider_id>/enable/",
+        provider_actions.switch,
+        {"enabled": True},
+        name="provider_enable",
+    ),
+    path(
+        "providers/<int:provider_id>/calls/<int:call_id>/",
+        provider_actions.call_detail,
+        name="provider_call",
+    ),
 ]

@@ -24,21 +24,34 @@ ERROR_LENGTH = 500  # Provider.balance_error's max_length
 PER_ROUND = 20  # providers read in one worker round at most; the next round takes the rest
 
 
+def ask(provider: Provider) -> Balance:
+    """Ask the provider for its balance (the call is recorded); raises CheckFailed. A network
+    call: never inside a transaction."""
+    with client_for(provider) as client:
+        return balance_from(client)
+
+
+def store(provider: Provider, outcome: Balance | CheckFailed, now: datetime) -> None:
+    """Keep what a balance call gave: the balance and its time, or the error beside the last one."""
+    if isinstance(outcome, CheckFailed):
+        provider.balance_error = str(outcome)[:ERROR_LENGTH]
+        Provider.objects.filter(pk=provider.pk).update(balance_error=provider.balance_error)
+        return
+    provider.last_balance, provider.last_balance_at, provider.balance_error = outcome.amount, now, ""
+    Provider.objects.filter(pk=provider.pk).update(
+        last_balance=outcome.amount, last_balance_at=now, balance_error=""
+    )
+
+
 def read(provider: Provider, now: datetime | None = None) -> Balance:
-    """Ask the provider for its balance (the call is recorded) and store what came of it; raises
-    CheckFailed after storing the error. Call it outside any transaction."""
+    """Ask and store; raises CheckFailed once its error is stored. Call it outside any transaction."""
     now = now or timezone.now()
     try:
-        with client_for(provider) as client:
-            balance = balance_from(client)
+        balance = ask(provider)
     except CheckFailed as failure:
-        provider.balance_error = str(failure)[:ERROR_LENGTH]
-        Provider.objects.filter(pk=provider.pk).update(balance_error=provider.balance_error)
+        store(provider, failure, now)
         raise
-    provider.last_balance, provider.last_balance_at, provider.balance_error = balance.amount, now, ""
-    Provider.objects.filter(pk=provider.pk).update(
-        last_balance=balance.amount, last_balance_at=now, balance_error=""
-    )
+    store(provider, balance, now)
     return balance
 
 
