@@ -15,6 +15,7 @@ class ProviderForm(ModelForm):
     """The provider's API key is write-only here as in the console: the field is always empty,
     and leaving it empty keeps the stored key."""
 
+    url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     api_key = forms.CharField(
         required=False,
         max_length=200,
