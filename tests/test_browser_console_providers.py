@@ -6,6 +6,7 @@ artifacts/<database>/<test>/."""
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from browser import (  # noqa: F401  (chromium, mail_dir, panel_server_env, phone, shots, tab: fixtures)
@@ -50,10 +51,35 @@ def some_calls(provider: Provider) -> None:
         )
 
 
+def add_the_provider(device: Tab, url: str, language: str) -> Provider:
+    """Through the form: a wrong key first (refused, nothing stored), then the right one."""
+    page = device.page
+    device.go("/console/providers/new/")
+    assert page.locator("html").get_attribute("lang") == language
+    page.fill("#id_provider-name", "bigpanel")
+    page.fill("#id_provider-url", url)
+    page.fill("#id_provider-api_key", "a-wrong-key-0123456789")
+    page.fill("#id_provider-timeout_seconds", "5")
+    page.locator("#save-provider").click()
+    expect(page.locator("#provider-problem")).to_contain_text("Invalid API key")
+    assert Provider.objects.count() == 1
+    device.shot(f"{language}-refused-key")
+    device.assert_no_horizontal_scroll()
+
+    page.fill("#id_provider-api_key", KEY)
+    page.locator("#save-provider").click()
+    expect(page.locator("#provider-balance")).to_contain_text("USD")
+    provider = Provider.objects.get(name="bigpanel")
+    assert provider.api_key == KEY and provider.last_balance == Decimal("1000")
+    assert KEY not in page.content()
+
+    return provider
+
+
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_an_administrator_adds_a_provider_and_reads_its_health(
-    request: pytest.FixtureRequest, width: str, language: str, upstream: object
+    request: pytest.FixtureRequest, width: str, language: str, upstream: Any
 ) -> None:
     device: Tab = request.getfixturevalue("tab" if width == "desktop" else "phone")
     page = device.page
@@ -71,25 +97,7 @@ def test_an_administrator_adds_a_provider_and_reads_its_health(
     )
     staff_session(device, ada, language)
 
-    device.go("/console/providers/new/")
-    assert page.locator("html").get_attribute("lang") == language
-    page.fill("#id_provider-name", "bigpanel")
-    page.fill("#id_provider-url", upstream.url)  # type: ignore[attr-defined]
-    page.fill("#id_provider-api_key", "a-wrong-key-0123456789")
-    page.fill("#id_provider-timeout_seconds", "5")
-    page.locator("#save-provider").click()
-    expect(page.locator("#provider-problem")).to_contain_text("Invalid API key")
-    assert Provider.objects.count() == 1
-    device.shot(f"{language}-refused-key")
-    device.assert_no_horizontal_scroll()
-
-    page.fill("#id_provider-api_key", KEY)
-    page.locator("#save-provider").click()
-    expect(page.locator("#provider-balance")).to_contain_text("USD")
-    provider = Provider.objects.get(name="bigpanel")
-    assert provider.api_key == KEY and provider.last_balance == Decimal("1000")
-    assert KEY not in page.content()
-
+    provider = add_the_provider(device, upstream.url, language)
     some_calls(provider)
     device.go("/console/providers/")
     expect(page.locator(f'tr[data-provider="{provider.pk}"] [data-share="failures"]')).to_contain_text("25")

@@ -18,8 +18,6 @@ from upstream import KEY, upstream_fixture  # noqa: F401  (the `upstream` fixtur
 
 from smmpanel.accounts.models import AuditRecord
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
-from smmpanel.engine.worker import Worker
-from smmpanel.providers import balances
 from smmpanel.providers.models import ListingChange, UpstreamCall
 
 pytestmark = pytest.mark.django_db
@@ -288,92 +286,6 @@ def test_the_admin_keeps_the_key_write_only_and_the_balance_read_only(
     assert client.post(f"/admin/catalog/provider/{stored.pk}/change/", data).status_code == 302
     stored.refresh_from_db()
     assert (stored.api_key, stored.timeout_seconds, stored.last_balance) == (KEY, 4, None)
-
-
-# Test the connection ------------------------------------------------------------------------
-
-
-def test_testing_the_connection_shows_and_stores_the_balance(
-    admin: Any, upstream: Any, stored: Provider
-) -> None:
-    response = admin.post(reverse("console:provider_test", args=[stored.pk]), follow=True)
-    assert "The connection works: balance 1,000.00 USD." in response.content.decode()
-    stored.refresh_from_db()
-    assert stored.last_balance == Decimal("1000") and stored.balance_error == ""
-    assert UpstreamCall.objects.get().action == "balance"  # the call is on the provider's record
-    (record,) = audits()
-    assert (record.action, record.after) == ("provider.test", {"balance": "1000.000000", "currency": "USD"})
-
-
-def test_a_failed_test_shows_the_error_and_keeps_the_last_balance(
-    admin: Any, upstream: Any, stored: Provider
-) -> None:
-    Provider.objects.filter(pk=stored.pk).update(last_balance=Decimal("7"), last_balance_at=timezone.now())
-    upstream.fault("balance", "http_500")
-    response = admin.post(reverse("console:provider_test", args=[stored.pk]), follow=True)
-    assert (
-        "The provider answered with an HTTP error (provider answered HTTP 500)." in response.content.decode()
-    )
-    stored.refresh_from_db()
-    assert (
-        stored.last_balance == Decimal("7")
-        and stored.balance_error == "http_error: provider answered HTTP 500"
-    )
-    assert "Last read failed:" in admin.get(reverse("console:providers")).content.decode()
-    assert audits()[0].after == {"error": "http_error: provider answered HTTP 500"}
-
-
-def test_a_manual_provider_has_no_connection_to_test(admin: Any) -> None:
-    provider = Provider.objects.create(name="by hand", kind="manual")
-    response = admin.post(reverse("console:provider_test", args=[provider.pk]))
-    assert response.status_code == 400 and audits() == []
-
-
-# The worker's balance refresh ----------------------------------------------------------------
-
-
-@pytest.fixture
-def every_15_minutes(settings: Any) -> None:
-    settings.SMMPANEL_BALANCE_CHECK_MINUTES = 15
-
-
-@pytest.mark.usefixtures("every_15_minutes")
-def test_the_worker_reads_a_balance_when_it_is_due_and_not_before(upstream: Any, stored: Provider) -> None:
-    Provider.objects.create(name="off", url=upstream.url, api_key=KEY, enabled=False)
-    Provider.objects.create(name="by hand", kind="manual")
-    assert Worker(threads=1).run_once() >= 1
-    stored.refresh_from_db()
-    assert stored.last_balance == Decimal("1000") and upstream.calls == [("balance", {})]
-    now = timezone.now()
-    assert balances.refresh_due(now) == 0  # read just now: not due
-    Provider.objects.filter(pk=stored.pk).update(last_balance_at=now - timedelta(minutes=16))
-    UpstreamCall.objects.update(created_at=now - timedelta(minutes=16))
-    upstream.balance = Decimal("250.5")
-    assert balances.refresh_due(now) == 1
-    stored.refresh_from_db()
-    assert stored.last_balance == Decimal("250.5") and stored.last_balance_at == now
-    assert [action for action, _ in upstream.calls] == ["balance", "balance"]
-
-
-@pytest.mark.usefixtures("every_15_minutes")
-def test_a_failed_refresh_keeps_the_balance_stores_the_error_and_waits_a_period(
-    upstream: Any, stored: Provider
-) -> None:
-    then = timezone.now() - timedelta(hours=1)
-    Provider.objects.filter(pk=stored.pk).update(last_balance=Decimal("5"), last_balance_at=then)
-    upstream.fault("balance", "not_enough_funds", times=None)
-    assert balances.refresh_due(timezone.now()) == 1
-    stored.refresh_from_db()
-    assert (stored.last_balance, stored.last_balance_at) == (Decimal("5"), then)
-    assert stored.balance_error == "error: Not enough funds on balance"
-    assert (
-        balances.refresh_due(timezone.now()) == 0 and len(upstream.calls) == 1
-    )  # tried: not again this period
-
-
-def test_no_refresh_when_the_setting_is_zero(settings: Any, upstream: Any, stored: Provider) -> None:
-    settings.SMMPANEL_BALANCE_CHECK_MINUTES = 0
-    assert balances.refresh_due(timezone.now()) == 0 and upstream.calls == []
 
 
 # Health and calls ------------------------------------------------------------------------------
