@@ -49,7 +49,8 @@ def _check(form: ProviderForm, wanted: registry.Settings) -> connection.Balance 
     try:
         return connection.check(wanted.url, key, wanted.timeout_seconds)
     except connection.CheckFailed as failure:
-        form.add_error(None, f"{check_problem(failure)} {_('Nothing was saved.')}")
+        nothing = _("Nothing was saved.")
+        form.add_error(None, f"{check_problem(failure)} {nothing}")
         raise NotSaved from None
 
 
