@@ -16,7 +16,8 @@ from upstream import KEY, upstream_fixture  # noqa: F401  (the `upstream` fixtur
 from smmpanel.catalog.models import Provider
 from smmpanel.engine.worker import Worker
 from smmpanel.providers import balances
-from smmpanel.providers.models import UpstreamCall
+from smmpanel.providers.models import CallPace, UpstreamCall
+from smmpanel.providers.pacing import Pacer
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +116,15 @@ def test_a_failed_refresh_keeps_the_balance_stores_the_error_and_waits_a_period(
 def test_no_refresh_when_the_setting_is_zero(settings: Any, upstream: Any, stored: Provider) -> None:
     settings.SMMPANEL_BALANCE_CHECK_MINUTES = 0
     assert balances.refresh_due(timezone.now()) == 0 and upstream.calls == []
+
+
+@pytest.mark.usefixtures("every_15_minutes")
+def test_the_refresh_waits_for_the_providers_turn(upstream: Any, stored: Provider) -> None:
+    """Each balance call takes a turn under the provider's pacing (providers/pacing.py), shared
+    with the worker's other calls, and waits for it before calling."""
+    waited: list[float] = []
+    pacer = Pacer(sleep=waited.append, clock=lambda: 1000.0)
+    CallPace.objects.create(provider=stored, next_at=1000.5)  # another call took the turn before
+    assert balances.refresh_due(timezone.now(), pacer) == 1
+    assert waited == [0.5] and CallPace.objects.get(provider=stored).next_at == 1000.7  # 5 a second
+    assert upstream.calls == [("balance", {})]

@@ -178,6 +178,8 @@ def initial_for(provider: Provider | None) -> dict[str, Any]:
     if provider is None:
         return {"kind": Provider.Kind.API_V2, "currency": settings.SMMPANEL_CURRENCY, "exchange_rate": "1"}
     values = {name: getattr(provider, name) for name in registry.EDITED}
+    for name in ("requests_per_second", "timeout_seconds"):
+        values[name] = f"{values[name]:g}"  # 5, not 5.0
     values["exchange_rate"] = normalised(provider.exchange_rate)
     return values
 
