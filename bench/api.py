@@ -52,38 +52,58 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--database-url",
-        default=(os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
-                 or DEFAULT_URL),
+        default=(os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_URL),
         help="PostgreSQL URL of the bench database; it is DROPPED and recreated, so its name "
-             "must contain 'bench' (default: $BENCH_DATABASE_URL, $DATABASE_URL, or %(default)s)",
+        "must contain 'bench' (default: $BENCH_DATABASE_URL, $DATABASE_URL, or %(default)s)",
     )
     parser.add_argument("--server", choices=[*SERVER_KINDS, "both"], default="both")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per worker, as `smmpanel serve --threads` (default 4)")
-    parser.add_argument("--requests", type=int, default=5000,
-                        help="measured requests per scenario; services sends a fifth "
-                             "(default 5000)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker, as `smmpanel serve --threads` (default 4)"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=5000,
+        help="measured requests per scenario; services sends a fifth (default 5000)",
+    )
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="measure each scenario N times (ours and bare alternating) and "
-                             "keep each one's best: for a machine shared with others")
-    parser.add_argument("--scenarios", default=",".join(sc.SCENARIOS),
-                        help="comma-separated subset of: " + ", ".join(sc.SCENARIOS))
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each scenario N times (ours and bare alternating) and "
+        "keep each one's best: for a machine shared with others",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(sc.SCENARIOS),
+        help="comma-separated subset of: " + ", ".join(sc.SCENARIOS),
+    )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument(
-        "--limiter", choices=seed.LIMITERS, default="memory",
-        help="the API rate limit, raised out of reach: per-process (default), in Redis "
-             "(--redis-url), or off",
+        "--limiter",
+        choices=seed.LIMITERS,
+        default="memory",
+        help="the API rate limit, raised out of reach: per-process (default), in Redis (--redis-url), or off",
     )
     parser.add_argument("--redis-url", default=seed.DEFAULT_REDIS_URL)
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the bench database if it is already seeded")
-    parser.add_argument("--wait-quiet", type=float, default=10.0,
-                        help="before each measurement, wait up to this many seconds for other "
-                             "processes to leave the CPUs idle (default 10)")
-    parser.add_argument("--max-seconds", type=float, default=90.0,
-                        help="cap on one scenario's measured phase (then flagged truncated)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the bench database if it is already seeded"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=10.0,
+        help="before each measurement, wait up to this many seconds for other "
+        "processes to leave the CPUs idle (default 10)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=90.0,
+        help="cap on one scenario's measured phase (then flagged truncated)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (server logs)")
     args = parser.parse_args()
@@ -119,27 +139,44 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str], data_dir: st
     fixture = seed.fixture()
     connections.close_all()
     ledger = seed.smmpanel(["check-ledger"], env)
-    print(f"database {seed.database_name(url)} {what} in {time.perf_counter() - started:.1f} s "
-          f"({len(fixture.order_ids):,} orders of the bench customer); {ledger}")
+    print(
+        f"database {seed.database_name(url)} {what} in {time.perf_counter() - started:.1f} s "
+        f"({len(fixture.order_ids):,} orders of the bench customer); {ledger}"
+    )
     return fixture
 
 
-def run_load(args: argparse.Namespace, port: int, scenario: sc.Scenario, fixture: seed.Fixture,
-             tag: str, tmp: Path) -> Result:
+def run_load(
+    args: argparse.Namespace, port: int, scenario: sc.Scenario, fixture: seed.Fixture, tag: str, tmp: Path
+) -> Result:
     count = scenario.count(args.requests)
     warmup = max(50, count // 10)
     bodies_path = tmp / f"bodies-{tag}.txt"
     bodies = sc.bodies(scenario, fixture, warmup + count, tag)
     bodies_path.write_text("\n".join(bodies) + "\n")
-    argv = [sys.executable, str(BENCH_DIR / "loadgen.py"), "--port", str(port),
-            "--path", "/api/v2", "--bodies", str(bodies_path), "--warmup", str(warmup),
-            "--connections", str(args.connections), "--max-seconds", str(args.max_seconds)]
+    argv = [
+        sys.executable,
+        str(BENCH_DIR / "loadgen.py"),
+        "--port",
+        str(port),
+        "--path",
+        "/api/v2",
+        "--bodies",
+        str(bodies_path),
+        "--warmup",
+        str(warmup),
+        "--connections",
+        str(args.connections),
+        "--max-seconds",
+        str(args.max_seconds),
+    ]
     for text in scenario.expect:
         argv += ["--expect", text]
     for text in scenario.reject:
         argv += ["--reject", text]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                          timeout=2 * args.max_seconds + 120)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, timeout=2 * args.max_seconds + 120
+    )
     bodies_path.unlink()
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -147,8 +184,14 @@ def run_load(args: argparse.Namespace, port: int, scenario: sc.Scenario, fixture
     return result
 
 
-def measure(args: argparse.Namespace, pair: list[Server], scenario: sc.Scenario,
-            fixture: seed.Fixture, tag: str, tmp: Path) -> Row:
+def measure(
+    args: argparse.Namespace,
+    pair: list[Server],
+    scenario: sc.Scenario,
+    fixture: seed.Fixture,
+    tag: str,
+    tmp: Path,
+) -> Row:
     """Every round of one scenario on ours and bare (alternating who goes first)."""
     database = seed.database_name(args.database_url)
     rounds: list[Result] = []
@@ -161,7 +204,10 @@ def measure(args: argparse.Namespace, pair: list[Server], scenario: sc.Scenario,
             used = meter.read()
             answered = max(1, result["completed"] + result["warmup_completed"])
             result.update(
-                app=app, round=n, others_cpu=used.get("others"), busy_before=before,
+                app=app,
+                round=n,
+                others_cpu=used.get("others"),
+                busy_before=before,
                 waited_s=round(waited, 1),
                 # CPU per request of the server and of PostgreSQL: what contention changes least.
                 server_cpu_us=round(used.get("server_s", 0) * 1e6 / answered),
@@ -221,25 +267,34 @@ def flags(row: Row) -> str:
 
 
 def progress_line(kind: str, name: str, row: Row) -> str:
-    return (f"  {kind:<8} {name:<10} ours {fmt_run(row['ours'])}  bare {fmt_run(row.get('bare'))}"
-            f"  ratio {fmt_ratio(ratio(row)):>4} cpu {fmt_ratio(cpu_ratio(row)):>4}"
-            f"  others {others_of(row):4.0%}{flags(row)}")
+    return (
+        f"  {kind:<8} {name:<10} ours {fmt_run(row['ours'])}  bare {fmt_run(row.get('bare'))}"
+        f"  ratio {fmt_ratio(ratio(row)):>4} cpu {fmt_ratio(cpu_ratio(row)):>4}"
+        f"  others {others_of(row):4.0%}{flags(row)}"
+    )
 
 
 def print_table(kind: str, args: argparse.Namespace, rows: dict[str, Row]) -> None:
     print()
     best = f", best of {args.rounds} rounds" if args.rounds > 1 else ""
-    print(f"== {kind}: {args.workers} workers x {args.threads} threads, "
-          f"{args.connections} connections{best} ==")
+    print(
+        f"== {kind}: {args.workers} workers x {args.threads} threads, {args.connections} connections{best} =="
+    )
     print(f"{'':<10} {'':>8} | {'ours':^29} | {'bare':^29} | {'ours/bare':^10} |")
-    print(f"{'scenario':<10} {'requests':>8} | {'rps':>8} {'p50':>6} {'p99':>6} {'cpu':>6} | "
-          f"{'rps':>8} {'p50':>6} {'p99':>6} {'cpu':>6} | {'rps':>4} {'cpu':>5} | {'others':>6}")
+    print(
+        f"{'scenario':<10} {'requests':>8} | {'rps':>8} {'p50':>6} {'p99':>6} {'cpu':>6} | "
+        f"{'rps':>8} {'p50':>6} {'p99':>6} {'cpu':>6} | {'rps':>4} {'cpu':>5} | {'others':>6}"
+    )
     for name, row in rows.items():
-        print(f"{name:<10} {row['ours']['completed']:>8} | {fmt_run(row['ours'])} | "
-              f"{fmt_run(row.get('bare'))} | {fmt_ratio(ratio(row)):>4} {fmt_ratio(cpu_ratio(row)):>5}"
-              f" | {others_of(row):6.0%}{flags(row)}")
-    print("(p50/p99 in ms; cpu = server + PostgreSQL CPU microseconds per request; "
-          "ours/bare cpu = bare cpu / ours cpu)")
+        print(
+            f"{name:<10} {row['ours']['completed']:>8} | {fmt_run(row['ours'])} | "
+            f"{fmt_run(row.get('bare'))} | {fmt_ratio(ratio(row)):>4} {fmt_ratio(cpu_ratio(row)):>5}"
+            f" | {others_of(row):6.0%}{flags(row)}"
+        )
+    print(
+        "(p50/p99 in ms; cpu = server + PostgreSQL CPU microseconds per request; "
+        "ours/bare cpu = bare cpu / ours cpu)"
+    )
 
 
 def targets(rows: dict[str, Row]) -> list[tuple[str, str, bool]]:
@@ -279,8 +334,10 @@ def compare_servers(results: dict[str, dict[str, Row]]) -> dict[str, Any] | None
     print()
     print("== granian vs gunicorn, our application ==")
     print(f"{'':<10} | {'granian':^20} | {'gunicorn':^20} | {'granian/gunicorn':^16}")
-    print(f"{'scenario':<10} | {'rps':>7} {'p99':>6} {'cpu':>5} | {'rps':>7} {'p99':>6} {'cpu':>5} "
-          f"| {'rps':>7} {'cpu':>8}")
+    print(
+        f"{'scenario':<10} | {'rps':>7} {'p99':>6} {'cpu':>5} | {'rps':>7} {'p99':>6} {'cpu':>5} "
+        f"| {'rps':>7} {'cpu':>8}"
+    )
     logs, cpu_logs = [], []
     for name in common:
         a, b = g[name]["ours"], u[name]["ours"]
@@ -288,15 +345,23 @@ def compare_servers(results: dict[str, dict[str, Row]]) -> dict[str, Any] | None
         c = cpu_us(b) / cpu_us(a) if cpu_us(a) and cpu_us(b) else 1.0
         logs.append(math.log(r))
         cpu_logs.append(math.log(c))
-        print(f"{name:<10} | {a['rps']:7.1f} {a['p99_ms']:6.1f} {cpu_us(a):5d} | {b['rps']:7.1f} "
-              f"{b['p99_ms']:6.1f} {cpu_us(b):5d} | {r:7.2f} {c:8.2f}")
+        print(
+            f"{name:<10} | {a['rps']:7.1f} {a['p99_ms']:6.1f} {cpu_us(a):5d} | {b['rps']:7.1f} "
+            f"{b['p99_ms']:6.1f} {cpu_us(b):5d} | {r:7.2f} {c:8.2f}"
+        )
     mean = math.exp(sum(logs) / len(logs))
     cpu_mean = math.exp(sum(cpu_logs) / len(cpu_logs))
     winner, margin = ("granian", mean) if mean >= 1 else ("gunicorn", 1 / mean)
-    print(f"winner: {winner}, {100 * (margin - 1):.0f}% more requests/s (geometric mean over "
-          f"{len(common)} scenarios); CPU per request: gunicorn's / granian's = {cpu_mean:.2f}")
-    return {"winner": winner, "margin": margin, "granian_over_gunicorn": mean,
-            "cpu_gunicorn_over_granian": cpu_mean}
+    print(
+        f"winner: {winner}, {100 * (margin - 1):.0f}% more requests/s (geometric mean over "
+        f"{len(common)} scenarios); CPU per request: gunicorn's / granian's = {cpu_mean:.2f}"
+    )
+    return {
+        "winner": winner,
+        "margin": margin,
+        "granian_over_gunicorn": mean,
+        "cpu_gunicorn_over_granian": cpu_mean,
+    }
 
 
 def code_version() -> str:
@@ -304,22 +369,45 @@ def code_version() -> str:
     import smmpanel
 
     where = Path(smmpanel.__file__).resolve().parent.parent
-    done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=where,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=where, capture_output=True, text=True, check=False
+    )
     return f"{done.stdout.strip() or 'not a git checkout'} at {where}"
 
 
-def start_pair(args: argparse.Namespace, kind: str, env: dict[str, str],
-               bare_env: dict[str, str], tmp: Path, servers: list[Server]) -> list[Server]:
+def start_pair(
+    args: argparse.Namespace,
+    kind: str,
+    env: dict[str, str],
+    bare_env: dict[str, str],
+    tmp: Path,
+    servers: list[Server],
+) -> list[Server]:
     port = free_port()
     # cwd outside the repo: the WSGI servers put their cwd first on sys.path, and
     # smmpanel must come from where this interpreter finds it (PYTHONPATH first).
-    pair = [Server(f"ours/{kind}", ours_argv(kind, port, args.workers, args.threads),
-                   port, env, tmp / f"ours-{kind}.log", cwd=tmp)]
+    pair = [
+        Server(
+            f"ours/{kind}",
+            ours_argv(kind, port, args.workers, args.threads),
+            port,
+            env,
+            tmp / f"ours-{kind}.log",
+            cwd=tmp,
+        )
+    ]
     if not args.no_bare:
         port = free_port()
-        pair.append(Server(f"bare/{kind}", bare_argv(kind, port, args.workers, args.threads),
-                           port, bare_env, tmp / f"bare-{kind}.log", cwd=BENCH_DIR))
+        pair.append(
+            Server(
+                f"bare/{kind}",
+                bare_argv(kind, port, args.workers, args.threads),
+                port,
+                bare_env,
+                tmp / f"bare-{kind}.log",
+                cwd=BENCH_DIR,
+            )
+        )
     for srv in pair:
         servers.append(srv)
         srv.start()
@@ -332,13 +420,16 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Row]]) -> dict
         for target, measured, met in targets(rows):
             print(f"  target {target:<28} {measured:>9}  {'PASS' if met else 'MISS'}")
     comparison = compare_servers(results)
-    busy = [(kind, name) for kind, rows in results.items() for name, row in rows.items()
-            if others_of(row) > BUSY]
+    busy = [
+        (kind, name) for kind, rows in results.items() for name, row in rows.items() if others_of(row) > BUSY
+    ]
     if busy:
         print()
-        print(f"NOTE: other processes used more than {BUSY:.0%} of the machine during "
-              f"{len(busy)} measurement(s) (column 'others'): those figures are low and noisy; "
-              "rerun on a quiet machine or with --rounds 3.")
+        print(
+            f"NOTE: other processes used more than {BUSY:.0%} of the machine during "
+            f"{len(busy)} measurement(s) (column 'others'): those figures are low and noisy; "
+            "rerun on a quiet machine or with --rounds 3."
+        )
     return comparison
 
 
@@ -354,24 +445,32 @@ def main() -> int:
     data_dir = tmp / "data"
     data_dir.mkdir()
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": args.database_url, "SMMPANEL_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "smmpanel.settings", "DEBUG": "0", "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-        **seed.limiter_env(args.limiter, args.redis_url),
-    })
-    bare_env = dict(env, PYTHONPATH=os.pathsep.join(
-        p for p in (str(BENCH_DIR), env.get("PYTHONPATH", "")) if p))
+    env.update(
+        {
+            "DATABASE_URL": args.database_url,
+            "SMMPANEL_DATA_DIR": str(data_dir),
+            "DJANGO_SETTINGS_MODULE": "smmpanel.settings",
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            **seed.limiter_env(args.limiter, args.redis_url),
+        }
+    )
+    bare_env = dict(
+        env, PYTHONPATH=os.pathsep.join(p for p in (str(BENCH_DIR), env.get("PYTHONPATH", "")) if p)
+    )
     servers: list[Server] = []
     results: dict[str, dict[str, Row]] = {}
     run_id = time.strftime("%Y%m%d%H%M%S")
     started = time.perf_counter()
     revision = code_version()
-    print(f"smmpanel API bench {time.strftime('%Y-%m-%d %H:%M')}: code {revision}, "
-          f"{os.cpu_count()} CPUs, {platform.python_implementation()} "
-          f"{platform.python_version()}, servers {', '.join(kinds)}, {args.workers} workers x "
-          f"{args.threads} threads, {args.requests} requests/scenario, {args.connections} "
-          f"connections, {args.rounds} round(s), rate limiter {args.limiter}")
+    print(
+        f"smmpanel API bench {time.strftime('%Y-%m-%d %H:%M')}: code {revision}, "
+        f"{os.cpu_count()} CPUs, {platform.python_implementation()} "
+        f"{platform.python_version()}, servers {', '.join(kinds)}, {args.workers} workers x "
+        f"{args.threads} threads, {args.requests} requests/scenario, {args.connections} "
+        f"connections, {args.rounds} round(s), rate limiter {args.limiter}"
+    )
     try:
         fixture = prepare_database(args, env, str(data_dir))
         probe = f"key={fixture.key}&action=balance"
@@ -382,8 +481,7 @@ def main() -> int:
             rows: dict[str, Row] = {}
             results[kind] = rows
             for name in args.scenario_names:
-                rows[name] = measure(args, pair, sc.SCENARIOS[name], fixture,
-                                     f"{run_id}-{kind}-{name}", tmp)
+                rows[name] = measure(args, pair, sc.SCENARIOS[name], fixture, f"{run_id}-{kind}-{name}", tmp)
                 print(progress_line(kind, name, rows[name]), flush=True)
             for srv in pair:
                 srv.stop()
@@ -414,13 +512,26 @@ def main() -> int:
         print("\n".join(problems))
         print("!" * 78)
     if args.json:
-        args.json.write_text(json.dumps({
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(),
-            "code": revision, "limiter": args.limiter, "argv": sys.argv[1:],
-            "workers": args.workers, "threads": args.threads, "rounds": args.rounds,
-            "connections": args.connections, "requests": args.requests,
-            "results": results, "comparison": comparison, "errors": problems,
-        }, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "cpus": os.cpu_count(),
+                    "code": revision,
+                    "limiter": args.limiter,
+                    "argv": sys.argv[1:],
+                    "workers": args.workers,
+                    "threads": args.threads,
+                    "rounds": args.rounds,
+                    "connections": args.connections,
+                    "requests": args.requests,
+                    "results": results,
+                    "comparison": comparison,
+                    "errors": problems,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

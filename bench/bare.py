@@ -36,19 +36,32 @@ FIVE = Decimal("0.00001")
 MAX_IDS = 100
 
 STATUS = {
-    "pending": "Pending", "in_progress": "In progress", "processing": "Processing",
-    "completed": "Completed", "partial": "Partial", "canceled": "Canceled",
-    "active": "Active", "paused": "Paused", "expired": "Expired",
+    "pending": "Pending",
+    "in_progress": "In progress",
+    "processing": "Processing",
+    "completed": "Completed",
+    "partial": "Partial",
+    "canceled": "Canceled",
+    "active": "Active",
+    "paused": "Paused",
+    "expired": "Expired",
 }
 TYPE_NAMES = {
-    "default": "Default", "package": "Package", "custom_comments": "Custom Comments",
-    "custom_comments_package": "Custom Comments Package", "mentions": "Mentions",
+    "default": "Default",
+    "package": "Package",
+    "custom_comments": "Custom Comments",
+    "custom_comments_package": "Custom Comments Package",
+    "mentions": "Mentions",
     "mentions_with_hashtags": "Mentions with Hashtags",
-    "mentions_custom_list": "Mentions Custom List", "mentions_hashtag": "Mentions Hashtag",
+    "mentions_custom_list": "Mentions Custom List",
+    "mentions_hashtag": "Mentions Hashtag",
     "mentions_user_followers": "Mentions User Followers",
-    "mentions_media_likers": "Mentions Media Likers", "comment_likes": "Comment Likes",
-    "comment_replies": "Comment Replies", "poll": "Poll",
-    "invites_from_groups": "Invites from Groups", "seo": "SEO",
+    "mentions_media_likers": "Mentions Media Likers",
+    "comment_likes": "Comment Likes",
+    "comment_replies": "Comment Replies",
+    "poll": "Poll",
+    "invites_from_groups": "Invites from Groups",
+    "seo": "SEO",
     "subscriptions": "Subscriptions",
 }
 
@@ -69,10 +82,7 @@ SQL_STATUS_ONE = (
     "ON u.id = k.user_id LEFT JOIN orders_order o ON o.id = %s AND o.user_id = k.user_id "
     "WHERE k.key_hash = %s AND k.is_active AND u.is_active AND u.api_enabled"
 )
-SQL_RUNS = (
-    "SELECT id, parent_id FROM orders_order WHERE parent_id = ANY(%s) AND kind = 'run' "
-    "ORDER BY id"
-)
+SQL_RUNS = "SELECT id, parent_id FROM orders_order WHERE parent_id = ANY(%s) AND kind = 'run' ORDER BY id"
 SQL_SERVICES = (
     "SELECT s.id, s.name, s.type, c.name, COALESCE(r.rate, s.rate), s.min, s.max, "
     "s.dripfeed, s.refill, s.cancel FROM catalog_service s "
@@ -94,8 +104,7 @@ SQL_ACTIVE_LINK = (
     "AND status IN ('pending', 'in_progress', 'processing', 'active', 'paused') LIMIT 1"
 )
 SQL_DEBIT = (
-    "UPDATE ledger_account SET balance = balance - %s "
-    "WHERE user_id = %s AND balance >= %s RETURNING balance"
+    "UPDATE ledger_account SET balance = balance - %s WHERE user_id = %s AND balance >= %s RETURNING balance"
 )
 SQL_INSERT_ORDER = (
     "INSERT INTO orders_order (user_id, service_id, kind, link, quantity, runs, "
@@ -109,8 +118,7 @@ SQL_INSERT_ENTRY = (
     "actor_id, memo, reference, created_at) VALUES (%s, 'charge', %s, %s, %s, NULL, '', %s, %s)"
 )
 SQL_INSERT_EVENT = (
-    "INSERT INTO orders_orderevent (order_id, kind, data, created_at) "
-    "VALUES (%s, 'created', %s, %s)"
+    "INSERT INTO orders_orderevent (order_id, kind, data, created_at) VALUES (%s, 'created', %s, %s)"
 )
 
 
@@ -158,8 +166,11 @@ def order_id_of(raw: str) -> int:
 def order_body(row: tuple[Any, ...], runs: list[int] | None) -> dict[str, Any]:
     _id, status, charge, start_count, remains, _kind, _params = row
     body: dict[str, Any] = {
-        "charge": display(charge, FIVE), "start_count": str(start_count),
-        "status": STATUS[status], "remains": str(remains), "currency": CURRENCY,
+        "charge": display(charge, FIVE),
+        "start_count": str(start_count),
+        "status": STATUS[status],
+        "remains": str(remains),
+        "currency": CURRENCY,
     }
     if runs is not None:
         body["runs"] = str(len(runs))
@@ -194,8 +205,7 @@ def status(conn: psycopg.Connection[Any], key_hash: str, params: dict[str, str])
         if wanted:
             marks = ", ".join(["%s"] * len(wanted))
             rows = conn.execute(
-                f"SELECT {ORDER_COLUMNS} FROM orders_order o "
-                f"WHERE o.user_id = %s AND o.id IN ({marks})",
+                f"SELECT {ORDER_COLUMNS} FROM orders_order o WHERE o.user_id = %s AND o.id IN ({marks})",
                 [user_id, *wanted],
             ).fetchall()
         found = {row[0]: row for row in rows}
@@ -204,8 +214,7 @@ def status(conn: psycopg.Connection[Any], key_hash: str, params: dict[str, str])
         for raw in ids:
             row = found.get(order_id_of(raw))
             answer[raw] = (
-                order_body(row, runs.get(row[0])) if row is not None
-                else {"error": "Incorrect order ID"}
+                order_body(row, runs.get(row[0])) if row is not None else {"error": "Incorrect order ID"}
             )
         return answer
     one = order_id_of(params.get("order", ""))
@@ -222,12 +231,20 @@ def services(conn: psycopg.Connection[Any], key_hash: str, params: dict[str, str
     _key_id, user_id = authenticate(conn, key_hash)
     return [
         {
-            "service": sid, "name": name, "type": TYPE_NAMES[type_], "category": category,
-            "rate": normalised(rate), "min": str(min_), "max": str(max_),
-            "dripfeed": dripfeed, "refill": refill, "cancel": cancel,
+            "service": sid,
+            "name": name,
+            "type": TYPE_NAMES[type_],
+            "category": category,
+            "rate": normalised(rate),
+            "min": str(min_),
+            "max": str(max_),
+            "dripfeed": dripfeed,
+            "refill": refill,
+            "cancel": cancel,
         }
-        for sid, name, type_, category, rate, min_, max_, dripfeed, refill, cancel
-        in conn.execute(SQL_SERVICES, [user_id]).fetchall()
+        for sid, name, type_, category, rate, min_, max_, dripfeed, refill, cancel in conn.execute(
+            SQL_SERVICES, [user_id]
+        ).fetchall()
     ]
 
 
@@ -281,18 +298,24 @@ def add(conn: psycopg.Connection[Any], key_hash: str, params: dict[str, str]) ->
 
 
 ACTIONS: dict[str, Callable[[psycopg.Connection[Any], str, dict[str, str]], Any]] = {
-    "status": status, "services": services, "balance": balance, "add": add,
+    "status": status,
+    "services": services,
+    "balance": balance,
+    "add": add,
 }
 
 
 def respond(start_response: StartResponse, status_line: str, body: object) -> list[bytes]:
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    start_response(status_line, [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(payload))),
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-    ])
+    start_response(
+        status_line,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
     return [payload]
 
 

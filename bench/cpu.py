@@ -84,8 +84,12 @@ class Meter:
         client = round((_self_and_children() - self.self0) * TICKS)
         span = total - self.total0
         others = (busy - self.busy0 - server - db - client) / span if span > 0 else 0.0
-        return {"others": min(1.0, max(0.0, others)), "server_s": server / TICKS,
-                "db_s": db / TICKS, "client_s": client / TICKS}
+        return {
+            "others": min(1.0, max(0.0, others)),
+            "server_s": server / TICKS,
+            "db_s": db / TICKS,
+            "client_s": client / TICKS,
+        }
 
 
 def busy_now(seconds: float = 1.0) -> float | None:

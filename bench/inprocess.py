@@ -36,12 +36,22 @@ App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def environ(body: str) -> dict[str, Any]:
     raw = body.encode()
     return {
-        "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v2", "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(raw)),
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1:8000", "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(raw), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True,
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v2",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(raw)),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
 
@@ -65,8 +75,7 @@ def per_call_us(app: App, bodies: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="In-process cost of ours vs bare, per call.")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL")
-                        or DEFAULT_URL)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("--scenarios", default=",".join(sc.SCENARIOS))
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--profile", choices=list(sc.SCENARIOS), action="append", default=[])
@@ -102,8 +111,10 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if check_o[0] != check_b[0] or (
             same[0] != same[1] if name != "add" else same[0].keys() != same[1].keys()
         ):
-            print(f"  {name}: answers differ!\n    ours {check_o[0]} {check_o[1][:300]!r}"
-                  f"\n    bare {check_b[0]} {check_b[1][:300]!r}")
+            print(
+                f"  {name}: answers differ!\n    ours {check_o[0]} {check_o[1][:300]!r}"
+                f"\n    bare {check_b[0]} {check_b[1][:300]!r}"
+            )
         for body in warm[2:100]:
             call(ours, body)
             call(bare.application, body.replace("bench-", "bare-"))

@@ -138,11 +138,14 @@ class Connection:
                     )
                 assert self.reader is not None
                 self.writer.write(request)
-                status, body, keep_alive = await asyncio.wait_for(
-                    read_response(self.reader), self.timeout
-                )
-            except (OSError, ValueError, asyncio.IncompleteReadError,
-                    asyncio.LimitOverrunError, TimeoutError) as exc:
+                status, body, keep_alive = await asyncio.wait_for(read_response(self.reader), self.timeout)
+            except (
+                OSError,
+                ValueError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                TimeoutError,
+            ) as exc:
                 phase.fail(type(exc).__name__, repr(exc))
                 await self.close()
                 continue
@@ -150,9 +153,7 @@ class Connection:
             phase.received_bytes += len(body)
             if status != 200:
                 phase.fail(f"HTTP {status}", body.decode("utf-8", "replace"))
-            elif any(want not in body for want in phase.expect) or any(
-                bad in body for bad in phase.reject
-            ):
+            elif any(want not in body for want in phase.expect) or any(bad in body for bad in phase.reject):
                 phase.fail("unexpected body", body.decode("utf-8", "replace"))
             if not keep_alive:
                 await self.close()
@@ -231,7 +232,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reject", action="append", default=[], help="must be in no body")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument(
-        "--max-seconds", type=float, default=120.0,
+        "--max-seconds",
+        type=float,
+        default=120.0,
         help="stop handing out requests after this long (the result says truncated)",
     )
     args = parser.parse_args(argv)

@@ -27,15 +27,30 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
-        Scenario("status", "status", ('"status":',), ('"error"',),
-                 note="one order id (order=ID), a different id of the caller each request"),
-        Scenario("status100", "status", ('"charge":',), ('"error"',),
-                 note="orders=100 ids of the caller"),
-        Scenario("services", "services", ('"service":',), ('"error"',), share=0.2,
-                 note="all 1,000 services (~160 KB of JSON)"),
+        Scenario(
+            "status",
+            "status",
+            ('"status":',),
+            ('"error"',),
+            note="one order id (order=ID), a different id of the caller each request",
+        ),
+        Scenario("status100", "status", ('"charge":',), ('"error"',), note="orders=100 ids of the caller"),
+        Scenario(
+            "services",
+            "services",
+            ('"service":',),
+            ('"error"',),
+            share=0.2,
+            note="all 1,000 services (~160 KB of JSON)",
+        ),
         Scenario("balance", "balance", ('"balance":',), ('"error"',)),
-        Scenario("add", "add", ('"order":',), ('"error"',),
-                 note="a Default service, quantity 1000, a new link every request"),
+        Scenario(
+            "add",
+            "add",
+            ('"order":',),
+            ('"error"',),
+            note="a Default service, quantity 1000, a new link every request",
+        ),
     ]
 }
 
@@ -46,13 +61,11 @@ def bodies(scenario: Scenario, fixture: Fixture, count: int, tag: str, seed: int
     key = fixture.key
     if scenario.name == "status":
         ids = fixture.order_ids
-        return [urlencode({"key": key, "action": "status", "order": rng.choice(ids)})
-                for _ in range(count)]
+        return [urlencode({"key": key, "action": "status", "order": rng.choice(ids)}) for _ in range(count)]
     if scenario.name == "status100":
         ids = fixture.order_ids
         return [
-            urlencode({"key": key, "action": "status",
-                       "orders": ",".join(map(str, rng.sample(ids, 100)))})
+            urlencode({"key": key, "action": "status", "orders": ",".join(map(str, rng.sample(ids, 100)))})
             for _ in range(count)
         ]
     if scenario.name in {"services", "balance"}:
@@ -60,10 +73,15 @@ def bodies(scenario: Scenario, fixture: Fixture, count: int, tag: str, seed: int
     if scenario.name == "add":
         services = [s for s in fixture.add_services if s[1] <= ADD_QUANTITY <= s[2]]
         return [
-            urlencode({
-                "key": key, "action": "add", "service": services[i % len(services)][0],
-                "link": f"https://instagram.com/p/bench-{tag}-{i}", "quantity": ADD_QUANTITY,
-            })
+            urlencode(
+                {
+                    "key": key,
+                    "action": "add",
+                    "service": services[i % len(services)][0],
+                    "link": f"https://instagram.com/p/bench-{tag}-{i}",
+                    "quantity": ADD_QUANTITY,
+                }
+            )
             for i in range(count)
         ]
     raise ValueError(f"unknown scenario {scenario.name!r}")

@@ -28,12 +28,21 @@ from psycopg import sql
 BENCH_USER = "bench"
 BENCH_BALANCE = Decimal(10**8)  # below the ledger's MAX_AMOUNT, and ample for any run
 OTHER_BALANCE = Decimal(10**6)
-PLATFORMS = ["Instagram", "TikTok", "YouTube", "Twitter", "Facebook",
-             "Telegram", "Spotify", "Twitch", "LinkedIn", "Website"]
+PLATFORMS = [
+    "Instagram",
+    "TikTok",
+    "YouTube",
+    "Twitter",
+    "Facebook",
+    "Telegram",
+    "Spotify",
+    "Twitch",
+    "LinkedIn",
+    "Website",
+]
 KINDS = ["Followers", "Likes"]
 # Of every 20 services: mostly Default, the rest spread over other types.
-TYPE_CYCLE = ["default"] * 14 + ["package", "custom_comments", "mentions",
-                                 "comment_likes", "poll", "seo"]
+TYPE_CYCLE = ["default"] * 14 + ["package", "custom_comments", "mentions", "comment_likes", "poll", "seo"]
 
 
 @dataclass(frozen=True)
@@ -69,9 +78,7 @@ def database_exists(url: str) -> bool:
     parts = urlsplit(url)
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        row = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [database_name(url)]
-        ).fetchone()
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database_name(url)]).fetchone()
     return row is not None
 
 
@@ -87,8 +94,14 @@ def smmpanel(args: list[str], env: dict[str, str], timeout: float = 300) -> str:
     return done.stdout.strip()
 
 
-def seed(*, customers: int = 100, categories: int = 20, services: int = 1000,
-         orders: int = 100_000, bench_every: int = 5) -> None:
+def seed(
+    *,
+    customers: int = 100,
+    categories: int = 20,
+    services: int = 1000,
+    orders: int = 100_000,
+    bench_every: int = 5,
+) -> None:
     """Fill a freshly migrated database. One order in `bench_every` is the bench customer's."""
     from django.db import connection, transaction
 
@@ -96,26 +109,29 @@ def seed(*, customers: int = 100, categories: int = 20, services: int = 1000,
     from smmpanel.ledger.accounts import create_customer
 
     names = [f"{p} {k}" for p in PLATFORMS for k in KINDS][:categories]
-    cats = Category.objects.bulk_create(
-        [Category(name=name, sort_order=i) for i, name in enumerate(names)]
-    )
+    cats = Category.objects.bulk_create([Category(name=name, sort_order=i) for i, name in enumerate(names)])
     per_category = services // len(cats)
     rows = []
     for n in range(services):
         category = cats[min(n // per_category, len(cats) - 1)]
         type_ = TYPE_CYCLE[n % len(TYPE_CYCLE)]
         package = type_ == "package"
-        rows.append(Service(
-            category=category, type=type_,
-            name=f"{category.name} #{n + 1} [{'Package' if package else 'Refill 30 days'}] "
-                 f"{['Real', 'HQ', 'Cheap', 'Instant'][n % 4]}",
-            rate=Decimal(f"{(n * 37) % 900 + 10}") / Decimal(100),
-            min=1 if package else [10, 50, 100][n % 3],
-            max=1 if package else [10_000, 50_000, 100_000][n % 3],
-            dripfeed=type_ == "default" and n % 2 == 0, refill=n % 3 == 0, cancel=n % 2 == 1,
-            description=f"Start 0-1 h, speed 10k/day, refill {n % 60} days. " * 3,
-            sort_order=n,
-        ))
+        rows.append(
+            Service(
+                category=category,
+                type=type_,
+                name=f"{category.name} #{n + 1} [{'Package' if package else 'Refill 30 days'}] "
+                f"{['Real', 'HQ', 'Cheap', 'Instant'][n % 4]}",
+                rate=Decimal(f"{(n * 37) % 900 + 10}") / Decimal(100),
+                min=1 if package else [10, 50, 100][n % 3],
+                max=1 if package else [10_000, 50_000, 100_000][n % 3],
+                dripfeed=type_ == "default" and n % 2 == 0,
+                refill=n % 3 == 0,
+                cancel=n % 2 == 1,
+                description=f"Start 0-1 h, speed 10k/day, refill {n % 60} days. " * 3,
+                sort_order=n,
+            )
+        )
     Service.objects.bulk_create(rows, batch_size=500)
 
     bench, _raw = create_customer(BENCH_USER, email="bench@example.com", balance=BENCH_BALANCE)
@@ -202,11 +218,13 @@ def fixture() -> Fixture:
     _key, raw = ApiKey.issue(user, name=f"bench {time.strftime('%Y-%m-%d %H:%M:%S')}")
     order_ids = list(
         Order.objects.filter(user=user, link__startswith="https://instagram.com/p/seed")
-        .order_by("id").values_list("id", flat=True)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     add_services = list(
         Service.objects.filter(type="default", enabled=True, category__enabled=True)
-        .order_by("id").values_list("id", "min", "max")
+        .order_by("id")
+        .values_list("id", "min", "max")
     )
     return Fixture(raw, user.pk, order_ids, add_services)
 

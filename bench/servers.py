@@ -30,8 +30,18 @@ def free_port() -> int:
 def ours_argv(kind: str, port: int, workers: int, threads: int) -> list[str]:
     """`smmpanel serve`, which execs the WSGI server on the panel's application."""
     exe = str(Path(sys.executable).with_name("smmpanel"))
-    return [exe, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", str(threads), "--server", kind]
+    return [
+        exe,
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--server",
+        kind,
+    ]
 
 
 def bare_argv(kind: str, port: int, workers: int, threads: int) -> list[str]:
@@ -54,8 +64,13 @@ class Server:
     def start(self) -> None:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, probe_body: str, timeout: float = 60.0) -> None:
@@ -67,8 +82,9 @@ class Server:
                 break
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("POST", "/api/v2", probe_body,
-                             {"Content-Type": "application/x-www-form-urlencoded"})
+                conn.request(
+                    "POST", "/api/v2", probe_body, {"Content-Type": "application/x-www-form-urlencoded"}
+                )
                 response = conn.getresponse()
                 body = response.read()
                 conn.close()

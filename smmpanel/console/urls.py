@@ -13,6 +13,8 @@ from smmpanel.console.views import (
     gateways,
     orders,
     provider_actions,
+    provider_import,
+    provider_sync,
     providers,
     queues,
     reconcile,
@@ -61,6 +63,12 @@ urlpatterns = [
     path("reconciliation/", reconcile.reconciliation, name="reconcile"),
     path("gateways/", gateways.gateway_list, name="gateways"),
     path("gateways/<slug:name>/", gateways.gateway_update, name="gateway_update"),
+    path("providers/<int:provider_id>/import/", provider_import.provider_import, name="provider_import"),
+    path("providers/<int:provider_id>/read/", provider_import.provider_read, name="provider_read"),
+    path("providers/<int:provider_id>/sync/", provider_sync.provider_sync, name="provider_sync"),
+    path(
+        "providers/<int:provider_id>/sync/rule/", provider_sync.provider_sync_rule, name="provider_sync_rule"
+    ),
     path("providers/", providers.provider_list, name="providers"),
     path("providers/new/", providers.provider_new, name="provider_new"),
     path("providers/<int:provider_id>/", providers.provider_detail, name="provider"),

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from smmpanel.engine import dispatch, dripfeed, refills_cancels, subscriptions, sync
 from smmpanel.payments import deposits
-from smmpanel.providers import balances, beats, records
+from smmpanel.providers import balances, beats, listing, records
 from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
@@ -78,6 +78,7 @@ class Worker:
             "refills checked": refills_cancels.sync_refills(self.clock()),
             "deposits asked": deposits.poll(self.clock()),
             "balances read": balances.refresh_due(self.clock(), self.pacer),
+            "lists read": listing.read_due(self.clock()),
         }
         work = sum(done.values())
         if work:

@@ -1,139 +1,107 @@
-"""Importing a provider's catalogue, and seeing what changed upstream since.
+"""Importing a provider's services: a local service for each chosen upstream one, priced by a rule.
 
-The provider's own list is kept as ProviderService rows; local services point
-at them and carry the panel's price. A service whose provider cost rises above
-its price is flagged and, unless SMMPANEL_DISABLE_UNPROFITABLE is off, disabled:
-the panel never sells at a loss without being told. Provider rates are kept as
-listed, in the provider's currency, and converted to the panel's (at the rate the
-operator set) wherever they meet a panel price.
+The provider's own list is kept as ProviderService rows (providers/listing.py reads it); local
+services point at them and carry the panel's price. Provider rates are kept as listed, in the
+provider's currency, and converted to the panel's (at the rate the operator set) wherever they meet
+a panel price. The rule (catalog/pricing.py) a provider's services are imported with becomes the
+provider's own, for later cost changes.
 """
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from smmpanel.catalog import margins
+from smmpanel.accounts.models import User
+from smmpanel.catalog import updates
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
-from smmpanel.ledger.money import MAX_AMOUNT, with_markup
-from smmpanel.providers.answers import UpstreamService
+from smmpanel.catalog.pricing import PriceRule, PriceTooLarge
+from smmpanel.providers.models import ListingChange
 
 log = logging.getLogger("smmpanel.providers")
 
 
 @dataclass
-class SyncReport:
-    new: list[ProviderService] = field(default_factory=list)
-    gone: list[ProviderService] = field(default_factory=list)
-    repriced: list[tuple[ProviderService, Decimal, Decimal]] = field(default_factory=list)
-    unprofitable: list[Service] = field(default_factory=list)
-    disabled: list[Service] = field(default_factory=list)
-    imported: list[Service] = field(default_factory=list)
+class ImportResult:
+    created: list[Service] = field(default_factory=list)
+    # Upstream services left out, with why (a price past the largest amount).
+    skipped: list[tuple[ProviderService, str]] = field(default_factory=list)
 
 
-def _fields(item: UpstreamService) -> dict[str, object]:
-    return dict(
-        name=item.name[:500],
-        type=item.type,
-        category=item.category[:500],
-        rate=item.rate,
-        min=item.min,
-        max=max(item.max, item.min),
-        dripfeed=item.dripfeed,
-        refill=item.refill,
-        cancel=item.cancel,
-        raw=item.raw,
-        available=True,
+def category_named(name: str) -> Category:
+    category, _ = Category.objects.get_or_create(name=name[:500])
+    return category
+
+
+def new_service(upstream: ProviderService, rule: PriceRule, category: Category) -> Service:
+    """Our service selling `upstream` at the rule's price (PriceTooLarge past the largest amount)."""
+    provider = upstream.provider
+    return Service.objects.create(
+        category=category,
+        name=upstream.name,
+        type=upstream.type,
+        rate=rule.price_for(provider.in_panel_currency(upstream.rate)),
+        min=upstream.min,
+        max=upstream.max,
+        dripfeed=upstream.dripfeed,
+        refill=upstream.refill,
+        cancel=upstream.cancel,
+        description=str(upstream.raw.get("desc") or upstream.raw.get("description") or ""),
+        provider=provider,
+        provider_service=upstream,
     )
 
 
-def refresh(provider: Provider, listed: Iterable[UpstreamService]) -> SyncReport:
-    """Store the provider's current list; report what is new, gone and repriced."""
-    report = SyncReport()
-    with transaction.atomic():
-        known = {ps.external_id: ps for ps in provider.services.select_for_update()}
-        seen: set[str] = set()
-        for item in listed:
-            if item.external_id in seen:
-                continue
-            seen.add(item.external_id)
-            current = known.get(item.external_id)
-            if current is None:
-                report.new.append(
-                    ProviderService.objects.create(
-                        provider=provider, external_id=item.external_id, **_fields(item)
-                    )
-                )
-                continue
-            if current.rate != item.rate:
-                report.repriced.append((current, current.rate, item.rate))
-            fields = _fields(item)
-            changed = [name for name, value in fields.items() if getattr(current, name) != value]
-            for name in changed:
-                setattr(current, name, fields[name])
-            if changed:  # unchanged rows are not written (nor their seen_at moved), as before
-                current.save(update_fields=[*changed, "seen_at"])
-        for external_id, ps in known.items():
-            if external_id not in seen and ps.available:
-                ps.available = False
-                ps.save(update_fields=["available", "seen_at"])
-                report.gone.append(ps)
-        _check_margins(provider, report)
-    return report
+def own_category(provider: Provider, upstream: ProviderService, mapping: Mapping[str, str]) -> Category:
+    """The provider's own category name for it (or our name for that, from `mapping`)."""
+    return category_named(mapping.get(upstream.category, upstream.category) or provider.name)
 
 
-def _check_margins(provider: Provider, report: SyncReport) -> None:
-    services = Service.objects.filter(provider_service__provider=provider).select_related(
-        "provider_service__provider"
-    )
-    for service in services:
-        upstream = service.provider_service
-        assert upstream is not None
-        losing = margins.loses_money(service)
-        if losing:
-            report.unprofitable.append(service)
-        if service.enabled and (
-            not upstream.available or (losing and settings.SMMPANEL_DISABLE_UNPROFITABLE)
-        ):
-            service.enabled = False
-            service.save(update_fields=["enabled", "updated_at"])
-            report.disabled.append(service)
+def not_sold(provider: Provider) -> QuerySet[ProviderService]:
+    """The provider's listed services that no service of ours sells yet."""
+    linked = Service.objects.filter(provider_service__provider=provider).values("provider_service")
+    return provider.services.filter(available=True).exclude(pk__in=linked)
 
 
 def import_services(
-    provider: Provider, markup_percent: Decimal, category_map: Mapping[str, str] | None = None
-) -> list[Service]:
-    """A local service for every provider service that has none yet, at cost plus markup."""
-    category_map = category_map or {}
-    linked = set(
-        Service.objects.filter(provider_service__provider=provider).values_list("provider_service", flat=True)
-    )
-    created = []
+    provider: Provider,
+    rule: PriceRule,
+    selected: Collection[int] | None = None,
+    *,
+    category: Category | None = None,
+    category_map: Mapping[str, str] | None = None,
+    by: User | None = None,
+    now: datetime | None = None,
+) -> ImportResult:
+    """A local service for every listed service (or each of `selected`, by ProviderService id) that
+    has none yet, at the rule's price, in `category` or else the provider's own category name.
+    The rule becomes the provider's; each new service is told to customers (an Update, "import");
+    a pending "new service" line of the sync page for one is marked accepted."""
+    now = now or timezone.now()
+    result = ImportResult()
     with transaction.atomic():
-        for upstream in provider.services.filter(available=True).exclude(pk__in=linked).order_by("id"):
-            rate = with_markup(provider.in_panel_currency(upstream.rate), markup_percent)
-            if rate > MAX_AMOUNT:  # a price the panel could not keep exactly: left for a person
-                log.warning("not imported: %s would sell at %s, past the largest amount", upstream, rate)
+        chosen = not_sold(provider).select_for_update().order_by("id")
+        if selected is not None:
+            chosen = chosen.filter(pk__in=selected)
+        for upstream in chosen:
+            target = category or own_category(provider, upstream, category_map or {})
+            try:
+                service = new_service(upstream, rule, target)
+            except PriceTooLarge as exc:  # a price the panel could not keep exactly: left for a person
+                log.warning("not imported: %s: %s", upstream, exc)
+                result.skipped.append((upstream, str(exc)))
                 continue
-            name = category_map.get(upstream.category, upstream.category) or provider.name
-            category, _ = Category.objects.get_or_create(name=name[:500])
-            created.append(
-                Service.objects.create(
-                    category=category,
-                    name=upstream.name,
-                    type=upstream.type,
-                    rate=rate,
-                    min=upstream.min,
-                    max=upstream.max,
-                    dripfeed=upstream.dripfeed,
-                    refill=upstream.refill,
-                    cancel=upstream.cancel,
-                    description=str(upstream.raw.get("desc") or upstream.raw.get("description") or ""),
-                    provider=provider,
-                    provider_service=upstream,
-                )
-            )
-    return created
+            result.created.append(service)
+        updates.record_many(result.created, updates.Kind.NEW, updates.Source.IMPORT, now)
+        ListingChange.objects.filter(
+            provider=provider,
+            kind=ListingChange.Kind.NEW,
+            state=ListingChange.State.PENDING,
+            provider_service__in=[s.provider_service_id for s in result.created],
+        ).update(state=ListingChange.State.ACCEPTED, decided_at=now, decided_by=by)
+        Provider.objects.filter(pk=provider.pk).update(**rule.fields())
+    return result

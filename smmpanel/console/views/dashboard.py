@@ -23,7 +23,7 @@ from smmpanel.orders import queues
 from smmpanel.orders.figures import by_status
 from smmpanel.orders.models import STATUS_LABELS, Order
 from smmpanel.payments.queues import late_gateway_deposits, pending_transfers
-from smmpanel.providers import beats, records
+from smmpanel.providers import beats, listing, records
 
 LOSSES_SHOWN = 20
 QUEUE_COUNTED_UP_TO = 1000
@@ -82,6 +82,34 @@ def _queues(request: HttpRequest, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def _listings(request: HttpRequest) -> list[dict[str, Any]]:
+    """For the administrator: each provider with list changes to decide, and each whose last read
+    of its list failed, linked to its sync page."""
+    if not can(request, "providers"):
+        return []
+    lines: list[dict[str, Any]] = [
+        {
+            "provider": provider,
+            "kind": "changes",
+            "label": _("Changes in the list of %(provider)s to decide") % {"provider": provider.name},
+            "count": count,
+            "url": reverse("console:provider_sync", args=[provider.pk]),
+        }
+        for provider, count in listing.waiting()
+    ]
+    lines += [
+        {
+            "provider": provider,
+            "kind": "error",
+            "label": _("Reading the list of %(provider)s failed") % {"provider": provider.name},
+            "count": None,
+            "url": reverse("console:provider_sync", args=[provider.pk]),
+        }
+        for provider in listing.failed_reads()
+    ]
+    return lines
+
+
 def _providers(money: bool) -> list[dict[str, Any]]:
     """Each provider's health over the last hour; its last known balance, in its own currency,
     only for roles that see money."""
@@ -134,6 +162,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "money": money,
         "statuses": _statuses(),
         "queues": _queues(request, now),
+        "listings": _listings(request),
         "workers": workers,
         "worker_running": any(not w.quiet and w.stopped_at is None for w in workers),
         "providers": _providers(money),

@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from smmpanel.catalog import pricing
 from smmpanel.catalog.models import Provider
 from smmpanel.ledger.money import MoneyError, normalised, parse_amount
-from smmpanel.providers import balances, connection, importing, registry
+from smmpanel.providers import balances, connection, decisions, importing, listing, registry
 from smmpanel.providers.client import Refused, Unreachable
+from smmpanel.providers.models import ListingChange
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
 from smmpanel.subcommands import Options, Subcommand, SubcommandsCommand
 
@@ -83,7 +85,19 @@ def _prune_arguments(parser: ArgumentParser) -> None:
 
 def _import_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("name")
-    parser.add_argument("--markup", default="20", help="Percent added to the provider's rate (default 20).")
+    parser.add_argument(
+        "--markup",
+        default="20",
+        help="Added to the provider's rate: a percent, or with --fixed an amount (default 20).",
+    )
+    parser.add_argument(
+        "--fixed", action="store_true", help="The markup is an amount in the panel's currency, not a percent."
+    )
+    parser.add_argument(
+        "--step",
+        default="0.000001",
+        help="Prices are rounded up to a multiple of this, e.g. 0.01 (default 0.000001: no rounding).",
+    )
     parser.add_argument(
         "--category-map",
         action="append",
@@ -96,6 +110,11 @@ def _import_arguments(parser: ArgumentParser) -> None:
 def _sync_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("name")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--accept-all",
+        action="store_true",
+        help="Accept every change waiting (as the console's Apply would), at the provider's pricing rule.",
+    )
 
 
 def _category_map(pairs: list[str]) -> dict[str, str]:
@@ -108,19 +127,46 @@ def _category_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _sync_summary(report: importing.SyncReport) -> dict[str, Any]:
+def _line(line: ListingChange) -> dict[str, Any]:
+    upstream = line.provider_service
     return {
-        "new": [{"id": ps.external_id, "name": ps.name, "rate": str(ps.rate)} for ps in report.new],
-        "gone": [{"id": ps.external_id, "name": ps.name} for ps in report.gone],
-        "repriced": [
-            {"id": ps.external_id, "name": ps.name, "from": str(old), "to": str(new)}
-            for ps, old, new in report.repriced
-        ],
-        "unprofitable": [
-            {"service": s.pk, "name": s.name, "price": str(s.rate)} for s in report.unprofitable
-        ],
-        "disabled": [{"service": s.pk, "name": s.name} for s in report.disabled],
+        "line": line.pk,
+        "id": upstream.external_id,
+        "name": upstream.name,
+        "before": line.before,
+        "after": line.after,
     }
+
+
+def _sync_summary(provider: Provider, result: listing.ReadResult) -> dict[str, Any]:
+    waiting = listing.pending(provider)
+    summary: dict[str, Any] = {
+        kind.value: [_line(line) for line in waiting if line.kind == kind] for kind in ListingChange.Kind
+    }
+    summary["disabled"] = [{"service": s.pk, "name": s.name, "price": str(s.rate)} for s in result.disabled]
+    summary["flagged"] = [{"service": s.pk, "name": s.name, "price": str(s.rate)} for s in result.flagged]
+    return summary
+
+
+def _decided_summary(decided: decisions.Decided) -> dict[str, Any]:
+    return {
+        "created": [{"service": s.pk, "name": s.name, "price": str(s.rate)} for s in decided.created],
+        "repriced": [{"service": s.pk, "from": str(old), "to": str(new)} for s, old, new in decided.repriced],
+        "disabled": [{"service": s.pk, "name": s.name} for s in decided.disabled],
+        "updated": [{"service": s.pk, "name": s.name} for s in decided.updated],
+        "refused": [{"line": line.pk, "why": why} for line, why in decided.refused],
+    }
+
+
+def _rule(options: Options) -> pricing.PriceRule:
+    try:
+        markup, step = parse_amount(options["markup"]), parse_amount(options["step"])
+        return pricing.PriceRule(pricing.FIXED if options["fixed"] else pricing.PERCENT, markup, step)
+    except (MoneyError, ValueError):
+        raise CommandError(
+            f"--markup wants a number like 20 or 12.5 and --step one like 0.01, "
+            f"not {options['markup']!r} and {options['step']!r}"
+        ) from None
 
 
 def _provider(name: str) -> Provider:
@@ -236,7 +282,7 @@ class Command(SubcommandsCommand):
             ("status", "Provider health over the last hour.", _status_arguments, self._status),
             ("prune-calls", "Delete old upstream call records.", _prune_arguments, self._prune_calls),
             ("import", "Create local services from the provider's list.", _import_arguments, self._import),
-            ("sync", "Fetch the provider's list and report what changed.", _sync_arguments, self._sync),
+            ("sync", "Read the provider's list; show (or accept) what changed.", _sync_arguments, self._sync),
         ]
 
     def _add(self, options: Options) -> None:
@@ -341,35 +387,42 @@ class Command(SubcommandsCommand):
         else:
             self.stdout.write(_table([_table_line(p, s) for p, s in states]))
 
-    def _fetch(self, provider: Provider) -> importing.SyncReport:
-        with _errors_of(provider), client_for(provider) as client:
-            listed = client.services()
-        return importing.refresh(provider, listed)
+    def _fetch(self, provider: Provider) -> listing.ReadResult:
+        result = listing.read(provider)
+        if result.error:
+            raise CommandError(f"{provider.name}: reading its list failed: {result.error}")
+        return result
 
     def _import(self, options: Options) -> None:
         provider = _provider(options["name"])
-        try:
-            markup = parse_amount(options["markup"])
-        except MoneyError:
-            raise CommandError(
-                f"--markup wants a percent like 20 or 12.5, not {options['markup']!r}"
-            ) from None
+        rule = _rule(options)
         mapping = _category_map(options["category_map"])
         self._fetch(provider)
-        created = importing.import_services(provider, markup, mapping)
-        for service in created:
+        result = importing.import_services(provider, rule, category_map=mapping)
+        for service in result.created:
             self.stdout.write(
                 f"#{service.pk} {service.name} [{service.category.name}] at {normalised(service.rate)}"
             )
-        self.stdout.write(f"imported {len(created)} services from {provider.name} at +{normalised(markup)}%")
+        for upstream, why in result.skipped:
+            self.stderr.write(f"not imported: #{upstream.external_id} {upstream.name}: {why}")
+        markup = normalised(rule.markup)
+        shown = f"+{markup}%" if rule.kind == pricing.PERCENT else f"+{markup} {settings.SMMPANEL_CURRENCY}"
+        self.stdout.write(f"imported {len(result.created)} services from {provider.name} at {shown}")
 
     def _sync(self, options: Options) -> None:
         provider = _provider(options["name"])
-        summary = _sync_summary(self._fetch(provider))
+        summary = _sync_summary(provider, self._fetch(provider))
+        if options["accept_all"]:
+            decided = decisions.decide(provider, decisions.pending_ids(provider))
+            summary["applied"] = _decided_summary(decided)
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False))
             return
         for section, rows in summary.items():
+            if section == "applied":
+                for part, done in rows.items():
+                    self.stdout.write(f"applied, {part}: {len(done)}")
+                continue
             self.stdout.write(f"{section}: {len(rows)}")
             for row in rows:
                 self.stdout.write("  " + ", ".join(f"{k} {v}" for k, v in row.items()))

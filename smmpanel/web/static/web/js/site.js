@@ -48,3 +48,15 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 })();
+
+// --- Console lists ---------------------------------------------------------------
+// <input type="checkbox" data-select-all="NAME"> ticks or unticks every checkbox named NAME in
+// its form (the rows shown); without JavaScript it is hidden (.js-only) and rows are ticked one by one.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll) return;
+  const scope = box.form || document;
+  for (const item of scope.querySelectorAll(`input[type=checkbox][name="${box.dataset.selectAll}"]`)) {
+    item.checked = box.checked;
+  }
+});
