@@ -368,7 +368,10 @@ def test_the_list_shows_rate_balance_services_and_changes_waiting(
     assert "1 EUR = 1.08 USD" in row and "data-rate-stale" in row and "127.0.0.1" in row
     assert "connection: could not connect" in row and "not known" in row
     assert '<td data-label="Services on sale" class="num" data-services>2</td>' in row
-    assert '<strong class="waiting">1</strong>' in row
+    assert f'<a href="/console/providers/{euro.pk}/sync/"><strong class="waiting">1</strong></a>' in row
+    detail = admin.get(page_of(euro)).content.decode()
+    assert f'href="/console/providers/{euro.pk}/import/"' in detail
+    assert f'href="/console/providers/{euro.pk}/sync/"' in detail
 
 
 # Disable / enable ------------------------------------------------------------------------------
