@@ -13,3 +13,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+
+# The worker reads each API provider's balance every SMMPANEL_BALANCE_CHECK_MINUTES: a balance call
+# that tests counting their fake upstream's calls did not ask for. Off here; the tests of the
+# refresh (tests/test_console_providers.py) turn it on.
+SMMPANEL_BALANCE_CHECK_MINUTES = 0

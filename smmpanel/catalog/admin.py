@@ -1,3 +1,6 @@
+from typing import Any
+
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.forms import ModelForm
@@ -8,10 +11,52 @@ from smmpanel.catalog.models import Category, CustomRate, Provider, ProviderServ
 from smmpanel.ledger.money import normalised
 
 
+class ProviderForm(ModelForm):
+    """The provider's API key is write-only here as in the console: the field is always empty,
+    and leaving it empty keeps the stored key."""
+
+    url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    api_key = forms.CharField(
+        required=False,
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: never shown. Leave it empty to keep the stored key.",
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "kind",
+            "url",
+            "api_key",
+            "currency",
+            "enabled",
+            "honours_idempotency",
+            "requests_per_second",
+            "timeout_seconds",
+            "exchange_rate",
+            "price_rule",
+            "price_markup",
+            "price_step",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["api_key"] = ""  # never sent back to the browser, not even as a length
+
+    def clean_api_key(self) -> str:
+        typed = str(self.cleaned_data.get("api_key") or "")
+        return typed or self.instance.api_key
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
     list_display = ("name", "kind", "url", "currency", "exchange_rate_shown", "enabled")
-    readonly_fields = ("exchange_rate_set_at",)
+    # Written by balance reads only (providers/balances.py), never typed.
+    readonly_fields = ("exchange_rate_set_at", "last_balance", "last_balance_at", "balance_error")
 
     @admin.display(description="Exchange rate")
     def exchange_rate_shown(self, provider: Provider) -> str:

@@ -21,6 +21,7 @@ MENU: list[tuple[str, str, Promise, str, str]] = [
     ("gateways", "console:gateways", _("Gateways"), "gateways", "money"),
     ("catalog", "console:services", _("Services"), "services", "catalogue"),
     ("catalog", "console:categories", _("Categories"), "categories", "catalogue"),
+    ("providers", "console:providers", _("Providers"), "providers", "catalogue"),
     ("reports", "console:reports", _("Reports"), "reports", "reports"),
     ("audit", "console:audit", _("Audit log"), "audit", "audit"),
 ]

@@ -13,8 +13,10 @@ from smmpanel.console.views import (
     deposits,
     gateways,
     orders,
+    provider_actions,
     provider_import,
     provider_sync,
+    providers,
     queues,
     reconcile,
     reports,
@@ -79,5 +81,26 @@ urlpatterns = [
     path("providers/<int:provider_id>/sync/", provider_sync.provider_sync, name="provider_sync"),
     path(
         "providers/<int:provider_id>/sync/rule/", provider_sync.provider_sync_rule, name="provider_sync_rule"
+    ),
+    path("providers/", providers.provider_list, name="providers"),
+    path("providers/new/", providers.provider_new, name="provider_new"),
+    path("providers/<int:provider_id>/", providers.provider_detail, name="provider"),
+    path("providers/<int:provider_id>/test/", provider_actions.test_connection, name="provider_test"),
+    path(
+        "providers/<int:provider_id>/disable/",
+        provider_actions.switch,
+        {"enabled": False},
+        name="provider_disable",
+    ),
+    path(
+        "providers/<int:provider_id>/enable/",
+        provider_actions.switch,
+        {"enabled": True},
+        name="provider_enable",
+    ),
+    path(
+        "providers/<int:provider_id>/calls/<int:call_id>/",
+        provider_actions.call_detail,
+        name="provider_call",
     ),
 ]

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from smmpanel.engine import dispatch, dripfeed, refills_cancels, subscriptions, sync
 from smmpanel.payments import deposits
-from smmpanel.providers import beats, listing, records
+from smmpanel.providers import balances, beats, listing, records
 from smmpanel.providers.pacing import Pacer
 
 log = logging.getLogger("smmpanel.engine")
@@ -77,6 +77,7 @@ class Worker:
             "refills forwarded": refills_cancels.forward_refills(self.clock()),
             "refills checked": refills_cancels.sync_refills(self.clock()),
             "deposits asked": deposits.poll(self.clock()),
+            "balances read": balances.refresh_due(self.clock(), self.pacer),
             "lists read": listing.read_due(self.clock()),
         }
         work = sum(done.values())

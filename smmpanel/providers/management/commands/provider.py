@@ -4,7 +4,6 @@ from argparse import ArgumentParser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -14,10 +13,9 @@ from django.utils import timezone
 
 from smmpanel.catalog import pricing
 from smmpanel.catalog.models import Provider
-from smmpanel.ledger.money import MoneyError, normalised, parse_amount, to_money
-from smmpanel.providers import decisions, importing, listing
-from smmpanel.providers.answers import BAD_ANSWER, HTTP_ERROR
-from smmpanel.providers.client import ProviderClient, Refused, Unreachable
+from smmpanel.ledger.money import MoneyError, normalised, parse_amount
+from smmpanel.providers import balances, connection, decisions, importing, listing, registry
+from smmpanel.providers.client import Refused, Unreachable
 from smmpanel.providers.models import ListingChange
 from smmpanel.providers.records import ProviderHealth, client_for, health, prune, retention_days
 from smmpanel.subcommands import Options, Subcommand, SubcommandsCommand
@@ -244,20 +242,6 @@ def _exchange_rate_cells(provider: Provider) -> list[str]:
     return [rate, f"{when} (stale)" if provider.exchange_rate_is_stale(timezone.now()) else when]
 
 
-def parse_exchange_rate(text: str) -> Decimal:
-    """A rate typed by the operator: a positive plain decimal of at most 8 places."""
-    try:
-        rate = Decimal(text.strip())
-    except InvalidOperation:
-        rate = Decimal("NaN")
-    places = Decimal("0.00000001")
-    if not rate.is_finite() or "e" in text.lower() or rate <= 0 or rate != rate.quantize(places):
-        raise CommandError(f"the rate wants a positive number of at most 8 decimals, like 1.08, not {text!r}")
-    if rate >= 10**12:
-        raise CommandError(f"the rate {text!r} is too large")
-    return rate
-
-
 def _table_line(provider: Provider, state: ProviderHealth) -> list[str]:
     balance = "-" if state.last_balance is None else f"{state.last_balance} {provider.currency}"
     return [
@@ -302,64 +286,68 @@ class Command(SubcommandsCommand):
         ]
 
     def _add(self, options: Options) -> None:
-        provider = Provider(
+        wanted = registry.Settings(
             name=options["name"].strip(),
             kind=options["kind"],
             url=options["url"].strip(),
-            api_key=(options["key"] or os.environ.get("PROVIDER_KEY", "")).strip(),
+            key=(options["key"] or os.environ.get("PROVIDER_KEY", "")).strip(),
             currency=options["currency"].strip().upper(),
             honours_idempotency=options["honours_idempotency"],
             timeout_seconds=options["timeout"],
             requests_per_second=options["rps"],
         )
-        self._check_new(provider)
-        if provider.kind == Provider.Kind.API_V2 and not options["no_check"]:
-            self._check_answers(provider)
-        provider.save(force_insert=True)  # a new row: never a write over an existing one
+        self._check_new(wanted)
+        balance = None
+        if registry.needs_check(wanted) and not options["no_check"]:
+            balance = self._check_answers(wanted)
+        provider = registry.create(wanted, balance, timezone.now())
         self.stdout.write(f"provider {provider.name} added ({provider.get_kind_display()})")
 
-    def _check_answers(self, provider: Provider) -> None:
+    def _check_answers(self, wanted: registry.Settings) -> connection.Balance:
         """Ask the new provider for its balance with its URL and key; say what failed, store nothing."""
         fix = "nothing stored (--no-check stores it unchecked)"
         try:
-            with ProviderClient(provider.url, provider.api_key, timeout=provider.timeout_seconds) as client:
-                _amount, currency = client.balance()
-        except Refused as exc:
-            raise CommandError(f"{provider.name} refused the key: {exc.message}; {fix}") from None
-        except Unreachable as exc:
-            if exc.outcome == BAD_ANSWER:
-                problem = f"did not answer a balance in JSON: {exc.message}"
-            elif exc.outcome == HTTP_ERROR:
-                problem = f"answered with an HTTP error: {exc.message}"
-            else:
-                problem = f"is unreachable ({exc.outcome}): {exc.message}"
-            raise CommandError(f"{provider.name} {problem}; {fix}") from None
-        if currency and currency.strip().upper() != provider.currency:
-            self.stderr.write(
-                f"warning: {provider.name} counts in {currency}, registered as {provider.currency}"
-            )
+            balance = connection.check(wanted.url, wanted.key, wanted.timeout_seconds)
+        except connection.CheckFailed as failure:
+            problem = {
+                connection.REFUSED: f"refused the key: {failure.detail}",
+                connection.NOT_JSON: f"did not answer a balance in JSON: {failure.detail}",
+                connection.HTTP_STATUS: f"answered with an HTTP error: {failure.detail}",
+            }.get(failure.kind, f"is unreachable ({failure.outcome}): {failure.detail}")
+            raise CommandError(f"{wanted.name} {problem}; {fix}") from None
+        self._warn_of_currency(wanted.name, balance.currency, wanted.currency)
+        return balance
+
+    def _warn_of_currency(self, name: str, said: str, registered: str) -> None:
+        if said and said != registered:
+            self.stderr.write(f"warning: {name} counts in {said}, registered as {registered}")
 
     def _rate(self, options: Options) -> None:
         provider = _provider(options["name"])
-        rate = parse_exchange_rate(options["rate"])
+        try:
+            rate = registry.parse_exchange_rate(options["rate"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if provider.counts_in_panel_currency:
             raise CommandError(
                 f"{provider.name} counts in {provider.currency}, the panel's currency: it needs no rate"
             )
-        provider.exchange_rate, provider.exchange_rate_set_at = rate, timezone.now()
-        provider.save(update_fields=["exchange_rate", "exchange_rate_set_at"])
+        registry.set_rate(provider, rate, timezone.now())
         self.stdout.write(
             f"{provider.name}: 1 {provider.currency} = {normalised(rate)} {settings.SMMPANEL_CURRENCY}, "
             f"set {_when(provider.exchange_rate_set_at)}"
         )
 
-    def _check_new(self, provider: Provider) -> None:
-        if provider.kind == Provider.Kind.API_V2 and not (provider.url and provider.api_key):
+    def _check_new(self, wanted: registry.Settings) -> None:
+        if wanted.kind == Provider.Kind.API_V2 and not (wanted.url and wanted.key):
             raise CommandError(
                 "an API provider needs --url and a key (--key, or PROVIDER_KEY in the environment)"
             )
-        if provider.timeout_seconds <= 0 or provider.requests_per_second <= 0:
+        if wanted.timeout_seconds <= 0 or wanted.requests_per_second <= 0:
             raise CommandError("--timeout and --rps must be positive")
+        provider = Provider(api_key=wanted.key)
+        for name in registry.EDITED:
+            setattr(provider, name, getattr(wanted, name))
         try:
             provider.full_clean()
         except ValidationError as exc:
@@ -375,19 +363,17 @@ class Command(SubcommandsCommand):
 
     def _balance(self, options: Options) -> None:
         provider = _provider(options["name"])
-        with _errors_of(provider), client_for(provider) as client:
-            amount, currency = client.balance()
+        if not provider.url:
+            raise CommandError(f"provider {provider.name!r} ({provider.kind}) has no API URL")
         try:
-            provider.last_balance = to_money(amount)
-        except MoneyError as exc:
-            raise CommandError(f"{provider.name} answered a balance that is not an amount: {exc}") from None
-        provider.last_balance_at = timezone.now()
-        provider.save(update_fields=["last_balance", "last_balance_at"])
-        self.stdout.write(f"{provider.name}: balance {provider.last_balance} {currency or provider.currency}")
-        if currency and currency.upper() != provider.currency:
-            self.stderr.write(
-                f"warning: {provider.name} counts in {currency}, registered as {provider.currency}"
-            )
+            balance = balances.read(provider)
+        except connection.CheckFailed as failure:
+            if failure.kind == connection.REFUSED:
+                raise CommandError(f"{provider.name} refused: {failure.detail}") from None
+            raise CommandError(f"{provider.name} unreachable ({failure.outcome}): {failure.detail}") from None
+        currency = balance.currency or provider.currency
+        self.stdout.write(f"{provider.name}: balance {balance.amount} {currency}")
+        self._warn_of_currency(provider.name, balance.currency, provider.currency)
 
     def _status(self, options: Options) -> None:
         providers = (
