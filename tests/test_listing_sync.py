@@ -180,6 +180,18 @@ def test_the_loss_guard_disables_at_once_and_tells_customers(selling):
     assert set(lines(selling)) == {("cost", "1")}  # the price itself still waits for a decision
 
 
+def test_the_rules_price_puts_back_on_sale_what_the_loss_guard_took_off_and_nothing_else(selling):
+    read(selling, [item(1, "1.50"), item(2, "2.00"), item(3, "3.00")])  # 1 taken off by the guard
+    Service.objects.filter(pk=sold("2").pk).update(enabled=False)  # 2 taken off by a person
+    read(selling, [item(1, "1.50"), item(2, "2.50"), item(3, "3.00")])
+    done = decisions.rule_to_every_cost_change(selling)
+    assert done.enabled == [sold("1")]
+    assert (sold("1").rate, sold("1").enabled) == (Decimal("2.10"), True)  # 1.50 + 40 %
+    assert (sold("2").rate, sold("2").enabled) == (Decimal("3.50"), False)  # repriced, still off
+    kinds = list(ServiceUpdate.objects.filter(service=sold("1")).order_by("id").values_list("kind", "source"))
+    assert kinds == [("new", "import"), ("disabled", "loss_guard"), ("price", "sync"), ("enabled", "sync")]
+
+
 def test_the_loss_guard_only_flags_when_the_setting_is_off(selling, settings):
     settings.SMMPANEL_DISABLE_UNPROFITABLE = False
     result = read(selling, [item(1, "1.50"), item(2, "2.00"), item(3, "3.00")])

@@ -35,6 +35,15 @@ def record_many(services: Iterable[Service], kind: str, source: str, at: datetim
     return len(rows)
 
 
+def off_for_a_loss(service: Service) -> bool:
+    """The service is off, and the last thing that happened to it was the loss guard turning it
+    off (not the operator, not a gone listing): a price that covers the cost may put it back."""
+    if Service.objects.filter(pk=service.pk, enabled=True).exists():
+        return False
+    last = ServiceUpdate.objects.filter(service=service).exclude(kind=Kind.PRICE).order_by("-id").first()
+    return last is not None and last.kind == Kind.DISABLED and last.source == Source.LOSS_GUARD
+
+
 def recent(since: datetime | None = None, limit: int = 500) -> list[ServiceUpdate]:
     """The latest changes of services customers can see (an enabled category), newest first."""
     found = ServiceUpdate.objects.filter(service__category__enabled=True).select_related("service")

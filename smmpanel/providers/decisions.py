@@ -35,6 +35,7 @@ class Decided:
     created: list[Service] = field(default_factory=list)
     repriced: list[tuple[Service, Decimal, Decimal]] = field(default_factory=list)
     disabled: list[Service] = field(default_factory=list)
+    enabled: list[Service] = field(default_factory=list)  # back on sale: the loss guard's, now priced over cost
     updated: list[Service] = field(default_factory=list)  # min/max or options copied
 
     def summary(self) -> dict[str, object]:
@@ -46,6 +47,7 @@ class Decided:
             "created": [s.pk for s in self.created],
             "repriced": {str(s.pk): [str(old), str(new)] for s, old, new in self.repriced},
             "disabled": [s.pk for s in self.disabled],
+            "enabled": [s.pk for s in self.enabled],
             "updated": [s.pk for s in self.updated],
         }
 
@@ -145,14 +147,21 @@ def _accept_gone(line: ListingChange, context: _Context) -> None:
 
 
 def _accept_cost(line: ListingChange, context: _Context) -> None:
+    """Our services selling it, at the rule's price; one the loss guard took off sale (and no one
+    else since) goes back on sale, the new price covering the cost."""
     cost = context.provider.in_panel_currency(Decimal(str(line.after["rate"])))
     price = context.rule.price_for(cost)
     for service in _sold(line):
-        if service.rate == price:
-            continue
-        Service.objects.filter(pk=service.pk).update(rate=price, updated_at=context.now)
-        updates.record(service, updates.Kind.PRICE, SYNC, context.now, old_rate=service.rate, new_rate=price)
-        context.decided.repriced.append((service, service.rate, price))
+        if service.rate != price:
+            Service.objects.filter(pk=service.pk).update(rate=price, updated_at=context.now)
+            updates.record(
+                service, updates.Kind.PRICE, SYNC, context.now, old_rate=service.rate, new_rate=price
+            )
+            context.decided.repriced.append((service, service.rate, price))
+        if price >= cost and updates.off_for_a_loss(service):
+            Service.objects.filter(pk=service.pk, enabled=False).update(enabled=True, updated_at=context.now)
+            updates.record(service, updates.Kind.ENABLED, SYNC, context.now)
+            context.decided.enabled.append(service)
 
 
 def _accept_copy(line: ListingChange, context: _Context) -> None:
