@@ -12,13 +12,14 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from staff import make_staff, signed_in
 from upstream import FakeUpstream, upstream_fixture  # noqa: F401  (the `upstream` fixture: the first)
 
 from smmpanel.catalog.models import Provider, ProviderService, Service
 from smmpanel.engine.worker import Worker
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.services import mismatches
-from smmpanel.orders import operator
+from smmpanel.orders import listing, operator, queues
 from smmpanel.orders.models import Order, OrderEvent
 
 P, S = Order.ProviderState, Order.Status
@@ -57,7 +58,7 @@ def backup(second: FakeUpstream) -> Provider:
     )
 
 
-def listing(provider: Provider, external_id: str, rate: str) -> ProviderService:
+def listed(provider: Provider, external_id: str, rate: str) -> ProviderService:
     return ProviderService.objects.create(
         provider=provider,
         external_id=external_id,
@@ -75,8 +76,8 @@ def service(catalogue, primary: Provider, backup: Provider) -> Service:
     Service.objects.filter(pk=catalogue.default.pk).update(
         name="Followers, sent on",
         provider=primary,
-        provider_service=listing(primary, "1", "0.50"),
-        fallback_service=listing(backup, BACKUP_ID, "0.60"),
+        provider_service=listed(primary, "1", "0.50"),
+        fallback_service=listed(backup, BACKUP_ID, "0.60"),
     )
     return Service.objects.get(pk=catalogue.default.pk)
 
@@ -266,3 +267,24 @@ def test_a_disabled_providers_orders_in_flight_reach_their_end_with_refunds(
     assert (waiting.provider_state, waiting.status) == (P.QUEUED, S.PENDING)  # waits, sent nowhere
     assert len(adds(upstream)) == 2 and second.calls == []
     assert list(mismatches()) == []
+    # The operator sees it waiting: on the dashboard and in its queue, with its cancel button.
+    assert queues.counts(clock.now)["provider-off"] == 1
+    console = signed_in(make_staff("ada", "administrator"))
+    page = console.get(reverse("console:queue", args=["provider-off"])).content.decode()
+    assert f'href="/console/orders/{waiting.pk}/"' in page and 'data-action="cancel_and_refund"' in page
+    assert f"/console/orders/{done.pk}/" not in page
+
+
+def test_an_order_already_claimed_for_a_disabled_provider_waits_in_its_queue(
+    api, alice, service, primary, backup
+):
+    order = place(api, alice, service)
+    Order.objects.filter(pk=order.pk).update(provider=primary)  # a retry: it stays where it went
+    Provider.objects.filter(pk=primary.pk).update(enabled=False)
+    assert list(listing.waiting_for_a_disabled_provider()) == [order]
+    Provider.objects.filter(pk=primary.pk).update(enabled=True)
+    Order.objects.filter(pk=order.pk).update(provider=None)
+    Provider.objects.filter(pk=primary.pk).update(enabled=False)
+    assert list(listing.waiting_for_a_disabled_provider()) == []  # the fallback will take it
+    Provider.objects.filter(pk=backup.pk).update(enabled=False)
+    assert list(listing.waiting_for_a_disabled_provider()) == [order]
