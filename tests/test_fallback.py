@@ -6,6 +6,7 @@ is never rerouted; a disabled provider's new orders go to the fallback, or, with
 are refused when placed; the orders it has go on to their end.
 """
 
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -238,10 +239,13 @@ def test_a_disabled_provider_without_a_usable_fallback_takes_no_orders(
     assert api.post("v1", **asked) == {"error": "Service ID does not exists"}
     assert service.pk not in [s["service"] for s in api.post("v2", key=alice.key, action="services")]
     client.force_login(alice.user)
-    form = {"service": service.pk, "form_token": "t-1", "link": "https://x.com/a", "quantity": "1000"}
+    form = {"service": service.pk, "link": "https://x.com/a", "quantity": "1000"}
+    form["form_token"] = str(uuid.uuid4())
     page = client.post(reverse("order_new"), form)
     assert NOT_TAKING in page.content.decode()
     assert NOT_TAKING in client.get(reverse("order_new"), {"service": service.pk}).content.decode()
+    mass = {"orders": f"{service.pk}|https://x.com/b|1000", "form_token": str(uuid.uuid4())}
+    assert NOT_TAKING in client.post(reverse("order_mass"), mass).content.decode()
     assert service.name not in client.get(reverse("services")).content.decode()
     assert not Order.objects.exists() and alice.balance() == Decimal(100)
     assert not LedgerEntry.objects.filter(kind="charge").exists()
