@@ -292,3 +292,20 @@ def test_an_order_already_claimed_for_a_disabled_provider_waits_in_its_queue(
     assert list(listing.waiting_for_a_disabled_provider()) == []  # the fallback will take it
     Provider.objects.filter(pk=backup.pk).update(enabled=False)
     assert list(listing.waiting_for_a_disabled_provider()) == [order]
+
+
+def test_a_cancel_asked_after_the_provider_was_disabled_still_reaches_it(
+    api, alice, service, worker, clock, upstream, primary
+):
+    order = place(api, alice, service)
+    worker.run_once()
+    Provider.objects.filter(pk=primary.pk).update(enabled=False)
+    api.post("v2", key=alice.key, action="cancel", orders=str(order.pk))
+    clock.advance(minutes=1)
+    worker.run_once()
+    assert [action for action, _ in upstream.calls].count("cancel") == 1
+    assert upstream.placed[0].cancel_requested
+    upstream.set_status(upstream.placed[0].id, "Canceled", remains=1000)
+    rounds(worker, clock, n=2, minutes=1)
+    order.refresh_from_db()
+    assert order.status == S.CANCELED and refunded(order) == order.charge
