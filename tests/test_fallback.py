@@ -292,6 +292,11 @@ def test_an_order_already_claimed_for_a_disabled_provider_waits_in_its_queue(
     assert list(listing.waiting_for_a_disabled_provider()) == []  # the fallback will take it
     Provider.objects.filter(pk=backup.pk).update(enabled=False)
     assert list(listing.waiting_for_a_disabled_provider()) == [order]
+    Provider.objects.filter(pk=backup.pk).update(enabled=True)
+    Order.objects.filter(pk=order.pk).update(provider=primary)
+    assert list(listing.waiting_for_a_disabled_provider()) == [order]
+    operator.change_provider(order.pk, backup.pk, actor=None, now=timezone.now())  # it sells it too
+    assert list(listing.waiting_for_a_disabled_provider()) == []
 
 
 def test_a_cancel_asked_after_the_provider_was_disabled_still_reaches_it(
