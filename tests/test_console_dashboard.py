@@ -283,6 +283,9 @@ def test_each_queue_counts_what_waits_for_a_person(service: Service, settings) -
     Refill.objects.create(order_id=finished, user=customer)
     Refill.objects.create(order_id=finished, user=customer, status=Refill.Status.COMPLETED)
     place(customer.pk, service, now - timedelta(hours=13), "1")  # stuck
+    off = Provider.objects.create(name="Off", enabled=False)
+    going_nowhere = Service.objects.create(category=service.category, name="Off", rate=1, provider=off)
+    place(customer.pk, going_nowhere, now, "1", provider_state=P.QUEUED)  # waits for its provider
     Payment.objects.create(user=customer, amount=Decimal("25"))
     Payment.objects.create(user=customer, amount=Decimal("25"), status=Payment.Status.CONFIRMED)
 
@@ -292,6 +295,7 @@ def test_each_queue_counts_what_waits_for_a_person(service: Service, settings) -
         "failed": ("/console/queues/failed/", "1"),
         "stuck": ("/console/queues/stuck/", "1"),
         "manual": ("/console/queues/manual/", "1"),
+        "provider-off": ("/console/queues/provider-off/", "1"),
         "refills": ("/console/queues/refills/", "1"),
         "cancels": ("/console/queues/cancels/", "1"),
         "deposits": ("/console/queues/deposits/", "1"),

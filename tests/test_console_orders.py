@@ -339,6 +339,10 @@ def test_each_queue_lists_the_orders_that_need_a_person(
     refill = Refill.objects.create(order=done, user=alice.user)
     payment = payments.request_bank_transfer(alice.user, Decimal("25"))
 
+    off = Provider.objects.create(name="Off", enabled=False)
+    waiting = place(
+        alice, Service.objects.create(category=quick.category, name="Off", rate=Decimal(1), provider=off)
+    )
     later_doubt = drive(place(alice, catalogue.default), "unknown")
     assert queued_ids(ada, "in-doubt") == [doubt.pk, later_doubt.pk]  # the longest waiting first
     assert queued_ids(ada, "failed") == [held.pk]
@@ -347,6 +351,7 @@ def test_each_queue_lists_the_orders_that_need_a_person(
     assert queued_ids(ada, "manual") == [by_hand.pk]
     assert queued_ids(ada, "cancels") == [cancel.pk]
     assert queued_ids(ada, "refills") == [refill.pk]
+    assert queued_ids(ada, "provider-off") == [waiting.pk]  # not sent, its provider disabled
     assert queued_ids(ada, "deposits") == [payment.pk]
     assert (
         f"/console/deposits/{payment.pk}/"
@@ -359,6 +364,7 @@ def test_each_queue_lists_the_orders_that_need_a_person(
         "failed": 1,
         "stuck": 2,
         "manual": 1,
+        "provider-off": 1,
         "cancels": 1,
         "refills": 1,
         "deposits": 1,

@@ -33,7 +33,7 @@ from workers import TrackingUpstream, WorkerProcess, proc_available, terminate
 
 from smmpanel.accounts.models import User
 from smmpanel.catalog.models import Category, Provider, ProviderService, Service
-from smmpanel.catalog.offers import offer
+from smmpanel.catalog.offers import Offer, offer
 from smmpanel.catalog.types import ServiceType
 from smmpanel.engine.claims import claim_orders
 from smmpanel.engine.dispatch import due, stale_claim
@@ -59,6 +59,7 @@ class World:
     provider: Provider
     service: Service
     customer: User
+    terms: Offer  # the customer's offer, read while the provider was enabled
 
     def enable(self) -> None:
         """The orders become due: every worker sees it at its next round."""
@@ -69,7 +70,9 @@ def make_world(upstream: TrackingUpstream, *, honours: bool) -> World:
     """A Default service sold at 0.90 and bought from the fake upstream's service 1.
 
     The provider starts disabled, so that orders placed before the workers are
-    up wait for all of them (see `World.enable`).
+    up wait for all of them (see `World.enable`). A disabled provider's service is
+    not on sale, so the customer's offer is read before it is disabled, as by a
+    customer whose order form was open then.
     """
     category = Category.objects.create(name="Instagram Followers")
     service = Service.objects.create(
@@ -83,7 +86,6 @@ def make_world(upstream: TrackingUpstream, *, honours: bool) -> World:
         honours_idempotency=honours,
         requests_per_second=1000,
         timeout_seconds=2,
-        enabled=False,
     )
     linked = ProviderService.objects.create(
         provider=provider,
@@ -96,14 +98,15 @@ def make_world(upstream: TrackingUpstream, *, honours: bool) -> World:
     )
     Service.objects.filter(pk=service.pk).update(provider=provider, provider_service=linked)
     customer, _key = create_customer("reseller", email="reseller@example.com", balance=Decimal(100))
-    return World(provider, service, customer)
+    terms = offer(customer.pk, service.pk)
+    assert terms is not None
+    Provider.objects.filter(pk=provider.pk).update(enabled=False)
+    return World(provider, service, customer, terms)
 
 
 def place_orders(world: World, numbers: range) -> list[int]:
     """Orders placed as the API places them (drafted, charged, stored): one distinct link each."""
-    service = world.service
-    terms = offer(world.customer.pk, service.pk)
-    assert terms is not None
+    terms = world.terms
     return [
         placement.place(
             world.customer.pk,

@@ -5,6 +5,7 @@ notes when each `status` call reaches it.
 """
 
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,11 @@ class TimedUpstream(FakeUpstream):
             return sorted(t for t, action in self.arrivals if action == "status" and start <= t < end)
 
 
-def sent_orders(upstream: TimedUpstream) -> Provider:
-    """ORDERS orders sent to a provider that allows RATE calls a second (disabled until the test starts)."""
+def sent_orders(upstream: TimedUpstream) -> None:
+    """ORDERS orders sent to a provider that allows RATE calls a second, first due in a day: the
+    test makes them due when it starts (a disabled provider's orders are followed all the same)."""
     provider = Provider.objects.create(
-        name="Upstream", url=upstream.url, api_key=upstream.key, requests_per_second=RATE, enabled=False
+        name="Upstream", url=upstream.url, api_key=upstream.key, requests_per_second=RATE
     )
     listed = ProviderService.objects.create(
         provider=provider, external_id="1", name="F", type="default", rate=Decimal("0.5"), min=10, max=10**4
@@ -76,9 +78,8 @@ def sent_orders(upstream: TimedUpstream) -> Provider:
             provider=provider,
             provider_order_id=upstream_id,
             sent_at=timezone.now(),
-            next_check_at=timezone.now(),
+            next_check_at=timezone.now() + timedelta(days=1),
         )
-    return provider
 
 
 def busiest(moments: list[float], seconds: float) -> int:
@@ -88,14 +89,14 @@ def busiest(moments: list[float], seconds: float) -> int:
 
 def test_three_workers_together_keep_to_the_providers_rate(tmp_path: Path) -> None:
     with TimedUpstream() as upstream:
-        provider = sent_orders(upstream)
+        sent_orders(upstream)
         # Orders that do not move are asked again within a second at most: the workers always have work.
         env = server_env() | {"SMMPANEL_FIRST_CHECK_SECONDS": "0.001"}
         workers = [WorkerProcess.start(env, tmp_path / f"w{n}.log", "--idle", "0.05") for n in range(3)]
         try:
             for worker in workers:
                 worker.wait_started()
-            Provider.objects.filter(pk=provider.pk).update(enabled=True)
+            Order.objects.update(next_check_at=timezone.now())
             start = time.time() + 0.5  # once every worker is in its stride
             time.sleep(0.5 + WATCH)
             moments = upstream.status_calls(start, start + WATCH)

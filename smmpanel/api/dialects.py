@@ -17,6 +17,7 @@ INVALID_KEY = "invalid_key"
 BAD_ACTION = "bad_action"
 MISSING = "missing"
 BAD_SERVICE = "bad_service"
+NOT_TAKING_ORDERS = "not_taking_orders"  # answered as an unknown service (docs/api.md)
 BAD_LINK = "bad_link"
 BELOW_MIN = "below_min"
 ABOVE_MAX = "above_max"
@@ -56,6 +57,7 @@ _V2 = _SHARED | {
     BAD_ACTION: "Incorrect request",
     MISSING: "Missing required parameter: {}",
     BAD_SERVICE: "Incorrect service ID",
+    NOT_TAKING_ORDERS: "Incorrect service ID",
     BAD_LINK: "Incorrect link",
     BELOW_MIN: "Quantity less than minimal {}",
     ABOVE_MAX: "Quantity more than maximum {}",
@@ -69,6 +71,7 @@ _V1 = _SHARED | {
     BAD_ACTION: "This action is Invalid",
     MISSING: "There are missing required parameters. Please check your API Manual",
     BAD_SERVICE: "Service ID does not exists",
+    NOT_TAKING_ORDERS: "Service ID does not exists",
     BAD_LINK: "Bad Link",
     BELOW_MIN: "Quantity must to be greater than or equal to minimum amount {}",
     ABOVE_MAX: "Quantity must to be less than or equal to maximum amount {}",

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import FilteredRelation, Q, QuerySet, Subquery
 
+from smmpanel.catalog.fallback import SQL_TAKING_ORDERS, taking_orders
 from smmpanel.catalog.models import Category, CustomerDiscount, CustomRate, Service
 from smmpanel.catalog.types import PACKAGE_TYPES, ServiceType
 from smmpanel.ledger.money import to_money, with_discount
@@ -150,8 +151,12 @@ SQL_COLUMNS = (
     "s.id, s.name, s.type, s.category_id, c.name, s.rate, r.rate, s.min, s.max, "
     "s.dripfeed, s.refill, s.cancel, s.description, d.percent"
 )
-# The services on sale with their categories, to join (LEFT, for a service id) in a raw query.
-SQL_ON_SALE = f"{_SERVICES} s JOIN {_CATEGORIES} c ON c.id = s.category_id AND c.enabled AND s.enabled"
+# The services on sale with their categories, to join (LEFT, for a service id) in a raw query:
+# enabled, of an enabled category, and taking orders (catalog/fallback.py).
+SQL_ON_SALE = (
+    f"{_SERVICES} s JOIN {_CATEGORIES} c "
+    f"ON c.id = s.category_id AND c.enabled AND s.enabled AND {SQL_TAKING_ORDERS}"
+)
 
 
 def sql_customer_prices(user_column: str) -> str:
@@ -174,13 +179,17 @@ def from_row(row: Sequence[Any]) -> Offer | None:
     return _offer([*row[:5], to_money(row[5]), _exact(row[6]), *row[7:13], _exact(row[13])])
 
 
+def _selling() -> QuerySet[Service]:
+    """Enabled services of enabled categories that take orders: their provider (or its
+    fallback) is enabled (catalog/fallback.py)."""
+    return Service.objects.filter(taking_orders(), enabled=True, category__enabled=True)
+
+
 def _on_sale(user_id: int | None) -> QuerySet[Service]:
-    """Enabled services of enabled categories, each with the customer's own rate and their
-    discount beside it."""
+    """The services on sale, each with the customer's own rate and their discount beside it."""
     own = FilteredRelation("custom_rates", condition=Q(custom_rates__user_id=user_id or 0))
     discount = CustomerDiscount.objects.filter(user_id=user_id or 0).values("percent")[:1]
-    found = Service.objects.filter(enabled=True, category__enabled=True)
-    return found.annotate(own=own, discount=Subquery(discount))
+    return _selling().annotate(own=own, discount=Subquery(discount))
 
 
 def _matching(text: str, *, in_categories: bool, language: str = "") -> Q:
@@ -227,7 +236,18 @@ def offer(user_id: int, raw_id: object) -> Offer | None:
     return None if row is None else _offer(row)
 
 
+def paused(raw_id: object) -> bool:
+    """Whether `raw_id` (as typed) is a service customers could buy but whose provider is
+    disabled without a usable fallback: it is not taking orders right now."""
+    service_id = parse_id(raw_id)
+    if service_id is None:
+        return False
+    shown = Service.objects.filter(pk=service_id, enabled=True, category__enabled=True)
+    # Two plain questions, not an exclude(): NOT over the fallback's nullable joins is unknown.
+    return shown.exists() and not shown.filter(taking_orders()).exists()
+
+
 def categories() -> list[Category]:
     """The enabled categories with a service on sale, in catalogue order."""
-    on_sale = Service.objects.filter(enabled=True).values("category_id")
+    on_sale = _selling().values("category_id")
     return list(Category.objects.filter(enabled=True, pk__in=on_sale).order_by("sort_order", "id"))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Q
 
+from smmpanel.catalog.fallback import fallback_for, usable_fallback
 from smmpanel.catalog.models import Service
 from smmpanel.engine.claims import claim_orders
 from smmpanel.engine.upstream import add_request, in_panel_currency
@@ -42,17 +43,20 @@ def due(now: datetime) -> "Q":
         & (Q(status=Order.Status.PENDING) | Q(kind=Order.Kind.SUBSCRIPTION, status=Order.Status.ACTIVE))
         & Q(cancel_requested_at__isnull=True)
         # The provider it goes to (Order.upstream): its own (an earlier claim's or the operator's
-        # choice), else its service's; either way an enabled one.
+        # choice), else its service's, else, that one disabled, its service's fallback's
+        # (catalog/fallback.py); whichever it is, an enabled one.
         & (
             Q(provider__enabled=True)
             | Q(provider__isnull=True, service__provider__isnull=False, service__provider__enabled=True)
+            | (Q(provider__isnull=True, service__provider__enabled=False) & usable_fallback("service__"))
         )
         & (Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
     )
 
 
 def _load(ids: Sequence[int]) -> list[Order]:
-    related = ("provider", "service", "service__provider", "service__provider_service")
+    related = ["provider", "service", "service__provider", "service__provider_service"]
+    related.append("service__fallback_service")
     return list(Order.objects.filter(pk__in=ids).select_related(*related).order_by("id"))
 
 
@@ -73,12 +77,23 @@ def record(order: Order, result: PlaceResult, now: datetime) -> None:
     if isinstance(result, Placed):
         transitions.sent(order.pk, result.provider_order_id, _cost(order, result), now)
     elif isinstance(result, Refusal):
-        policy = Service.OnRefusal.RETRY if _busy_link(result.reason) else order.service.on_refusal
-        transitions.refused(order.pk, result.reason, policy, now)
+        _refused(order, result.reason, now)
     elif isinstance(result, NotSent):
         transitions.requeue(order.pk, result.reason, now)
     else:
         transitions.in_doubt(order.pk, result.reason, now)
+
+
+def _refused(order: Order, reason: str, now: datetime) -> None:
+    """A definite no: to the service's fallback if it has a usable one of another provider and the
+    order was not rerouted before, else what the service's policy says. A busy link is only a
+    matter of timing: retried where it is."""
+    if _busy_link(reason):
+        transitions.refused(order.pk, reason, Service.OnRefusal.RETRY, now)
+        return
+    fallback = fallback_for(order.service, order.provider_id)
+    if fallback is None or not transitions.rerouted(order.pk, fallback.provider_id, reason, now):
+        transitions.refused(order.pk, reason, order.service.on_refusal, now)
 
 
 def _cost(order: Order, placed: Placed) -> Decimal | None:

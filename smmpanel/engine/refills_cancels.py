@@ -25,11 +25,15 @@ log = logging.getLogger("smmpanel.engine")
 T = TypeVar("T", Order, Refill)
 
 
-def _by_provider(rows: Iterable[T], provider_of: Callable[[T], Provider | None]) -> dict[Provider, list[T]]:
+def _by_provider(
+    rows: Iterable[T], provider_of: Callable[[T], Provider | None], *, new_work: bool = False
+) -> dict[Provider, list[T]]:
+    """`rows` by provider. A disabled provider still gets the cancels of orders it has and is
+    asked about refills it has; `new_work` (a new refill) waits until it is enabled again."""
     grouped: dict[Provider, list[T]] = defaultdict(list)
     for row in rows:
         provider = provider_of(row)
-        if provider is not None and provider.enabled:
+        if provider is not None and (provider.enabled or not new_work):
             grouped[provider].append(row)
     return grouped
 
@@ -72,7 +76,7 @@ def forward_refills(now: datetime, *, limit: int = 100) -> int:
         .select_related("order__provider", "order__service__provider")[:limit]
     )
     done = 0
-    for provider, refills in _by_provider(new, lambda r: r.order.upstream).items():
+    for provider, refills in _by_provider(new, lambda r: r.order.upstream, new_work=True).items():
         adapter = adapter_for(provider)
         for refill in refills:
             done += _send_refill(adapter, refill, now)

@@ -27,8 +27,8 @@ def follow(now: datetime, *, limit: int = 100) -> int:
     ).select_related("provider", "service__provider")[:limit]
     done = 0
     for subscription in due:
-        provider = subscription.upstream
-        if provider is None or not provider.enabled:
+        provider = subscription.upstream  # followed even if disabled since: it has the subscription
+        if provider is None:
             continue
         adapter = adapter_for(provider)
         try:

@@ -46,8 +46,10 @@ def sync(now: Callable[[], datetime], pacer: Pacer, *, limit: int = 1000, thread
     by_provider: dict[int, list[Order]] = defaultdict(list)
     providers: dict[int, Provider] = {}
     for order in due_orders(now(), limit):
+        # A disabled provider's orders are followed too: it takes no new ones, but those it has
+        # go on to their end (and their refunds).
         provider = order.upstream
-        if provider is not None and provider.enabled:
+        if provider is not None:
             by_provider[provider.pk].append(order)
             providers[provider.pk] = provider
     checked = 0

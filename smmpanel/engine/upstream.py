@@ -48,11 +48,16 @@ def add_request(order: Order) -> AddRequest:
 
 
 def _listed_service(order: Order) -> ProviderService | None:
-    """The provider's own service the order is bought as, if it is one of its provider's."""
-    listed, provider = order.service.provider_service, order.upstream
-    if listed is None or provider is None or listed.provider_id != provider.pk:
+    """The provider's own service the order is bought as: its service's listing at the provider
+    it goes to (`order.upstream`), the service's own or its fallback (catalog/fallback.py)."""
+    provider = order.upstream
+    if provider is None:
         return None
-    return listed
+    service = order.service
+    for listed in (service.provider_service, service.fallback_service):
+        if listed is not None and listed.provider_id == provider.pk:
+            return listed
+    return None
 
 
 def _subscription_options(stored: dict[str, object]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
-from smmpanel.catalog.offers import Offer
+from smmpanel.catalog.offers import Offer, paused
 from smmpanel.catalog.types import ServiceType
 from smmpanel.ledger.money import ZERO, charge_for
 from smmpanel.orders.models import Order
@@ -38,6 +38,7 @@ class PlacementError(Exception):
 
     MISSING = "missing"  # value: the parameter's name
     BAD_SERVICE = "bad_service"
+    NOT_TAKING_ORDERS = "not_taking_orders"  # on sale, but its provider is disabled, no fallback
     BAD_LINK = "bad_link"
     BELOW_MIN = "below_min"  # value: the minimum
     ABOVE_MAX = "above_max"  # value: the maximum
@@ -54,6 +55,11 @@ class PlacementError(Exception):
         super().__init__(code, value)
         self.code = code
         self.value = value
+
+
+def not_on_sale(raw_id: object) -> PlacementError:
+    """Why the service `raw_id` (as typed), which has no offer, cannot be ordered."""
+    return PlacementError(PlacementError.NOT_TAKING_ORDERS if paused(raw_id) else PlacementError.BAD_SERVICE)
 
 
 @dataclass

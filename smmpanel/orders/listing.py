@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from smmpanel.accounts.models import User
+from smmpanel.catalog.fallback import usable_fallback
 from smmpanel.catalog.models import Provider, Service
 from smmpanel.catalog.offers import parse_id
 from smmpanel.orders.models import Order, OrderEvent, Refill
@@ -124,6 +125,21 @@ def refused() -> QuerySet[Order]:
     """Orders their provider refused and that are held, not finished (resend, move or cancel them)."""
     found = for_operator().filter(provider_state=Order.ProviderState.FAILED, status__in=Order.UNFINISHED)
     return found.order_by("id")
+
+
+def waiting_for_a_disabled_provider() -> QuerySet[Order]:
+    """Orders not sent yet whose provider is disabled, with no usable fallback to go to instead
+    (catalog/fallback.py): they wait until it is enabled, another provider takes them, or they
+    are canceled. Orders their provider refused are in `refused` already."""
+    fallback_ready = Service.objects.filter(usable_fallback()).values("id")
+    service_off = Q(provider__isnull=True, service__provider__enabled=False)
+    found = for_operator().filter(
+        Q(provider__enabled=False) | (service_off & ~Q(service_id__in=fallback_ready)),
+        provider_state=Order.ProviderState.QUEUED,
+        status__in=Order.UNFINISHED,
+        cancel_requested_at__isnull=True,
+    )
+    return found.exclude(kind=Order.Kind.DRIPFEED).order_by("id")
 
 
 def cancels_asked() -> QuerySet[Order]:

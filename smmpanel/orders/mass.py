@@ -108,7 +108,7 @@ def place_line(user_id: int, line: Line, token: str) -> LineResult:
         return LineResult(line, problem=NOT_A_LINE)
     chosen = offer(user_id, line.service)
     if chosen is None:
-        return LineResult(line, error=PlacementError(PlacementError.BAD_SERVICE))
+        return LineResult(line, error=drafting.not_on_sale(line.service))
     if chosen.type not in FIELDS:
         return LineResult(line, problem=NEEDS_FORM, service_type=chosen.type)
     found = params(chosen.type, line.rest)

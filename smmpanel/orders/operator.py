@@ -127,13 +127,13 @@ def resend(order_id: int, *, actor: User | None, now: datetime, note: str = "") 
 
 
 def _provider_takes(provider: Provider, order: Order) -> bool:
-    """The provider can take the order's service: it lists it, or fulfils by hand (or simulates)."""
+    """The provider can take the order's service: it lists it (as the service's own or its
+    fallback), or fulfils by hand (or simulates)."""
     if provider.kind in (Provider.Kind.MANUAL, Provider.Kind.SIMULATED):
         return True
-    listed = order.service.provider_service
-    return provider.pk == order.service.provider_id or (
-        listed is not None and listed.provider_id == provider.pk
-    )
+    service = order.service
+    listings = (service.provider_service, service.fallback_service)
+    return provider.pk == service.provider_id or any(x and x.provider_id == provider.pk for x in listings)
 
 
 def _provider_words(provider: Provider | None) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from smmpanel.catalog.models import Provider, Service
-from smmpanel.orders.listing import stuck
+from smmpanel.orders.listing import stuck, waiting_for_a_disabled_provider
 from smmpanel.orders.models import Order, Refill
 
 P = Order.ProviderState
@@ -55,5 +55,6 @@ def counts(now: datetime, up_to: int = 1000) -> dict[str, int]:
         "refills": refills(),
         "cancels": cancels(),
         "manual": manual(),
+        "provider-off": waiting_for_a_disabled_provider(),
     }
     return {name: found.order_by()[: up_to + 1].count() for name, found in queues.items()}

@@ -18,11 +18,12 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from smmpanel.catalog.models import Service
+from smmpanel.catalog.fallback import first_provider
+from smmpanel.catalog.models import Provider, Service
 from smmpanel.ledger.money import refund_for
 from smmpanel.orders import creating, events
 from smmpanel.orders.dripfeed import lock_parents, settle_dripfeed
-from smmpanel.orders.models import Order
+from smmpanel.orders.models import Order, OrderEvent
 from smmpanel.orders.subscriptions import true_up
 
 S = Order.Status
@@ -67,9 +68,10 @@ def claim_changes(now: datetime) -> dict[str, Any]:
     """What a claim sets: sending, and the provider it goes to, from now on.
 
     That is the order's own provider if it has one (the operator chose it, or an earlier claim
-    fixed it: a retry goes where the first try went), else its service's of the moment.
+    fixed it: a retry goes where the first try went), else its service's of the moment, or its
+    service's fallback's if that one is disabled (catalog/fallback.py).
     """
-    provider = Service.objects.filter(pk=OuterRef("service_id")).values("provider_id")[:1]
+    provider = Service.objects.filter(pk=OuterRef("service_id")).values(goes_to=first_provider())[:1]
     return dict(
         provider_state=P.SENDING,
         claimed_at=now,
@@ -198,6 +200,46 @@ def refused(order_id: int, reason: str, policy: str, now: datetime) -> bool:
         elif policy == "cancel":
             finish(order_id, S.CANCELED, None, now, parent_locked=True)
     return True
+
+
+def rerouted(order_id: int, provider_id: int, reason: str, now: datetime) -> bool:
+    """sending -> queued for another provider: the order's refused it, and its service's fallback
+    (`provider_id`) is to have it; the next dispatch sends it there. Only once per order: False,
+    changing nothing, if it was rerouted before (or is not sending): its policy applies then."""
+    with transaction.atomic():
+        earlier = OrderEvent.objects.filter(
+            order_id=order_id, kind=E.PROVIDER_CHANGED, data__has_key="rerouted_from"
+        )
+        was = Order.objects.filter(pk=order_id).values_list("provider_id", flat=True).first()
+        if earlier.exists() or not _swap(
+            order_id,
+            P.SENDING,
+            now,
+            provider_state=P.QUEUED,
+            provider_id=provider_id,
+            provider_error=reason[:2000],
+            next_check_at=None,
+        ):
+            return False
+        _event(order_id, E.REFUSED, now, reason=reason[:500], policy="fallback")
+        _event(
+            order_id,
+            E.PROVIDER_CHANGED,
+            now,
+            old=_provider_words(was),
+            new=_provider_words(provider_id),
+            rerouted_from=was,
+            reason=f"refused: {reason[:500]}",
+        )
+    return True
+
+
+def _provider_words(provider_id: int | None) -> str:
+    """A provider as the order's history names it (as orders.operator does): "Name (#id)"."""
+    if provider_id is None:
+        return ""
+    name = Provider.objects.filter(pk=provider_id).values_list("name", flat=True).first()
+    return "" if name is None else f"{name} (#{provider_id})"
 
 
 def not_sent(order_id: int, now: datetime, *, requeue: bool) -> bool:

@@ -17,6 +17,7 @@ E = PlacementError
 PLACEMENT: dict[str, Promise] = {
     E.MISSING: _("Fill in the %(field)s."),
     E.BAD_SERVICE: _("This service is not available: choose another one."),
+    E.NOT_TAKING_ORDERS: _("This service is not taking orders right now."),
     E.BAD_LINK: _("Enter a full web address, such as https://instagram.com/p/abc."),
     E.BELOW_MIN: _("The minimum for this service is %(value)s."),
     E.ABOVE_MAX: _("The maximum for this service is %(value)s."),

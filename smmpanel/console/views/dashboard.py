@@ -33,6 +33,7 @@ QUEUE_LABELS = {
     "failed": gettext_lazy("Refused by the provider"),
     "stuck": gettext_lazy("Stuck: no progress for too long"),
     "manual": gettext_lazy("Manual orders to fulfil"),
+    "provider-off": gettext_lazy("Waiting for a disabled provider"),
     "refills": gettext_lazy("Refills waiting"),
     "cancels": gettext_lazy("Cancel requests waiting"),
     "deposits": gettext_lazy("Bank transfers to confirm"),

@@ -73,6 +73,17 @@ QUEUES = [
         actions=("mark_completed", "mark_partial"),
     ),
     Queue(
+        "provider-off",
+        _("Provider disabled"),
+        _(
+            "Orders not sent yet whose provider is disabled and whose service has no usable fallback: "
+            "they wait. Enable the provider, give the order another provider from its page, or cancel "
+            "and refund it."
+        ),
+        lambda now: listing.waiting_for_a_disabled_provider(),
+        actions=("cancel_and_refund",),
+    ),
+    Queue(
         "cancels",
         _("Cancels asked"),
         _("Customers asked to cancel these orders; they have not ended yet."),

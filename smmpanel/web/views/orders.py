@@ -29,7 +29,7 @@ from smmpanel.catalog.types import TYPE_LABELS
 from smmpanel.ledger import totals
 from smmpanel.ledger.money import CHARGE, ZERO, charge_for
 from smmpanel.orders import events, listing, mass, placement
-from smmpanel.orders.drafting import COUNTED_LIST, FIELDS, Draft, PlacementError, draft_ticked
+from smmpanel.orders.drafting import COUNTED_LIST, FIELDS, Draft, PlacementError, draft_ticked, not_on_sale
 from smmpanel.orders.models import STATUS_LABELS, Order, OrderEvent
 from smmpanel.orders.requests import (
     OrderActionError,
@@ -105,7 +105,7 @@ def _choose(user_id: int, params: Mapping[str, str]) -> Choice:
         listed = offers(user_id, category_id=category_id)
     error = ""
     if params.get("service", "").strip() and wanted is None:
-        error = errors.placement_message(PlacementError(PlacementError.BAD_SERVICE))
+        error = errors.placement_message(not_on_sale(params.get("service")))
     if wanted is not None and any(o.id == wanted.id for o in listed):
         selected: Offer | None = wanted
     else:
@@ -181,7 +181,7 @@ def _place(request: HttpRequest, user: User) -> HttpResponse:
     chosen = offer(user.pk, request.POST.get("service"))
     if chosen is None:
         choice = _choose(user.pk, {})
-        choice.error = errors.placement_message(PlacementError(PlacementError.BAD_SERVICE))
+        choice.error = errors.placement_message(not_on_sale(request.POST.get("service")))
         form = OrderForm(choice.selected) if choice.selected else None
         return _order_page(request, choice, form, Quote())
     form = OrderForm(chosen, request.POST)
@@ -208,7 +208,7 @@ def price(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     chosen = offer(user.pk, data.get("service"))
     if chosen is None:
-        quote = Quote(error=errors.placement_message(PlacementError(PlacementError.BAD_SERVICE)))
+        quote = Quote(error=errors.placement_message(not_on_sale(data.get("service"))))
     else:
         quote = _price(chosen, OrderForm(chosen, data), user.balance, quiet=False)
     response = render(request, "web/orders/_charge.html", {"quote": quote})
