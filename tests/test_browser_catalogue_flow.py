@@ -1,7 +1,8 @@
 """Issue 14's whole flow in a real browser, against a fake upstream panel over real HTTP: an
 administrator adds the provider from the console, imports its ten services at +40 %, the
-upstream changes two costs, the operator reads the list and applies the pricing rule to every
-cost change, then bulk-reprices one category by 10 %; a customer then sees the new prices on the
+upstream changes two costs (one past our price: the loss guard takes it off sale), the operator
+reads the list and applies the pricing rule to every cost change, then bulk-reprices one
+category by 10 %; a customer then sees the new prices on the
 price list and the Updates page, in English at 1366 px and in Spanish at 375 px. Every price is
 written out by hand. Screenshots in artifacts/<database>/<test>/."""
 
@@ -128,6 +129,7 @@ def test_an_operator_runs_the_catalogue_from_the_console_and_customers_see_it(
     with page.expect_navigation():
         page.locator("#read-list").click()
     expect(page.locator(".cost-change")).to_have_count(2)
+    expect(page.locator("#loss-table")).to_contain_text("Followers 1")  # the loss guard's, listed
     tab.shot("sync-diff")
     assert prices()["Followers 1"] == D("0.70") and prices()["Views 6"] == D("4.20")
     with page.expect_navigation():
@@ -163,7 +165,13 @@ def test_an_operator_runs_the_catalogue_from_the_console_and_customers_see_it(
     }
     first = Service.objects.get(name="Followers 1")
     sources = list(ServiceUpdate.objects.filter(service=first).order_by("id").values_list("kind", "source"))
-    assert sources == [("new", "import"), ("price", "sync"), ("price", "console")]
+    assert sources == [
+        ("new", "import"),
+        ("disabled", "loss_guard"),  # 0.80 cost over the 0.70 price: off sale at the read
+        ("price", "sync"),
+        ("enabled", "sync"),  # the rule's price covers the cost: back on sale
+        ("price", "console"),
+    ]
     actions = set(AuditRecord.objects.values_list("action", flat=True))
     assert "provider.create" in actions and "service.bulk_reprice" in actions
     tab.assert_clean()

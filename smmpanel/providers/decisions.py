@@ -35,7 +35,8 @@ class Decided:
     created: list[Service] = field(default_factory=list)
     repriced: list[tuple[Service, Decimal, Decimal]] = field(default_factory=list)
     disabled: list[Service] = field(default_factory=list)
-    enabled: list[Service] = field(default_factory=list)  # back on sale: the loss guard's, now priced over cost
+    # Back on sale: taken off by the loss guard, now priced over cost.
+    enabled: list[Service] = field(default_factory=list)
     updated: list[Service] = field(default_factory=list)  # min/max or options copied
 
     def summary(self) -> dict[str, object]:

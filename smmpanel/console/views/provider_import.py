@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smmpanel.accounts.models import User
@@ -103,15 +104,20 @@ def provider_read(request: HttpRequest, provider_id: int) -> HttpResponseBase:
     if result.error:
         messages.error(request, _("Reading the list failed: %(error)s") % {"error": result.error})
     else:
-        messages.success(
-            request,
-            _("Read %(listed)s services; %(lines)s changes found or updated.")
-            % {"listed": result.listed, "lines": result.lines},
+        read = ngettext("Read %(listed)s service.", "Read %(listed)s services.", result.listed)
+        found = ngettext(
+            "%(lines)s change found or updated.", "%(lines)s changes found or updated.", result.lines
         )
+        values = {"listed": result.listed, "lines": result.lines}
+        messages.success(request, f"{read % values} {found % values}")
     if result.disabled:
         messages.warning(
             request,
-            _("The loss guard disabled %(count)s services that now cost more than they sell for.")
+            ngettext(
+                "The loss guard disabled %(count)s service that now costs more than it sells for.",
+                "The loss guard disabled %(count)s services that now cost more than they sell for.",
+                len(result.disabled),
+            )
             % {"count": len(result.disabled)},
         )
     return redirect(reverse(then, args=[provider.pk]))
