@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from smmpanel.accounts.models import StaffRole
 from smmpanel.console.roles import CAPABILITIES
@@ -23,7 +24,7 @@ MENU: list[tuple[str, str, Promise, str, str]] = [
     ("catalog", "console:categories", _("Categories"), "categories", "catalogue"),
     ("providers", "console:providers", _("Providers"), "providers", "catalogue"),
     ("reports", "console:reports", _("Reports"), "reports", "reports"),
-    ("audit", "console:audit", _("Audit log"), "audit", "audit"),
+    ("audit", "console:audit", pgettext_lazy("console menu", "Audit log"), "audit", "audit"),
 ]
 
 
