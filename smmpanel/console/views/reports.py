@@ -24,6 +24,7 @@ from smmpanel.console import chart
 from smmpanel.console.guard import staff_view
 from smmpanel.console.report_forms import PRESETS, PeriodForm, bounds
 from smmpanel.console.views.orders import inert
+from smmpanel.ledger import totals
 from smmpanel.ledger.models import LedgerEntry
 from smmpanel.ledger.money import TOTAL, ZERO, amount_text
 from smmpanel.ledger.totals import adjustments, per_customer
@@ -215,11 +216,12 @@ def _csv(name: str, report: Report, first: date, last: date) -> HttpResponse:
 
 
 def _build(name: str, first: date, last: date) -> Report:
-    if name == "deposits":
-        return _deposits(first, last)
-    if name == "top-customers":
-        return _top_customers(first, last)
-    return _profit(name, first, last)
+    with totals.planned_for_their_period():
+        if name == "deposits":
+            return _deposits(first, last)
+        if name == "top-customers":
+            return _top_customers(first, last)
+        return _profit(name, first, last)
 
 
 def _url(name: str) -> str:
