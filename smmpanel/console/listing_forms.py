@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from smmpanel.catalog.models import Category, Provider, ProviderService
 from smmpanel.catalog.pricing import FIXED, PERCENT, PriceRule
-from smmpanel.catalog.types import ServiceType
+from smmpanel.catalog.types import TYPE_LABELS
 from smmpanel.ledger.money import MAX_AMOUNT, PLACES, normalised
 
 ACCEPT, SKIP, LATER = "accept", "skip", "later"
@@ -27,11 +27,10 @@ class ImportFilter(forms.Form):
         super().__init__(data)
         categories = sorted(set(offered.values_list("category", flat=True)))
         types = sorted(set(offered.values_list("type", flat=True)))
-        labels = dict(ServiceType.choices)
         category, type_ = self.fields["category"], self.fields["type"]
         assert isinstance(category, forms.ChoiceField) and isinstance(type_, forms.ChoiceField)
         category.choices = [("", _("All")), *((c, c or "—") for c in categories)]
-        type_.choices = [("", _("All")), *((t, labels.get(t, t)) for t in types)]
+        type_.choices = [("", _("All")), *((t, TYPE_LABELS.get(t, t)) for t in types)]
 
     def filtered(self, offered: QuerySet[ProviderService]) -> QuerySet[ProviderService]:
         if not self.is_valid():
