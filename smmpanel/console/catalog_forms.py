@@ -163,7 +163,13 @@ class ServiceForm(forms.Form):
     dripfeed = forms.BooleanField(label=_("Drip-feed"), required=False)
     enabled = forms.BooleanField(label=_("Enabled (on sale)"), required=False)
     on_refusal = forms.ChoiceField(
-        label=_("When the provider refuses an order"), choices=Service.OnRefusal.choices
+        label=_("When the provider refuses an order"),
+        # The model's labels are the admin's English; the console says them in its reader's language.
+        choices=[
+            (Service.OnRefusal.CANCEL, _("Cancel the order and refund it")),
+            (Service.OnRefusal.RETRY, _("Retry later")),
+            (Service.OnRefusal.HOLD, _("Hold it for the operator")),
+        ],
     )
     stuck_after_minutes = forms.IntegerField(
         label=_("Stuck after (minutes)"),
