@@ -21,7 +21,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from staff import PASSWORD, code_for, current_code, make_staff, signed_in
 
-from smmpanel.accounts import second_factor
+from smmpanel.accounts import audit, second_factor
 from smmpanel.accounts import staff as staff_accounts
 from smmpanel.accounts.models import AuditRecord, User
 from smmpanel.catalog import demo
@@ -490,3 +490,17 @@ def test_the_admin_shows_the_audit_log_and_nobody_can_change_it(admin_client: Cl
 def test_the_admin_has_no_page_for_authenticators_or_recovery_codes(admin_client: Client) -> None:
     for path in ("/admin/otp_totp/totpdevice/", "/admin/otp_static/staticdevice/"):
         assert admin_client.get(path).status_code == 404
+
+
+def test_the_audit_log_pages_older_records_and_keeps_the_filter() -> None:
+    ada = make_staff("ada", "administrator")
+    for n in range(55):
+        audit.record(ada, "provider.test", object_type="provider", object_id=n)
+    audit.record(ada, "gateway.update")
+    client = signed_in(ada)
+    first = client.get(reverse("console:audit"), {"action": "provider"})
+    assert len(list(first.context["page"])) == 50
+    assert "?action=provider&amp;page=2" in first.content.decode()  # "Older", filter kept
+    second = client.get(reverse("console:audit"), {"action": "provider", "page": 2})
+    assert len(list(second.context["page"])) == 5  # the sign-in's own record is not "provider"
+    assert "?action=provider&amp;page=1" in second.content.decode()
